@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs one command in a fresh sched_ext guest (qemu, software emulation) and exits with its status.
+# The guest sees the host's root read-only and the current directory read-write at the same path,
+# so the project's launcher and build output work there as on the host.
+#
+# Usage: run.sh [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] -- CMD...
+#        run.sh --list-kernels
+# Exit: the command's status, or 123 kernel oops/panic, 124 timeout, 125 harness failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../tools/lib.sh"
+
+cpus=2 mem=2G kernel="" timeout_s=900
+usage() { echo "usage: baton vm [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] -- CMD..." >&2; exit 125; }
+harness_fail() { printf 'baton vm: %s\n' "$*" >&2; exit 125; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+  --cpus) cpus=${2:?}; shift 2 ;;
+  --mem) mem=${2:?}; shift 2 ;;
+  --kernel) kernel=${2:?}; shift 2 ;;
+  --timeout-s) timeout_s=${2:?}; shift 2 ;;
+  --list-kernels)
+    list=$(cached_kernels)
+    [ -n "$list" ] || harness_fail "no sched_ext kernel cached in $BATON_CACHE/kernels: run tools/setup.sh"
+    echo "$list" | sed '1s/$/ (default)/'
+    exit 0 ;;
+  --) shift; break ;;
+  *) usage ;;
+  esac
+done
+[ $# -gt 0 ] || usage
+case $cpus in '' | *[!0-9]*) harness_fail "--cpus takes a whole number, not '$cpus'" ;; esac
+case $timeout_s in '' | *[!0-9]*) harness_fail "--timeout-s takes whole seconds, not '$timeout_s'" ;; esac
+
+if [ -z "$kernel" ]; then
+  kernel=$(cached_kernels | head -1)
+  [ -n "$kernel" ] || harness_fail "no sched_ext kernel cached in $BATON_CACHE/kernels: run tools/setup.sh (make build does)"
+fi
+kdir=$BATON_CACHE/kernels/$kernel
+[ -f "$kdir/ready" ] || harness_fail "kernel '$kernel' is not cached; cached: $(cached_kernels | tr '\n' ' ')"
+command -v qemu-system-x86_64 >/dev/null || harness_fail "qemu-system-x86_64 not found: run tools/setup.sh"
+[ -x /bin/busybox ] || harness_fail "/bin/busybox (busybox-static) not found: run tools/setup.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/baton-vm.XXXXXX")
+qpid=""
+cleanup() {
+  [ -z "$qpid" ] || kill "$qpid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# initramfs: static busybox, the init script, the 9p modules. Small enough to build every boot.
+mkdir -p "$work/initrd/bin" "$work/initrd/modules" "$work/ctl"
+cp /bin/busybox "$work/initrd/bin/busybox"
+cp "$here/init" "$work/initrd/init"
+cp "$kdir"/modules/* "$work/initrd/modules/"
+(cd "$work/initrd" && find . | busybox cpio -o -H newc 2>/dev/null) >"$work/initrd.cpio"
+
+pwd >"$work/ctl/workdir"
+{
+  echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb"
+  echo "export BATON_IN_VM=1"
+  for v in JAVA_HOME BATON_CACHE; do
+    [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
+  done
+  printf 'cd %q || exit 125\n' "$(pwd)"
+  printf 'exec'
+  printf ' %q' "$@"
+  echo
+} >"$work/ctl/cmd"
+
+# The guest's stdout is ours: qemu writes hvc0 straight to our stdout.
+qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+  -nodefaults -no-reboot -display none -monitor none \
+  -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
+  -append "console=ttyS0 quiet oops=panic panic=-1 rdinit=/init" \
+  -serial "file:$work/console.log" \
+  -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \
+  -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
+  -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+  -fsdev local,id=work,path="$(pwd)",security_model=none,multidevs=remap \
+  -device virtio-9p-pci,fsdev=work,mount_tag=work \
+  -fsdev local,id=ctl,path="$work/ctl",security_model=none \
+  -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl \
+  </dev/null &
+qpid=$!
+
+deadline=$((SECONDS + timeout_s))
+while kill -0 "$qpid" 2>/dev/null; do
+  if [ $SECONDS -ge $deadline ]; then
+    kill "$qpid" 2>/dev/null || true
+    wait "$qpid" 2>/dev/null || true
+    qpid=""
+    printf 'baton vm: timed out after %ss; guest console tail:\n' "$timeout_s" >&2
+    tail -n 30 "$work/console.log" >&2 || true
+    exit 124
+  fi
+  sleep 0.2
+done
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=""
+
+# A kernel oops or panic fails the run whatever the command returned.
+if grep -qE 'Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at' "$work/console.log"; then
+  echo "baton vm: the guest kernel oopsed or panicked (kernel $kernel); console:" >&2
+  grep -E -B2 -A40 'Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at' \
+    "$work/console.log" | head -80 >&2
+  exit 123
+fi
+if [ ! -f "$work/ctl/status" ]; then
+  echo "baton vm: the guest ended without reporting a status (qemu exit $qrc); console:" >&2
+  tail -n 40 "$work/console.log" >&2 || true
+  exit 125
+fi
+exit "$(cat "$work/ctl/status")"
