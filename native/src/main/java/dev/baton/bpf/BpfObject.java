@@ -1,0 +1,191 @@
+package dev.baton.bpf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import static dev.baton.bpf.LibBpf.C_SIZE_T;
+
+/**
+ * A BPF ELF object opened by libbpf: configure it ({@link #rodata()}), {@link #load()} it into the
+ * kernel, then use its maps and programs. {@link #close()} releases everything obtained from it.
+ *
+ * <p>Not thread-safe: obtain maps, programs and ring buffers up front. Those may then be used from
+ * other threads (one at a time each), but not after or during {@link #close()}.
+ */
+public final class BpfObject implements AutoCloseable {
+    /*
+     * Shared rather than confined: the object is typically opened on one thread and its maps and
+     * ring buffers used on others. Holds what lives as long as the object: the ELF image, names,
+     * the maps' scratch buffers, the .rodata view.
+     */
+    private final Arena arena;
+    private final MemorySegment obj;
+    private final String name;
+    private final Map<String, BpfMap> maps = new HashMap<>();
+    private final Map<String, BpfProgram> programs = new HashMap<>();
+    private final List<Runnable> attachments = new ArrayList<>();
+    private GlobalData rodata;
+    private boolean loaded;
+    private boolean closed;
+
+    private BpfObject(Arena arena, MemorySegment obj, String name) {
+        this.arena = arena;
+        this.obj = obj;
+        this.name = name;
+    }
+
+    /** Parses {@code elf} (a clang -target bpf object) without loading anything into the kernel. */
+    public static BpfObject open(byte[] elf, String objectName) throws BpfException {
+        Objects.requireNonNull(objectName, "objectName");
+        LibBpf.require();
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment buf = arena.allocateFrom(LibBpf.C_CHAR, elf);
+            MemorySegment opts = arena.allocate(LibBpf.bpf_object_open_opts.LAYOUT);
+            LibBpf.bpf_object_open_opts.sz(opts, opts.byteSize());
+            LibBpf.bpf_object_open_opts.object_name(opts, arena.allocateFrom(objectName));
+            MemorySegment obj = LibBpf.bpf_object__open_mem(buf, elf.length, opts);
+            if (obj.equals(MemorySegment.NULL)) {
+                throw BpfException.of("bpf_object__open_mem", objectName, LibBpf.errno());
+            }
+            return new BpfObject(arena, obj, objectName);
+        } catch (Throwable t) {
+            arena.close();
+            throw t;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /**
+     * The object's {@code const volatile} globals, which the verifier treats as constants:
+     * writable until {@link #load()}, read-only after.
+     */
+    public GlobalData rodata() throws BpfException {
+        requireOpen();
+        if (rodata == null) {
+            MemorySegment map = findMap(".rodata");
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment size = tmp.allocate(C_SIZE_T);
+                MemorySegment data = LibBpf.bpf_map__initial_value(map, size);
+                if (data.equals(MemorySegment.NULL)) {
+                    throw BpfException.of("bpf_map__initial_value", name + ".rodata", LibBpf.EINVAL);
+                }
+                // libbpf mmaps it and keeps the address across load, remapped read-only.
+                rodata = new GlobalData(this, LibBpf.view(data, size.get(C_SIZE_T, 0), arena, null));
+            }
+        }
+        return rodata;
+    }
+
+    public void load() throws BpfException {
+        requireOpen();
+        if (loaded) {
+            throw new IllegalStateException(name + " is already loaded");
+        }
+        int err = LibBpf.bpf_object__load(obj);
+        if (err < 0) {
+            throw BpfException.of("bpf_object__load", name, err);
+        }
+        loaded = true;
+    }
+
+    public boolean isLoaded() {
+        return loaded;
+    }
+
+    /** The map called {@code name}; its fd and contents are usable once the object is loaded. */
+    public BpfMap map(String name) throws BpfException {
+        requireOpen();
+        BpfMap map = maps.get(name);
+        if (map == null) {
+            map = new BpfMap(this, findMap(name), name, arena);
+            maps.put(name, map);
+        }
+        return map;
+    }
+
+    public BpfProgram program(String name) throws BpfException {
+        requireOpen();
+        BpfProgram program = programs.get(name);
+        if (program == null) {
+            MemorySegment prog;
+            try (Arena tmp = Arena.ofConfined()) {
+                prog = LibBpf.bpf_object__find_program_by_name(obj, tmp.allocateFrom(name));
+            }
+            if (prog.equals(MemorySegment.NULL)) {
+                throw BpfException.of("bpf_object__find_program_by_name", this.name + "." + name, LibBpf.ENOENT);
+            }
+            program = new BpfProgram(this, prog, name);
+            programs.put(name, program);
+        }
+        return program;
+    }
+
+    /** Registers the struct_ops map {@code mapName} with the kernel (for sched_ext: enables it). */
+    public StructOpsLink attachStructOps(String mapName) throws BpfException {
+        requireLoaded();
+        MemorySegment link = LibBpf.bpf_map__attach_struct_ops(findMap(mapName));
+        if (link.equals(MemorySegment.NULL)) {
+            throw BpfException.of("bpf_map__attach_struct_ops", name + "." + mapName, LibBpf.errno());
+        }
+        StructOpsLink attached = new StructOpsLink(link, mapName);
+        attachments.add(attached::close);
+        return attached;
+    }
+
+    /** A consumer of the BPF_MAP_TYPE_RINGBUF map {@code mapName}. */
+    public RingBuffer ringBuffer(String mapName) throws BpfException {
+        requireLoaded();
+        BpfMap map = map(mapName);
+        if (map.type() != LibBpf.BPF_MAP_TYPE_RINGBUF) {
+            throw new IllegalArgumentException(name + "." + mapName + " is not a BPF_MAP_TYPE_RINGBUF");
+        }
+        RingBuffer ring = RingBuffer.open(map.fd(), map.maxEntries(), name + "." + mapName);
+        attachments.add(ring::close);
+        return ring;
+    }
+
+    /** Detaches links, unmaps ring buffers and frees the object; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        attachments.reversed().forEach(Runnable::run);
+        // Arena first: a segment that outlived the object must fault in Java, not read freed memory.
+        arena.close();
+        LibBpf.bpf_object__close(obj);
+    }
+
+    private MemorySegment findMap(String mapName) throws BpfException {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment map = LibBpf.bpf_object__find_map_by_name(obj, tmp.allocateFrom(mapName));
+            if (map.equals(MemorySegment.NULL)) {
+                throw BpfException.of("bpf_object__find_map_by_name", name + "." + mapName, LibBpf.ENOENT);
+            }
+            return map;
+        }
+    }
+
+    void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    void requireLoaded() {
+        requireOpen();
+        if (!loaded) {
+            throw new IllegalStateException(name + " is not loaded");
+        }
+    }
+}

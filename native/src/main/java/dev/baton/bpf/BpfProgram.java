@@ -1,0 +1,54 @@
+package dev.baton.bpf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.baton.bpf.LibBpf.C_CHAR;
+
+/** A program of a {@link BpfObject}. */
+public final class BpfProgram {
+    private final BpfObject owner;
+    private final MemorySegment prog;
+    private final String name;
+
+    BpfProgram(BpfObject owner, MemorySegment prog, String name) {
+        this.owner = owner;
+        this.prog = prog;
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The program's fd; negative until the object is loaded. */
+    public int fd() {
+        owner.requireOpen();
+        return LibBpf.bpf_program__fd(prog);
+    }
+
+    /**
+     * Runs a SEC("syscall") program once on this thread through BPF_PROG_TEST_RUN, with
+     * {@code ctx} as its argument, and returns the program's return value. The kernel copies the
+     * context back afterwards, so {@code ctx} then holds whatever the program wrote into it.
+     *
+     * <p>There is no repeat count: the kernel rejects one for syscall programs (loop in the
+     * program, e.g. with bpf_loop, or call this again). Allocates a little native memory per
+     * call; meant for tests and benchmarks, not hot paths.
+     */
+    public int testRun(byte[] ctx) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ctxIn = arena.allocateFrom(C_CHAR, ctx);
+            MemorySegment opts = arena.allocate(LibBpf.bpf_test_run_opts.LAYOUT);
+            LibBpf.bpf_test_run_opts.sz(opts, opts.byteSize());
+            LibBpf.bpf_test_run_opts.ctx_in(opts, ctxIn);
+            LibBpf.bpf_test_run_opts.ctx_size_in(opts, ctx.length);
+            int err = LibBpf.bpf_prog_test_run_opts(fd(), opts);
+            if (err < 0) {
+                throw BpfException.of("bpf_prog_test_run_opts", owner.name() + "." + name, err);
+            }
+            MemorySegment.copy(ctxIn, C_CHAR, 0, ctx, 0, ctx.length);
+            return LibBpf.bpf_test_run_opts.retval(opts);
+        }
+    }
+}
