@@ -1,0 +1,58 @@
+package dev.baton.agent;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The tunables of {@code baton run}: each has one name with its unit, one default and one
+ * validation, here.
+ *
+ * @param sliceUs time slice given to each task, in microseconds
+ * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
+ * @param tasksOut where to write the task table when the agent stops, or null
+ */
+record RunOptions(long sliceUs, int maxTasks, Path tasksOut) {
+
+  static final long DEFAULT_SLICE_US = 20_000;
+  static final int DEFAULT_MAX_TASKS = 65_536;
+
+  RunOptions {
+    if (sliceUs < 100 || sliceUs > 1_000_000) {
+      throw new UsageException("--slice-us must be between 100 and 1000000, not " + sliceUs);
+    }
+    if (maxTasks < 16 || maxTasks > 4_194_304) {
+      throw new UsageException("--max-tasks must be between 16 and 4194304, not " + maxTasks);
+    }
+  }
+
+  static RunOptions parse(List<String> args) {
+    long sliceUs = DEFAULT_SLICE_US;
+    int maxTasks = DEFAULT_MAX_TASKS;
+    Path tasksOut = null;
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      switch (a) {
+        case "--slice-us" -> sliceUs = number(a, value(args, ++i, a));
+        case "--max-tasks" -> maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, value(args, ++i, a)));
+        case "--tasks-out" -> tasksOut = Path.of(value(args, ++i, a));
+        default -> throw new UsageException("unknown option for run: " + a);
+      }
+    }
+    return new RunOptions(sliceUs, maxTasks, tasksOut);
+  }
+
+  private static String value(List<String> args, int i, String option) {
+    if (i >= args.size()) {
+      throw new UsageException(option + " needs a value");
+    }
+    return args.get(i);
+  }
+
+  private static long number(String option, String v) {
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new UsageException(option + " takes a whole number, not '" + v + "'");
+    }
+  }
+}

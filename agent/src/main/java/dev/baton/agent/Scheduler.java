@@ -1,0 +1,161 @@
+package dev.baton.agent;
+
+import dev.baton.bpf.BpfException;
+import dev.baton.bpf.BpfMap;
+import dev.baton.bpf.BpfObject;
+import dev.baton.bpf.RecordView;
+import dev.baton.bpf.RingBuffer;
+import dev.baton.bpf.StructOpsLink;
+import dev.baton.bpf.abi.BatonEventKind;
+import dev.baton.bpf.abi.BatonExitInfo;
+import dev.baton.bpf.abi.BatonStat;
+import dev.baton.bpf.abi.BatonTaskEvent;
+import dev.baton.bpf.abi.Rodata;
+import dev.baton.bpf.abi.ScxExitKind;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One attachment of Baton's BPF scheduler: open, set read-only tunables, load, attach, consume
+ * events until told to stop or until the kernel ends the scheduler, detach, report how it ended.
+ *
+ * <p>The event loop is one thread; records are decoded in place from the ring buffer into the
+ * task table without allocating.
+ */
+final class Scheduler {
+
+  private static final String OBJECT_RESOURCE = "baton.bpf.o";
+  private static final int POLL_MS = 100;
+  private static final long SUMMARY_EVERY_NS = 1_000_000_000L;
+
+  /** How a run ended, as the kernel recorded it. */
+  record Exit(int kind, String kindName, long code, String reason, String message) {
+    /** Detached by us (or by an administrator), not by an error. */
+    boolean byUserSpace() {
+      return kind < ScxExitKind.SCX_EXIT_ERROR;
+    }
+  }
+
+  private final RunOptions options;
+  private final PrintStream log;
+  private final AtomicBoolean stop;
+  private final TaskTable tasks;
+  private final byte[] comm = new byte[TaskTable.COMM_LEN];
+  private long events;
+  private boolean schedulerExited;
+
+  Scheduler(RunOptions options, PrintStream log, AtomicBoolean stop) {
+    this.options = options;
+    this.log = log;
+    this.stop = stop;
+    this.tasks = new TaskTable(options.maxTasks(), options.maxTasks());
+  }
+
+  TaskTable tasks() {
+    return tasks;
+  }
+
+  /** Runs until {@code stop} is set or the scheduler exits; always detaches before returning. */
+  Exit run() throws BpfException, IOException {
+    try (BpfObject obj = BpfObject.open(loadObject(), "baton")) {
+      obj.rodata().putLong(Rodata.SLICE_NS_OFFSET, options.sliceUs() * 1000L);
+      obj.load();
+      BpfMap stats = obj.map("stats");
+      BpfMap exitInfo = obj.map("exit_info");
+      try (RingBuffer ring = obj.ringBuffer("events");
+          StructOpsLink link = obj.attachStructOps("baton_ops")) {
+        log.println("baton: attached (slice " + options.sliceUs() + " us)");
+        log.flush();
+        long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
+        long eventsAtLastSummary = 0;
+        while (!stop.get() && !schedulerExited) {
+          ring.poll(POLL_MS, this::onRecord);
+          long now = System.nanoTime();
+          if (now >= nextSummary) {
+            long dropped = sum(stats.lookupPerCpuLongs(BatonStat.BATON_STAT_EVENTS_DROPPED));
+            log.printf(
+                "baton: events %d (+%d), tasks live %d, seen %d, dropped %d%n",
+                events, events - eventsAtLastSummary, tasks.live(), tasks.seen(), dropped);
+            log.flush();
+            eventsAtLastSummary = events;
+            nextSummary = now + SUMMARY_EVERY_NS;
+          }
+        }
+        // Events still queued when we stop are read before detaching, so the table is complete.
+        ring.consume(this::onRecord);
+      }
+      return readExit(exitInfo);
+    }
+  }
+
+  private void onRecord(RecordView r) {
+    events++;
+    int kind = r.getInt(BatonTaskEvent.KIND_OFFSET);
+    int pid = r.getInt(BatonTaskEvent.PID_OFFSET);
+    if (kind == BatonEventKind.BATON_EV_TASK_INIT) {
+      r.getBytes(BatonTaskEvent.COMM_OFFSET, comm, 0, TaskTable.COMM_LEN);
+      tasks.add(
+          pid, r.getInt(BatonTaskEvent.TGID_OFFSET), r.getLong(BatonTaskEvent.START_NS_OFFSET), comm, 0);
+    } else if (kind == BatonEventKind.BATON_EV_TASK_EXIT) {
+      tasks.remove(pid);
+    } else if (kind == BatonEventKind.BATON_EV_SCHED_EXIT) {
+      schedulerExited = true;
+    }
+  }
+
+  private static Exit readExit(BpfMap exitInfo) throws BpfException {
+    byte[] key = new byte[4];
+    byte[] value = new byte[exitInfo.valueSize()];
+    if (!exitInfo.lookup(key, value)) {
+      return new Exit(0, "NONE", 0, "", "");
+    }
+    ByteBuffer b = ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN);
+    int kind = b.getInt((int) BatonExitInfo.KIND_OFFSET);
+    return new Exit(
+        kind,
+        exitKindName(kind),
+        b.getLong((int) BatonExitInfo.EXIT_CODE_OFFSET),
+        cString(value, BatonExitInfo.REASON_OFFSET, BatonExitInfo.REASON_SIZE),
+        cString(value, BatonExitInfo.MSG_OFFSET, BatonExitInfo.MSG_SIZE));
+  }
+
+  /** The kernel's name for an exit kind without its SCX_EXIT_ prefix; unknown kinds as numbers. */
+  static String exitKindName(int kind) {
+    return ScxExitKind.VALUES.entrySet().stream()
+        .filter(e -> e.getValue() == kind)
+        .map(e -> e.getKey().substring("SCX_EXIT_".length()))
+        .findFirst()
+        .orElse(Integer.toString(kind));
+  }
+
+  private static String cString(byte[] bytes, long off, long max) {
+    int start = (int) off;
+    int end = start;
+    while (end < start + max && bytes[end] != 0) {
+      end++;
+    }
+    return new String(bytes, start, end - start, StandardCharsets.UTF_8);
+  }
+
+  private static long sum(long[] perCpu) {
+    long total = 0;
+    for (long v : perCpu) {
+      total += v;
+    }
+    return total;
+  }
+
+  private static byte[] loadObject() throws IOException {
+    try (InputStream in = Scheduler.class.getResourceAsStream(OBJECT_RESOURCE)) {
+      if (in == null) {
+        throw new IOException(OBJECT_RESOURCE + " is missing from the agent jar (broken build)");
+      }
+      return in.readAllBytes();
+    }
+  }
+}

@@ -1,0 +1,59 @@
+package dev.baton.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MainTest {
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int run(String... args) {
+    return Main.run(
+        List.of(args),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void noCommandOrAnUnknownOneIsAUsageError() {
+    assertThat(run()).isEqualTo(Main.USAGE);
+    assertThat(run("frobnicate")).isEqualTo(Main.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown command 'frobnicate'");
+  }
+
+  @Test
+  void badRunOptionsAreRejectedBeforeTouchingTheKernel() {
+    assertThat(run("run", "--slice-us", "abc")).isEqualTo(Main.USAGE);
+    assertThat(run("run", "--slice-us", "5")).isEqualTo(Main.USAGE);
+    assertThat(run("run", "--bogus")).isEqualTo(Main.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("--slice-us takes a whole number, not 'abc'")
+        .contains("--slice-us must be between 100 and 1000000, not 5")
+        .contains("unknown option for run: --bogus");
+  }
+
+  @Test
+  void runOptionsHaveDefaults() {
+    RunOptions o = RunOptions.parse(List.of());
+    assertThat(o.sliceUs()).isEqualTo(RunOptions.DEFAULT_SLICE_US);
+    assertThat(o.maxTasks()).isEqualTo(RunOptions.DEFAULT_MAX_TASKS);
+    assertThat(o.tasksOut()).isNull();
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks")))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("--max-tasks needs a value");
+  }
+
+  @Test
+  void exitKindsHaveTheKernelsNames() {
+    assertThat(Scheduler.exitKindName(64)).isEqualTo("UNREG");
+    assertThat(Scheduler.exitKindName(1026)).isEqualTo("ERROR_STALL");
+    assertThat(Scheduler.exitKindName(4242)).isEqualTo("4242");
+  }
+}
