@@ -1,0 +1,28 @@
+# One way to build, one way to test (see README.md). tools/setup.sh finds or installs the
+# toolchain and the sched_ext test kernels first; it is quick when everything is there.
+SHELL := /bin/bash
+MVN := JAVA_HOME=$$(. tools/lib.sh && find_jdk) ./mvnw -B -ntp
+
+.PHONY: all setup build test demo bench clean
+
+all: build
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	$(MVN) -q package -DskipTests
+
+# Unit tests, host BPF tests, then the VM integration tests (failsafe) on a real sched_ext kernel.
+test: setup
+	$(MVN) verify
+
+demo: build
+	@bash integration-tests/demo.sh
+
+bench: build
+	@echo "bench: not yet: the event-path and hot-path benchmarks land with their issues"
+
+clean:
+	$(MVN) -q clean
+	$(MAKE) -C bpf clean

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Runs inside a sched_ext guest (bin/baton vm): attaches Baton, runs a CPU-bound workload with
+# more tasks than CPUs, stops Baton with SIGTERM, and prints key=value facts for WalkingSkeletonIT.
+# Any line may be asserted on; raw logs follow prefixed with "agent|", "task|" and "dmesg|".
+set -u
+out=$(mktemp -d)
+state() { cat /sys/kernel/sched_ext/state; }
+
+echo "state_before=$(state)"
+bin/baton check >"$out/check.log" 2>&1
+echo "check_exit=$?"
+
+bin/baton run --tasks-out "$out/tasks.tsv" >"$out/agent.log" 2>&1 &
+agent=$!
+i=0
+while [ "$(state)" != enabled ] && [ $i -lt 1200 ] && kill -0 $agent 2>/dev/null; do
+  sleep 0.1
+  i=$((i + 1))
+done
+echo "state_attached=$(state)"
+echo "ops=$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
+
+# More busy tasks than CPUs, so they must queue and be dispatched from the shared DSQ.
+n=$(($(nproc) * 2 + 1))
+pids=""
+for k in $(seq 1 $n); do
+  sh -c 'i=0; while [ $i -lt 60000 ]; do i=$((i + 1)); done' &
+  pids="$pids $!"
+done
+ok=0
+for p in $pids; do wait "$p" && ok=$((ok + 1)); done
+echo "workload_tasks=$n"
+echo "workload_completed=$ok"
+echo "workload_pids=$(echo $pids)"
+echo "state_after_workload=$(state)"
+
+sleep 1.5 # let the agent print at least one per-second summary
+kill -TERM $agent
+wait $agent
+echo "agent_exit=$?"
+i=0
+while [ "$(state)" != disabled ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+echo "state_final=$(state)"
+sed 's/^/check|/' "$out/check.log"
+sed 's/^/agent|/' "$out/agent.log"
+sed 's/^/task|/' "$out/tasks.tsv" 2>/dev/null
+dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

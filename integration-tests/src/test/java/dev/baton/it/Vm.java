@@ -1,0 +1,102 @@
+package dev.baton.it;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Runs commands through the project's launcher: {@code bin/baton vm -- ...} and friends. */
+final class Vm {
+
+  /** What a command printed (stdout and stderr interleaved) and how it exited. */
+  record Result(int exitCode, String output) {
+    /** The key=value lines a guest script printed, first occurrence of each key. */
+    Map<String, String> facts() {
+      Map<String, String> facts = new LinkedHashMap<>();
+      for (String line : output.lines().toList()) {
+        int eq = line.indexOf('=');
+        if (eq > 0 && line.substring(0, eq).matches("[a-z_]+")) {
+          facts.putIfAbsent(line.substring(0, eq), line.substring(eq + 1));
+        }
+      }
+      return facts;
+    }
+
+    /** Lines that start with prefix + '|', without the prefix. */
+    List<String> section(String prefix) {
+      return output.lines()
+          .filter(l -> l.startsWith(prefix + "|"))
+          .map(l -> l.substring(prefix.length() + 1))
+          .toList();
+    }
+  }
+
+  static Path root() {
+    String root = System.getProperty("baton.root");
+    if (root == null) {
+      throw new IllegalStateException("system property baton.root is not set (run through Maven)");
+    }
+    return Path.of(root);
+  }
+
+  /** Runs {@code bin/baton vm [vmArgs] -- cmd...} from the project root. */
+  static Result guest(List<String> vmArgs, Duration timeout, String... cmd) {
+    List<String> argv = new ArrayList<>(List.of("bin/baton", "vm"));
+    argv.addAll(vmArgs);
+    argv.add("--timeout-s");
+    argv.add(Long.toString(timeout.toSeconds()));
+    argv.add("--");
+    argv.addAll(List.of(cmd));
+    return host(timeout.plusSeconds(60), argv.toArray(String[]::new));
+  }
+
+  /** Runs a command on the host from the project root; output is echoed for the test log. */
+  static Result host(Duration timeout, String... argv) {
+    try {
+      Process p =
+          new ProcessBuilder(argv).directory(root().toFile()).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Thread reader =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try (InputStream in = p.getInputStream()) {
+                      byte[] buf = new byte[8192];
+                      int n;
+                      while ((n = in.read(buf)) > 0) {
+                        System.out.write(buf, 0, n);
+                        synchronized (out) {
+                          out.write(buf, 0, n);
+                        }
+                      }
+                    } catch (IOException e) {
+                      throw new UncheckedIOException(e);
+                    }
+                  });
+      if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError(String.join(" ", argv) + " did not finish in " + timeout);
+      }
+      reader.join();
+      synchronized (out) {
+        return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  private Vm() {}
+}

@@ -1,0 +1,90 @@
+package dev.baton.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Baton attached in a real sched_ext kernel: it schedules every task of a workload with more
+ * tasks than CPUs, streams their events into Java, and detaches cleanly on SIGTERM. One guest
+ * boot serves every assertion (integration-tests/scripts/walking-skeleton.sh).
+ */
+class WalkingSkeletonIT {
+
+  private static Vm.Result run;
+  private static Map<String, String> facts;
+
+  @BeforeAll
+  static void bootOnce() {
+    run =
+        Vm.guest(
+            List.of("--cpus", "2"),
+            Duration.ofSeconds(600),
+            "sh",
+            "integration-tests/scripts/walking-skeleton.sh");
+    facts = run.facts();
+  }
+
+  @Test
+  void guestRanTheWholeScript() {
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(facts).containsKey("state_final");
+  }
+
+  @Test
+  void checkPassesInTheGuest() {
+    assertThat(facts.get("check_exit")).as(String.join("\n", run.section("check"))).isEqualTo("0");
+  }
+
+  @Test
+  void attachesAsBaton() {
+    assertThat(facts.get("state_before")).isEqualTo("disabled");
+    assertThat(facts.get("state_attached")).as(agentLog()).isEqualTo("enabled");
+    assertThat(facts.get("ops")).isEqualTo("baton");
+    assertThat(run.section("agent")).anyMatch(l -> l.startsWith("baton: attached"));
+  }
+
+  @Test
+  void workloadWithMoreTasksThanCpusCompletesWhileAttached() {
+    assertThat(Integer.parseInt(facts.get("workload_tasks"))).isGreaterThan(2);
+    assertThat(facts.get("workload_completed")).isEqualTo(facts.get("workload_tasks"));
+    assertThat(facts.get("state_after_workload")).isEqualTo("enabled");
+  }
+
+  @Test
+  void eventsReachJavaIncludingTheWorkloadsTasks() {
+    List<String> summaries =
+        run.section("agent").stream().filter(l -> l.startsWith("baton: events ")).toList();
+    assertThat(summaries).as(agentLog()).isNotEmpty();
+    long events = Long.parseLong(summaries.getLast().split(" ")[2]);
+    assertThat(events).isPositive();
+
+    Set<String> seenPids =
+        run.section("task").stream().map(l -> l.split("\t")[1]).collect(Collectors.toSet());
+    List<String> workload = Arrays.asList(facts.get("workload_pids").split(" "));
+    assertThat(seenPids).as("pids in the agent's task table").containsAll(workload);
+    assertThat(run.section("task"))
+        .filteredOn(l -> workload.contains(l.split("\t")[1]))
+        .allSatisfy(l -> assertThat(l).startsWith("exited\t").endsWith("\tsh"));
+  }
+
+  @Test
+  void sigtermDetachesCleanly() {
+    assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("0");
+    assertThat(facts.get("state_final")).isEqualTo("disabled");
+    assertThat(run.section("dmesg"))
+        .anyMatch(l -> l.contains("\"baton\"") && l.contains("unregistered from user space"));
+    assertThat(run.section("agent")).anyMatch(l -> l.startsWith("baton: detached (UNREG"));
+  }
+
+  private static String agentLog() {
+    return String.join("\n", run.section("agent"));
+  }
+}
