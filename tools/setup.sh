@@ -38,8 +38,7 @@ apt_with() { # suite tool args...
   local d=$apt_dir/$suite
   mkdir -p "$d/lists/partial"
   echo "deb $DEBIAN_MIRROR $suite main" >"$d/sources.list"
-  "$tool" -o Dir::Etc::SourceList="$d/sources.list" -o Dir::State::Lists="$d/lists" \
-    -o Debug::NoLocking=1 "$@"
+  "$tool" -o Dir::Etc::SourceList="$d/sources.list" -o Dir::State::Lists="$d/lists" "$@"
 }
 
 # Only the one suite, for resolving kernels (never installs from it).
