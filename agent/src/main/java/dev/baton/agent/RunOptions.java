@@ -36,11 +36,11 @@ record RunOptions(long sliceUs, int maxTasks, Path tasksOut, ApiOptions api) {
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
-        case "--slice-us" -> sliceUs = number(a, value(args, ++i, a));
-        case "--max-tasks" -> maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, value(args, ++i, a)));
-        case "--tasks-out" -> tasksOut = Path.of(value(args, ++i, a));
-        case "--listen" -> listen = value(args, ++i, a);
-        case "--token-file" -> tokenFile = Path.of(value(args, ++i, a));
+        case "--slice-us" -> sliceUs = number(a, Main.optionValue(args, ++i, a));
+        case "--max-tasks" -> maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, Main.optionValue(args, ++i, a)));
+        case "--tasks-out" -> tasksOut = Path.of(Main.optionValue(args, ++i, a));
+        case "--listen" -> listen = Main.optionValue(args, ++i, a);
+        case "--token-file" -> tokenFile = Path.of(Main.optionValue(args, ++i, a));
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
@@ -51,13 +51,6 @@ record RunOptions(long sliceUs, int maxTasks, Path tasksOut, ApiOptions api) {
       throw new UsageException("--listen: " + e.getMessage());
     }
     return new RunOptions(sliceUs, maxTasks, tasksOut, api);
-  }
-
-  private static String value(List<String> args, int i, String option) {
-    if (i >= args.size()) {
-      throw new UsageException(option + " needs a value");
-    }
-    return args.get(i);
   }
 
   private static long number(String option, String v) {
