@@ -17,9 +17,9 @@ import java.util.regex.Pattern;
  *   <li>the earlier registered job, or the rule earlier in the file.
  * </ol>
  *
- * <p>Candidates are tried in that order and the first that matches wins, so a lower one's
- * criteria are never evaluated. Within a match the free criteria (uid, comm) go first and the
- * ones that read /proc (cgroup path, command line) last, each read at most once per process.
+ * <p>Candidates are tried in that order and the first that matches wins, so a lower one's criteria
+ * are never evaluated. Within a match the free criteria (uid, comm) go first and the ones that read
+ * /proc (cgroup path, command line) last, each read at most once per process.
  */
 final class Classifier {
 
@@ -56,9 +56,7 @@ final class Classifier {
 
   /** Stable sort: equal candidates keep registration or file order. */
   private static final Comparator<Candidate> MOST_SPECIFIC_FIRST =
-      Comparator.comparingInt(Candidate::criteria)
-          .thenComparingInt(Candidate::depth)
-          .reversed();
+      Comparator.comparingInt(Candidate::criteria).thenComparingInt(Candidate::depth).reversed();
 
   private final List<Candidate> rules;
   private List<Candidate> api = List.of();

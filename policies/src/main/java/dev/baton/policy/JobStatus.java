@@ -20,7 +20,9 @@ public record JobStatus(
     ON_TIME,
     /** Getting less than it needs; the policy is tightening its hints. */
     LAGGING,
-    /** Its demand cannot be met on this host; it was demoted so that it does not drag others down. */
+    /**
+     * Its demand cannot be met on this host; it was demoted so that it does not drag others down.
+     */
     INFEASIBLE
   }
 

@@ -26,7 +26,9 @@ public record LiveSpec(long framePeriodUs, long frameCostUs) {
     return new LiveSpec(periodUs(fps), frameCostUs);
   }
 
-  /** The frame period of {@code fps}, after checking it is in {@value #MIN_FPS}..{@value #MAX_FPS}. */
+  /**
+   * The frame period of {@code fps}, after checking it is in {@value #MIN_FPS}..{@value #MAX_FPS}.
+   */
   public static long periodUs(double fps) {
     if (!(fps >= MIN_FPS && fps <= MAX_FPS)) {
       throw new IllegalArgumentException(

@@ -88,8 +88,10 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
       return Pattern.compile(regex);
     } catch (PatternSyntaxException e) {
       throw new IllegalArgumentException(
-          "cmdline_regex is not a valid regular expression: " + e.getDescription()
-              + " near index " + e.getIndex());
+          "cmdline_regex is not a valid regular expression: "
+              + e.getDescription()
+              + " near index "
+              + e.getIndex());
     }
   }
 
@@ -106,7 +108,9 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
     if (!ok) {
       throw new IllegalArgumentException(
           "cgroup_prefix must be an absolute cgroup path like /farm/live (no trailing /, no . or"
-              + " .. parts), got '" + path + "'");
+              + " .. parts), got '"
+              + path
+              + "'");
     }
   }
 }

@@ -14,15 +14,15 @@ import java.util.function.LongSupplier;
 
 /**
  * Runs a {@link Policy}: keeps the task table and the job registry from the event stream and the
- * control API, classifies each process once when its first task appears, and on every {@link
- * #tick} asks the policy what it wants and returns only what changed.
+ * control API, classifies each process once when its first task appears, and on every {@link #tick}
+ * asks the policy what it wants and returns only what changed.
  *
  * <p>Classification is per process: a process's first task seen is matched against API jobs and
  * rules (see {@link Classifier} for precedence), and its later threads join the same job without
  * another look at /proc. Registering or removing an API job re-classifies every process.
  *
- * <p>Not thread-safe: the agent calls it from its one event-loop thread, the control API
- * included. Samples for unknown pids are ignored (they raced with an exit).
+ * <p>Not thread-safe: the agent calls it from its one event-loop thread, the control API included.
+ * Samples for unknown pids are ignored (they raced with an exit).
  */
 public final class PolicyEngine {
 
@@ -103,8 +103,8 @@ public final class PolicyEngine {
   }
 
   /**
-   * What a task did over the last sampling interval: CPU consumed, time runnable but waiting for
-   * a CPU, and wakeups. Allocation-free.
+   * What a task did over the last sampling interval: CPU consumed, time runnable but waiting for a
+   * CPU, and wakeups. Allocation-free.
    */
   public void runtimeSample(int pid, long cpuNs, long waitNs, long wakeups) {
     TrackedTask t = tasks.get(pid);
@@ -131,8 +131,8 @@ public final class PolicyEngine {
   // ---- control API ----
 
   /**
-   * Registers a job, or updates the one with the same id. Its processes are re-classified when
-   * the selector changed; its counters and policy state carry over an update.
+   * Registers a job, or updates the one with the same id. Its processes are re-classified when the
+   * selector changed; its counters and policy state carry over an update.
    */
   public void registerJob(Job job) {
     TrackedJob j = jobs.get(job.id());
@@ -171,7 +171,10 @@ public final class PolicyEngine {
     }
     if (framesDone < j.framesDone) {
       throw new IllegalArgumentException(
-          "frames done went back from " + j.framesDone + " to " + framesDone
+          "frames done went back from "
+              + j.framesDone
+              + " to "
+              + framesDone
               + "; re-register the job to restart its count");
     }
     j.framesDone = framesDone;

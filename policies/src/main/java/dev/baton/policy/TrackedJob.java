@@ -68,9 +68,7 @@ public final class TrackedJob {
    * for those cgroups then also covers tasks that have not been classified yet.
    */
   public boolean wholeCgroups() {
-    return job != null
-        && job.selector() instanceof Selector.Matching(Match m)
-        && m.cgroupOnly();
+    return job != null && job.selector() instanceof Selector.Matching(Match m) && m.cgroupOnly();
   }
 
   /** CPU time its tasks consumed while they were its tasks. */

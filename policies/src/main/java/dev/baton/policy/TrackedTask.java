@@ -1,9 +1,9 @@
 package dev.baton.policy;
 
 /**
- * A task in the engine's table, as policies see it: who it is, which job it belongs to, and what
- * it consumed and waited for. Counters are cumulative since the task appeared; the {@code recent}
- * ones cover the interval since the previous decision.
+ * A task in the engine's table, as policies see it: who it is, which job it belongs to, and what it
+ * consumed and waited for. Counters are cumulative since the task appeared; the {@code recent} ones
+ * cover the interval since the previous decision.
  */
 public final class TrackedTask {
 
@@ -19,9 +19,11 @@ public final class TrackedTask {
   long recentCpuNs;
   long recentWaitNs;
   long lastActiveNs = Long.MIN_VALUE;
-  /** The hint last handed to the agent, and the one the current decision asks for. */
+
+  /** The hint last handed to the agent. */
   Hint hint;
 
+  /** The hint the decision in progress asks for. */
   Hint next;
 
   TrackedTask(TaskInfo info, TrackedProcess process) {

@@ -32,10 +32,14 @@ class ClassificationTest {
     e.taskAppeared(tasks.process(300, "bash", "/a", "bash"));
 
     assertThat(jobOf(e, 100)).isEqualTo("enc/100");
-    assertThat(jobOf(e, 101)).as("a thread joins its process's job, whatever its own comm").isEqualTo("enc/100");
+    assertThat(jobOf(e, 101))
+        .as("a thread joins its process's job, whatever its own comm")
+        .isEqualTo("enc/100");
     assertThat(jobOf(e, 200)).isEqualTo("enc/200");
     assertThat(jobOf(e, 300)).isNull();
-    assertThat(e.job("enc/100").orElseThrow().tasks()).extracting(TrackedTask::pid).containsExactly(100, 101);
+    assertThat(e.job("enc/100").orElseThrow().tasks())
+        .extracting(TrackedTask::pid)
+        .containsExactly(100, 101);
     assertThat(e.job("enc/100").orElseThrow().spec().tenant()).isEqualTo("acme");
   }
 
@@ -79,7 +83,9 @@ class ClassificationTest {
             rule("byCmd", new Match(null, null, "-preset slow", -1), JobSpec.batch("t")),
             rule("byCommUid", new Match(null, "ffmpeg", null, 1000), JobSpec.vod("t")));
     e.taskAppeared(tasks.process(100, "ffmpeg", "/", "ffmpeg -preset slow"));
-    assertThat(jobOf(e, 100)).as("two criteria beat one, whatever the file order").isEqualTo("byCommUid/100");
+    assertThat(jobOf(e, 100))
+        .as("two criteria beat one, whatever the file order")
+        .isEqualTo("byCommUid/100");
     assertThat(tasks.cmdlineReads).isZero();
   }
 
@@ -169,7 +175,9 @@ class ClassificationTest {
     e.taskAppeared(tasks.process(10, "enc", "/", ""));
     e.taskAppeared(tasks.task(11, 10, "enc", 1000, "/", ""));
     e.taskExited(10);
-    assertThat(e.job("r/10").orElseThrow().tasks()).extracting(TrackedTask::pid).containsExactly(11);
+    assertThat(e.job("r/10").orElseThrow().tasks())
+        .extracting(TrackedTask::pid)
+        .containsExactly(11);
     e.taskExited(11);
     assertThat(e.job("r/10")).isEmpty();
     assertThat(e.taskCount()).isZero();

@@ -132,10 +132,14 @@ class PolicyEngineTest {
     PolicyEngine e = new PolicyEngine(p, List.of(), clock);
     e.registerJob(new Job("j", Selector.pids(1), JobSpec.vod("t")));
     p.health.put("j", JobStatus.Health.ON_TIME);
-    assertThat(e.tick().statusChanges()).extracting(JobStatus::health).containsExactly(JobStatus.Health.ON_TIME);
+    assertThat(e.tick().statusChanges())
+        .extracting(JobStatus::health)
+        .containsExactly(JobStatus.Health.ON_TIME);
     assertThat(e.tick().statusChanges()).isEmpty();
     p.health.put("j", JobStatus.Health.INFEASIBLE);
-    assertThat(e.tick().statusChanges()).extracting(JobStatus::health).containsExactly(JobStatus.Health.INFEASIBLE);
+    assertThat(e.tick().statusChanges())
+        .extracting(JobStatus::health)
+        .containsExactly(JobStatus.Health.INFEASIBLE);
     assertThat(e.status("j").orElseThrow().health()).isEqualTo(JobStatus.Health.INFEASIBLE);
     p.health.clear();
     e.tick();

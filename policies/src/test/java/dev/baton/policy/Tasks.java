@@ -1,8 +1,8 @@
 package dev.baton.policy;
 
 /**
- * Builds task descriptions for tests and counts how often their /proc facts were read, the way
- * the agent's suppliers would read them.
+ * Builds task descriptions for tests and counts how often their /proc facts were read, the way the
+ * agent's suppliers would read them.
  */
 public final class Tasks {
 

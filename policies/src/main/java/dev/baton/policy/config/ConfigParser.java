@@ -11,12 +11,12 @@ import dev.baton.policy.Setting;
 import dev.baton.policy.Tenant;
 import dev.baton.policy.transcode.TranscodeSettings;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -188,12 +188,11 @@ public final class ConfigParser {
         throw error(n, "policy must be one of " + PolicyConfig.POLICIES + ", got '" + policy + "'");
       }
     }
-    Map<String, Tenant> tenants = top.containsKey("tenants") ? tenants(top.get("tenants")) : Map.of();
+    Map<String, Tenant> tenants =
+        top.containsKey("tenants") ? tenants(top.get("tenants")) : Map.of();
     List<Rule> rules = top.containsKey("rules") ? rules(top.get("rules"), tenants) : List.of();
     TranscodeSettings transcode =
-        top.containsKey("transcode")
-            ? transcode(top.get("transcode"))
-            : TranscodeSettings.DEFAULTS;
+        top.containsKey("transcode") ? transcode(top.get("transcode")) : TranscodeSettings.DEFAULTS;
     return new PolicyConfig(policy, tenants, rules, transcode);
   }
 
@@ -243,9 +242,11 @@ public final class ConfigParser {
 
   private Match match(Node node) throws ConfigException {
     Map<String, Node> f = fields(node, "match", "cgroup_prefix", "comm", "cmdline_regex", "uid");
-    String cgroup = f.containsKey("cgroup_prefix") ? string(f.get("cgroup_prefix"), "cgroup_prefix") : null;
+    String cgroup =
+        f.containsKey("cgroup_prefix") ? string(f.get("cgroup_prefix"), "cgroup_prefix") : null;
     String comm = f.containsKey("comm") ? string(f.get("comm"), "comm") : null;
-    String regex = f.containsKey("cmdline_regex") ? string(f.get("cmdline_regex"), "cmdline_regex") : null;
+    String regex =
+        f.containsKey("cmdline_regex") ? string(f.get("cmdline_regex"), "cmdline_regex") : null;
     int uid = f.containsKey("uid") ? (int) integer(f.get("uid"), UID) : Match.ANY_UID;
     // Check each criterion alone first, so the error points at the one that is wrong.
     if (cgroup != null) {
@@ -274,7 +275,12 @@ public final class ConfigParser {
       tenant = string(n, "tenant");
       if (!tenants.containsKey(tenant)) {
         throw error(
-            n, "tenant '" + tenant + "' is not declared under tenants (declared: " + tenants.keySet() + ")");
+            n,
+            "tenant '"
+                + tenant
+                + "' is not declared under tenants (declared: "
+                + tenants.keySet()
+                + ")");
       }
     }
     int weight =
@@ -282,10 +288,16 @@ public final class ConfigParser {
             ? (int) integer(f.get("weight"), Hint.WEIGHT)
             : (int) Hint.WEIGHT.defaultValue();
     LiveSpec live = null;
-    boolean timed = f.containsKey("fps") || f.containsKey("frame_period_us") || f.containsKey("frame_cost_us");
+    boolean timed =
+        f.containsKey("fps") || f.containsKey("frame_period_us") || f.containsKey("frame_cost_us");
     if (jobClass != JobClass.LIVE) {
       if (timed) {
-        Node n = f.containsKey("fps") ? f.get("fps") : f.containsKey("frame_period_us") ? f.get("frame_period_us") : f.get("frame_cost_us");
+        Node n =
+            f.containsKey("fps")
+                ? f.get("fps")
+                : f.containsKey("frame_period_us")
+                    ? f.get("frame_period_us")
+                    : f.get("frame_cost_us");
         throw error(n, "fps, frame_period_us and frame_cost_us are for class live only");
       }
     } else {
@@ -301,7 +313,10 @@ public final class ConfigParser {
       } else {
         period = integer(f.get("frame_period_us"), LiveSpec.FRAME_PERIOD_US);
       }
-      long cost = f.containsKey("frame_cost_us") ? integer(f.get("frame_cost_us"), LiveSpec.FRAME_COST_US) : 0;
+      long cost =
+          f.containsKey("frame_cost_us")
+              ? integer(f.get("frame_cost_us"), LiveSpec.FRAME_COST_US)
+              : 0;
       live = valid(node, () -> new LiveSpec(period, cost));
     }
     String t = tenant;

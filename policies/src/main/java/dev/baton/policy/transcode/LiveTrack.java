@@ -65,8 +65,8 @@ final class LiveTrack {
   }
 
   /**
-   * CPU per frame in ns: measured from frame reports when there are fresh ones, else declared;
-   * NaN when neither.
+   * CPU per frame in ns: measured from frame reports when there are fresh ones, else declared; NaN
+   * when neither.
    */
   double frameCostNs(LiveSpec live, long nowNs, long windowNs) {
     if (framesFresh(nowNs, windowNs) && fps > 0) {

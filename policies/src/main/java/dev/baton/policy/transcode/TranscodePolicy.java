@@ -25,30 +25,30 @@ import java.util.Map;
  * <p><b>Live.</b> A live job's tasks run in the LIVE (EDF) class with a relative deadline of one
  * frame period minus {@code live_margin_pct}. Each tick the policy smooths, over {@code
  * live_lag_periods} frame periods, the CPU the job received, the time its tasks waited runnable,
- * and the frame rate it reports (if it does). The job lags when, while its tasks were waiting for
- * a CPU, it got less than it needs: fewer frames than its fps, or, without frame reports, less
- * CPU than its declared cost per frame requires, or, knowing neither, waits longer per period
- * than the deadline margin. A lagging job climbs a lag level (at most one per window, up to
- * {@code live_lag_levels}): each level pulls its deadline earlier by {@code live_lag_step_pct} of
- * the period and halves its slice from {@code live_lag_slice_us}, so its threads get onto a CPU
- * sooner and more often. Levels are given back one at a time after sustained on-time windows.
+ * and the frame rate it reports (if it does). The job lags when, while its tasks were waiting for a
+ * CPU, it got less than it needs: fewer frames than its fps, or, without frame reports, less CPU
+ * than its declared cost per frame requires, or, knowing neither, waits longer per period than the
+ * deadline margin. A lagging job climbs a lag level (at most one per window, up to {@code
+ * live_lag_levels}): each level pulls its deadline earlier by {@code live_lag_step_pct} of the
+ * period and halves its slice from {@code live_lag_slice_us}, so its threads get onto a CPU sooner
+ * and more often. Levels are given back one at a time after sustained on-time windows.
  *
  * <p><b>Feasibility.</b> A live job's demand is its cost per frame over its period, in CPUs:
  * measured from CPU time and frame reports, else declared. Jobs are admitted oldest first while
- * their summed demand fits {@code live_capacity_pct} of the host's CPUs; a job that does not fit
- * is reported INFEASIBLE and runs in NORMAL instead of LIVE, so it cannot take the CPU from jobs
- * that were there first and can be met. It is re-admitted when it fits with a little room to
- * spare (capacity is freed, or its cost drops).
+ * their summed demand fits {@code live_capacity_pct} of the host's CPUs; a job that does not fit is
+ * reported INFEASIBLE and runs in NORMAL instead of LIVE, so it cannot take the CPU from jobs that
+ * were there first and can be met. It is re-admitted when it fits with a little room to spare
+ * (capacity is freed, or its cost drops).
  *
- * <p><b>VOD.</b> Tenants share the CPU that VOD work receives by their weights, however many
- * jobs and threads each runs. A tenant's weight is split across its jobs by job weight and
- * across each job's active tasks equally; the total is scaled so the average VOD task weighs as
- * much as a plain NORMAL task. Splitting by count alone is off whenever threads differ in how
- * much they run (a tenant with one busy thread and many idle ones would be starved), so over a
- * sliding window of {@code window_ms} the policy compares each waiting tenant's measured CPU with
- * its weighted share of what the waiting tenants got, and corrects a per-tenant factor
- * multiplicatively ({@code vod_gain_pct}: at 50% the loop is damped, settling in about eight
- * windows). Tenants that do not wait get what they ask for and their factor relaxes to 1.
+ * <p><b>VOD.</b> Tenants share the CPU that VOD work receives by their weights, however many jobs
+ * and threads each runs. A tenant's weight is split across its jobs by job weight and across each
+ * job's active tasks equally; the total is scaled so the average VOD task weighs as much as a plain
+ * NORMAL task. Splitting by count alone is off whenever threads differ in how much they run (a
+ * tenant with one busy thread and many idle ones would be starved), so over a sliding window of
+ * {@code window_ms} the policy compares each waiting tenant's measured CPU with its weighted share
+ * of what the waiting tenants got, and corrects a per-tenant factor multiplicatively ({@code
+ * vod_gain_pct}: at 50% the loop is damped, settling in about eight windows). Tenants that do not
+ * wait get what they ask for and their factor relaxes to 1.
  *
  * <p><b>Batch</b> runs in IDLE with its job weight; the BPF side guarantees IDLE a minimum share,
  * so it is never starved.
@@ -249,7 +249,9 @@ public final class TranscodePolicy implements Policy {
   }
 
   int deadlineUs(LiveSpec spec, int level) {
-    int pct = Math.max(MIN_DEADLINE_PCT, 100 - settings.liveMarginPct() - level * settings.liveLagStepPct());
+    int pct =
+        Math.max(
+            MIN_DEADLINE_PCT, 100 - settings.liveMarginPct() - level * settings.liveLagStepPct());
     return (int) Math.max(1, spec.framePeriodUs() * pct / 100);
   }
 

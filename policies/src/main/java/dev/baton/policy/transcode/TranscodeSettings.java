@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The tunables of the transcode policy (the {@code transcode:} section of the config file). Each
- * is declared once below with its name, unit, default and range.
+ * The tunables of the transcode policy (the {@code transcode:} section of the config file). Each is
+ * declared once below with its name, unit, default and range.
  */
 public record TranscodeSettings(
     int windowMs,
@@ -37,7 +37,8 @@ public record TranscodeSettings(
   public static final Setting LIVE_SLICE_US =
       new Setting("live_slice_us", 0, 1_000_000, 0, "slice of on-time live tasks; 0 class default");
   public static final Setting LIVE_LAG_SLICE_US =
-      new Setting("live_lag_slice_us", 100, 1_000_000, 2_000, "slice at lag step 1, halved per step");
+      new Setting(
+          "live_lag_slice_us", 100, 1_000_000, 2_000, "slice at lag step 1, halved per step");
   public static final Setting LIVE_MIN_SLICE_US =
       new Setting("live_min_slice_us", 50, 1_000_000, 250, "floor of the halving slice");
   public static final Setting LIVE_CAPACITY_PCT =
@@ -76,8 +77,11 @@ public record TranscodeSettings(
     VOD_GAIN_PCT.check(vodGainPct);
     if (liveMinSliceUs > liveLagSliceUs) {
       throw new IllegalArgumentException(
-          "live_min_slice_us (" + liveMinSliceUs + ") must not exceed live_lag_slice_us ("
-              + liveLagSliceUs + ")");
+          "live_min_slice_us ("
+              + liveMinSliceUs
+              + ") must not exceed live_lag_slice_us ("
+              + liveLagSliceUs
+              + ")");
     }
   }
 
@@ -94,8 +98,17 @@ public record TranscodeSettings(
       throw new IllegalArgumentException("unknown transcode setting(s): " + v.keySet());
     }
     return new TranscodeSettings(
-        (int) x[0], (int) x[1], (int) x[2], (int) x[3], (int) x[4], (int) x[5], (int) x[6],
-        (int) x[7], (int) x[8], (int) x[9], (int) x[10]);
+        (int) x[0],
+        (int) x[1],
+        (int) x[2],
+        (int) x[3],
+        (int) x[4],
+        (int) x[5],
+        (int) x[6],
+        (int) x[7],
+        (int) x[8],
+        (int) x[9],
+        (int) x[10]);
   }
 
   /** The tunable named {@code name}, or null. */

@@ -79,8 +79,7 @@ final class HostSim {
       clock.advanceMs(STEP_MS);
       if ((elapsedMs + STEP_MS) % sampleEveryMs == 0) {
         for (SimTask t : tasks) {
-          engine.runtimeSample(
-              t.pid, Math.round(t.cpuMs * 1e6), Math.round(t.waitMs * 1e6), 1);
+          engine.runtimeSample(t.pid, Math.round(t.cpuMs * 1e6), Math.round(t.waitMs * 1e6), 1);
           t.cpuMs = 0;
           t.waitMs = 0;
         }

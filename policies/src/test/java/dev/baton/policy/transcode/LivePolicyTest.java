@@ -30,7 +30,8 @@ class LivePolicyTest {
   private final FakeClock clock = new FakeClock(1_000_000_000L);
   private final Tasks tasks = new Tasks();
   private final PolicyEngine engine =
-      new PolicyEngine(new TranscodePolicy(TranscodeSettings.DEFAULTS, List.of(), 2), List.of(), clock);
+      new PolicyEngine(
+          new TranscodePolicy(TranscodeSettings.DEFAULTS, List.of(), 2), List.of(), clock);
   private final List<JobStatus> events = new ArrayList<>();
   private long frames;
 
@@ -40,7 +41,9 @@ class LivePolicyTest {
         new Job(id, Selector.pids(pid), JobSpec.live("acme", LiveSpec.ofFps(FPS, frameCostUs))));
   }
 
-  /** Runs {@code ms}, each tick giving {@code pid} these shares of a CPU; reports frames if fps > 0. */
+  /**
+   * Runs {@code ms}, each tick giving {@code pid} these shares of a CPU; reports frames if fps > 0.
+   */
   private void run(long ms, int pid, double cpu, double wait, double reportedFps) {
     for (long t = 0; t < ms; t += TICK_MS) {
       clock.advanceMs(TICK_MS);
@@ -120,7 +123,8 @@ class LivePolicyTest {
     JobStatus s = status("live");
     assertThat(s.health()).isEqualTo(Health.LAGGING);
     assertThat(s.reason()).contains("40.0 of 50.0 fps");
-    assertThat(s.demandCpus()).as("0.4 CPUs for 40 fps: 10 ms a frame, 0.5 CPUs at 50 fps")
+    assertThat(s.demandCpus())
+        .as("0.4 CPUs for 40 fps: 10 ms a frame, 0.5 CPUs at 50 fps")
         .isCloseTo(0.5, Offset.offset(0.02));
   }
 
@@ -153,17 +157,21 @@ class LivePolicyTest {
     assertThat(status("a").health()).isEqualTo(Health.MEASURING);
     assertThat(status("c").health()).isEqualTo(Health.INFEASIBLE);
     assertThat(status("c").reason()).contains("needs 0.80 CPUs").contains("hold 1.60 of the 1.80");
-    assertThat(events).filteredOn(e -> e.health() == Health.INFEASIBLE)
-        .extracting(JobStatus::jobId).containsExactly("c");
+    assertThat(events)
+        .filteredOn(e -> e.health() == Health.INFEASIBLE)
+        .extracting(JobStatus::jobId)
+        .containsExactly("c");
     assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
     assertThat(hint(20).schedClass()).isEqualTo(SchedClass.LIVE);
-    assertThat(hint(30)).as("demoted, so it cannot take CPU from a and b")
+    assertThat(hint(30))
+        .as("demoted, so it cannot take CPU from a and b")
         .isEqualTo(Hint.of(SchedClass.NORMAL, 100, 0));
 
     engine.removeJob("a");
     Decision d = tick();
     assertThat(status("c").health()).isNotEqualTo(Health.INFEASIBLE);
-    assertThat(d.hints()).contains(new HintChange(HintChange.Target.TASK, 30, Hint.live(100, 0, 18_000)));
+    assertThat(d.hints())
+        .contains(new HintChange(HintChange.Target.TASK, 30, Hint.live(100, 0, 18_000)));
   }
 
   @Test

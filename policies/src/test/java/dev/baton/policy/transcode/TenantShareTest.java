@@ -16,8 +16,8 @@ import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /**
- * Tenants share VOD CPU by weight on a simulated host, even when one tenant's weight is spread
- * over threads that barely run.
+ * Tenants share VOD CPU by weight on a simulated host, even when one tenant's weight is spread over
+ * threads that barely run.
  */
 class TenantShareTest {
 
@@ -30,9 +30,7 @@ class TenantShareTest {
         TranscodeSettings.of(Map.of("vod_gain_pct", (long) gainPct, "window_ms", (long) windowMs));
     TranscodePolicy policy =
         new TranscodePolicy(
-            settings,
-            List.of(new Tenant("a", 100), new Tenant("b", 100), new Tenant("c", 200)),
-            2);
+            settings, List.of(new Tenant("a", 100), new Tenant("b", 100), new Tenant("c", 200)), 2);
     PolicyEngine engine = new PolicyEngine(policy, List.of(), clock);
     HostSim sim = new HostSim(2, engine, clock, 20, 100);
     Tasks tasks = new Tasks();
@@ -47,7 +45,13 @@ class TenantShareTest {
   }
 
   private void spawn(
-      PolicyEngine e, Tasks tasks, HostSim sim, String job, String tenant, int tgid, int busy,
+      PolicyEngine e,
+      Tasks tasks,
+      HostSim sim,
+      String job,
+      String tenant,
+      int tgid,
+      int busy,
       int light) {
     for (int i = 0; i < busy + light; i++) {
       int pid = tgid + i;
