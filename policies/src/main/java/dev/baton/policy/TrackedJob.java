@@ -53,6 +53,16 @@ public final class TrackedJob {
     return spec;
   }
 
+  /** The API registration, or null for a rule's job. */
+  public Job registration() {
+    return job;
+  }
+
+  /** The rule that made the job, or null for an API job. */
+  public Rule rule() {
+    return rule;
+  }
+
   /** When the job was registered (API) or its process appeared (rule). */
   public long sinceNs() {
     return sinceNs;

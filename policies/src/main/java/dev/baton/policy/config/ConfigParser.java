@@ -6,6 +6,7 @@ import dev.baton.policy.JobClass;
 import dev.baton.policy.JobSpec;
 import dev.baton.policy.LiveSpec;
 import dev.baton.policy.Match;
+import dev.baton.policy.Names;
 import dev.baton.policy.Rule;
 import dev.baton.policy.Setting;
 import dev.baton.policy.Tenant;
@@ -81,6 +82,8 @@ public final class ConfigParser {
   private static final Pattern DECIMAL_INT = Pattern.compile("[-+]?[0-9]{1,18}");
   private static final Pattern DECIMAL_NUMBER =
       Pattern.compile("[-+]?([0-9]{1,18}(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]{1,3})?");
+
+  private static final Setting UID = new Setting("uid", 0, Integer.MAX_VALUE, 0, "real user id");
 
   private final String source;
 
@@ -202,7 +205,7 @@ public final class ConfigParser {
     Set<String> seen = new HashSet<>();
     for (NodeTuple t : map.getValue()) {
       String name = key(t.getKeyNode(), seen);
-      valid(t.getKeyNode(), () -> dev.baton.policy.Names.check("tenant", name));
+      valid(t.getKeyNode(), () -> Names.check("tenant", name));
       Map<String, Node> f = fields(t.getValueNode(), "tenant " + name, "weight");
       int weight =
           f.containsKey("weight")
@@ -226,7 +229,7 @@ public final class ConfigParser {
         Node n = f.get("name");
         name = string(n, "name");
         String checked = name;
-        valid(n, () -> dev.baton.policy.Names.check("rule name", checked));
+        valid(n, () -> Names.check("rule name", checked));
         if (names.containsKey(name)) {
           throw error(n, "rule name '" + name + "' is already used at " + where(names.get(name)));
         }
@@ -260,8 +263,6 @@ public final class ConfigParser {
     }
     return valid(node, () -> new Match(cgroup, comm, regex, uid));
   }
-
-  private static final Setting UID = new Setting("uid", 0, Integer.MAX_VALUE, 0, "user id");
 
   private JobSpec job(Node node, Map<String, Tenant> tenants) throws ConfigException {
     Map<String, Node> f =

@@ -7,6 +7,7 @@ import dev.baton.policy.Rule;
 import dev.baton.policy.Tenant;
 import dev.baton.policy.transcode.TranscodePolicy;
 import dev.baton.policy.transcode.TranscodeSettings;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +36,7 @@ public record PolicyConfig(
     if (!POLICIES.contains(policy)) {
       throw new IllegalArgumentException("policy must be one of " + POLICIES + ", got " + policy);
     }
-    tenants = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tenants));
+    tenants = Collections.unmodifiableMap(new LinkedHashMap<>(tenants));
     rules = List.copyOf(rules);
     Objects.requireNonNull(transcode, "transcode");
   }

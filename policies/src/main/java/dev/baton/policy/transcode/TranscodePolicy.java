@@ -338,6 +338,7 @@ public final class TranscodePolicy implements Policy {
         w = clampWeight(tenantBudget * j.spec().weight() / s.activeJobWeight / active);
       }
       Hint fresh = Hint.of(SchedClass.NORMAL, w, 0);
+      Hint first = null;
       for (TrackedTask t : j.tasks()) {
         Hint old = t.hint();
         boolean keep =
@@ -345,9 +346,13 @@ public final class TranscodePolicy implements Policy {
                 && old.schedClass() == SchedClass.NORMAL
                 && (t.lastActiveNs() < activeSince
                     || Math.abs(old.weight() - w) <= old.weight() * WEIGHT_DEADBAND);
-        out.hint(t, keep ? old : fresh);
+        Hint h = keep ? old : fresh;
+        out.hint(t, h);
+        first = first == null ? h : first;
       }
-      cgroupHints(j, fresh, out);
+      if (first != null) {
+        cgroupHints(j, first, out); // follows a task's hint, so the dead band holds for it too
+      }
     }
     shares.values().removeIf(s -> s.activeTasks == 0 && s.cpu < 1e-6 && s.wait < 1e-6);
   }
