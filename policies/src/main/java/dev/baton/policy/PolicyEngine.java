@@ -69,6 +69,11 @@ public final class PolicyEngine {
       p = new TrackedProcess(info);
       processes.put(p.tgid, p);
       assign(p, jobFor(p));
+    } else if (info.pid() == info.tgid() && p.info.pid() != p.tgid) {
+      // At attach, a thread may be seen before its main thread; the main thread speaks for the
+      // process (its comm is the process's name).
+      p.info = info;
+      assign(p, jobFor(p));
     }
     TrackedTask t = new TrackedTask(info, p);
     tasks.put(t.pid(), t);

@@ -3,11 +3,14 @@ package dev.baton.policy;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A process: the unit of classification. Its first task seen describes it for the rules. */
+/**
+ * A process: the unit of classification. Its main thread describes it for the rules, or until that
+ * is seen, its first task seen.
+ */
 final class TrackedProcess {
 
   final int tgid;
-  final TaskInfo info;
+  TaskInfo info;
   final List<TrackedTask> tasks = new ArrayList<>(4);
   TrackedJob job;
 

@@ -186,6 +186,16 @@ class ClassificationTest {
   }
 
   @Test
+  void theMainThreadSpeaksForItsProcessEvenWhenSeenAfterAThread() {
+    PolicyEngine e = engine(rule("r", new Match(null, "ffmpeg", null, -1), JobSpec.vod("t")));
+    e.taskAppeared(tasks.task(101, 100, "ffmpeg-worker", 1000, "/", ""));
+    assertThat(jobOf(e, 101)).isNull();
+    e.taskAppeared(tasks.process(100, "ffmpeg", "/", ""));
+    assertThat(jobOf(e, 101)).isEqualTo("r/100");
+    assertThat(jobOf(e, 100)).isEqualTo("r/100");
+  }
+
+  @Test
   void aReusedPidIsANewProcess() {
     PolicyEngine e = engine(rule("r", new Match(null, "enc", null, -1), JobSpec.vod("t")));
     e.taskAppeared(tasks.process(10, "enc", "/", ""));

@@ -19,6 +19,9 @@ final class LiveTrack {
   /** On-time windows needed before a lag level is given back (hysteresis against flapping). */
   static final int RELAX_WINDOWS = 4;
 
+  /** Frame reports older than this many windows are not judged by: the job stopped reporting. */
+  static final int STALE_FRAME_WINDOWS = 4;
+
   double cpu; // CPUs received, smoothed
   double wait; // CPUs' worth of runnable-but-waiting time, smoothed
   double fps = Double.NaN; // frames a second, from reports; NaN before two reports
@@ -61,15 +64,15 @@ final class LiveTrack {
 
   /** Whether frame reports are recent enough to judge by. */
   boolean framesFresh(long nowNs, long windowNs) {
-    return !Double.isNaN(fps) && nowNs - framesSeenNs <= RELAX_WINDOWS * windowNs;
+    return !Double.isNaN(fps) && nowNs - framesSeenNs <= STALE_FRAME_WINDOWS * windowNs;
   }
 
   /**
-   * CPU per frame in ns: measured from frame reports when there are fresh ones, else declared; NaN
-   * when neither.
+   * CPU per frame in ns: measured from frame reports when there are fresh ones and a window's worth
+   * of samples, else declared; NaN when neither.
    */
   double frameCostNs(LiveSpec live, long nowNs, long windowNs) {
-    if (framesFresh(nowNs, windowNs) && fps > 0) {
+    if (ageNs >= windowNs && framesFresh(nowNs, windowNs) && fps > 0) {
       return cpu * 1e9 / fps;
     }
     return live.frameCostUs() > 0 ? live.frameCostNs() : Double.NaN;

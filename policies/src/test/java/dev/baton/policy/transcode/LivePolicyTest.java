@@ -34,6 +34,7 @@ class LivePolicyTest {
           new TranscodePolicy(TranscodeSettings.DEFAULTS, List.of(), 2), List.of(), clock);
   private final List<JobStatus> events = new ArrayList<>();
   private long frames;
+  private long ticks;
 
   private void liveJob(String id, int pid, long frameCostUs) {
     engine.taskAppeared(tasks.task(pid, pid, "ffmpeg", 1000, "/farm/live", ""));
@@ -48,7 +49,7 @@ class LivePolicyTest {
     for (long t = 0; t < ms; t += TICK_MS) {
       clock.advanceMs(TICK_MS);
       engine.runtimeSample(pid, (long) (cpu * TICK_MS * 1e6), (long) (wait * TICK_MS * 1e6), 1);
-      if (reportedFps > 0 && (t / TICK_MS) % 10 == 9) {
+      if (reportedFps > 0 && ++ticks % 10 == 0) {
         frames += Math.round(reportedFps / 10);
         engine.frameProgress("live", frames);
       }
@@ -172,6 +173,25 @@ class LivePolicyTest {
     assertThat(status("c").health()).isNotEqualTo(Health.INFEASIBLE);
     assertThat(d.hints())
         .contains(new HintChange(HintChange.Target.TASK, 30, Hint.live(100, 0, 18_000)));
+  }
+
+  @Test
+  void aJobWhoseMeasuredCostDoesNotFitIsReportedOnceMeasured() {
+    liveJob("old", 10, 16_000); // declared: 0.8 CPUs
+    clock.advanceMs(1);
+    liveJob("live", 20, 0); // cost unknown until measured
+    tick();
+    assertThat(status("live").health()).isEqualTo(Health.MEASURING);
+    // 0.6 CPUs buy 20 frames a second: 30 ms a frame, 1.5 CPUs at 50 fps; 0.8 + 1.5 > 1.8.
+    for (int i = 0; i < 100; i++) {
+      engine.runtimeSample(10, 8_000_000, 0, 1);
+      run(10, 20, 0.6, 0.4, 20);
+    }
+    JobStatus s = status("live");
+    assertThat(s.health()).isEqualTo(Health.INFEASIBLE);
+    assertThat(s.demandCpus()).isCloseTo(1.5, Offset.offset(0.05));
+    assertThat(hint(20).schedClass()).isEqualTo(SchedClass.NORMAL);
+    assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
   }
 
   @Test
