@@ -34,8 +34,8 @@ public final class Main {
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
-        status [--api HOST:PORT] [--token-file FILE]
-                                   what the running agent reports
+        status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   what the running agent reports; S bounds the wait (default 10)
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
@@ -97,21 +97,39 @@ public final class Main {
   private static int status(List<String> args, PrintStream out, PrintStream err) {
     String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     java.nio.file.Path token = null;
+    long timeoutS = DEFAULT_STATUS_TIMEOUT_S;
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--api" -> api = optionValue(args, ++i, "--api");
         case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
+        case "--timeout-s" -> timeoutS = timeoutSeconds(optionValue(args, ++i, "--timeout-s"));
         default -> throw new UsageException("unknown option for status: " + args.get(i));
       }
     }
     try {
-      ApiClient.Reply reply = new ApiClient(api, token).send("GET", "/v1/status", null);
+      ApiClient client = new ApiClient(api, token, java.time.Duration.ofSeconds(timeoutS));
+      ApiClient.Reply reply = client.send("GET", "/v1/status", null);
       (reply.ok() ? out : err).println(reply.body());
       return reply.ok() ? OK : FAILED;
     } catch (IOException e) {
       err.println("baton: " + e.getMessage());
       return FAILED;
     }
+  }
+
+  // An idle host answers in milliseconds; an emulated test guest can take tens of seconds.
+  static final long DEFAULT_STATUS_TIMEOUT_S = 10;
+
+  private static long timeoutSeconds(String v) {
+    try {
+      long s = Long.parseLong(v);
+      if (s >= 1 && s <= 3600) {
+        return s;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the one message
+    }
+    throw new UsageException("--timeout-s takes whole seconds from 1 to 3600, not '" + v + "'");
   }
 
   static String optionValue(List<String> args, int i, String option) {
