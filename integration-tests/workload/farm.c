@@ -55,6 +55,14 @@
 /* Lets every child get from its go read to its first release before t0. */
 #define START_DELAY_NS (50 * NSEC_PER_MSEC)
 
+/* Newer than some libcs' headers. */
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE 6
+#endif
+#ifndef SCHED_EXT
+#define SCHED_EXT 7
+#endif
+
 enum kind { LIVE, VOD };
 
 struct encoder {
@@ -92,6 +100,8 @@ static struct {
 struct shared {
 	long long t0_ns;
 	long long done[MAX_ENCODERS]; /* live: frames completed */
+	int policy[MAX_ENCODERS];     /* scheduling policy each encoder ended up with */
+	int nice[MAX_ENCODERS];
 	long long slot[];             /* live: lateness per frame (ns); vod: units, per thread */
 };
 #define COUNTER_STRIDE 8 /* long longs per VOD counter: one 64-byte line, no false sharing */
@@ -276,6 +286,9 @@ static void child(int e, int ready_fd, int go_fd)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
 		_exit(2);
 	ok = apply_policy(&cfg.enc[e]) ? 'E' : 'R';
+	/* What the kernel says, not what was asked: the report shows the setup as it ran. */
+	sh->policy[e] = sched_getscheduler(0);
+	sh->nice[e] = getpriority(PRIO_PROCESS, 0);
 	if (write(ready_fd, &ok, 1) != 1 || ok != 'R')
 		_exit(2);
 	close(ready_fd);
@@ -458,16 +471,32 @@ static long long ru_ms(const struct rusage *ru)
 	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000;
 }
 
-static void print_encoder(FILE *f, const struct encoder *enc)
+static const char *policy_name(int policy)
 {
+	switch (policy) {
+	case SCHED_OTHER: return "other";
+	case SCHED_FIFO: return "fifo";
+	case SCHED_RR: return "rr";
+	case SCHED_BATCH: return "batch";
+	case SCHED_IDLE: return "idle";
+	case SCHED_DEADLINE: return "deadline";
+	case SCHED_EXT: return "ext";
+	default: return "unknown";
+	}
+}
+
+static void print_encoder(FILE *f, int e)
+{
+	const struct encoder *enc = &cfg.enc[e];
+
+	fprintf(f, "record=encoder name=%s kind=%s pid=%d policy=%s nice=%d", enc->name,
+		enc->kind == LIVE ? "live" : "vod", enc->pid, policy_name(sh->policy[e]),
+		sh->nice[e]);
 	if (enc->kind == LIVE)
-		fprintf(f, "record=encoder name=%s kind=live pid=%d period_us=%lld cost_us=%lld"
-		       " jitter_pct=%d frames=%ld\n",
-		       enc->name, enc->pid, enc->period_us, enc->cost_us, enc->jitter_pct,
-		       enc->frames);
+		fprintf(f, " period_us=%lld cost_us=%lld jitter_pct=%d frames=%ld\n",
+			enc->period_us, enc->cost_us, enc->jitter_pct, enc->frames);
 	else
-		fprintf(f, "record=encoder name=%s kind=vod pid=%d tenant=%s threads=%d\n", enc->name,
-		       enc->pid, cfg.ten[enc->tenant].name, enc->threads);
+		fprintf(f, " tenant=%s threads=%d\n", cfg.ten[enc->tenant].name, enc->threads);
 }
 
 static void report(const long long *units, long long end_ns)
@@ -585,7 +614,7 @@ static void write_ready_file(void)
 	if (!f)
 		die("cannot write %s: %s", tmp, strerror(errno));
 	for (int e = 0; e < cfg.nr_enc; e++)
-		print_encoder(f, &cfg.enc[e]);
+		print_encoder(f, e);
 	if (fclose(f) || rename(tmp, cfg.ready_file))
 		die("cannot write %s: %s", cfg.ready_file, strerror(errno));
 }
@@ -650,7 +679,7 @@ static int run(void)
 		}
 	}
 	for (int e = 0; e < cfg.nr_enc; e++)
-		print_encoder(stdout, &cfg.enc[e]);
+		print_encoder(stdout, e);
 	fflush(stdout);
 	if (cfg.ready_file)
 		write_ready_file();
