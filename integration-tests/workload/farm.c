@@ -17,7 +17,9 @@
  * The report is on stdout, one record per line of space-separated key=value pairs.
  *
  * Limits: costs are CPU time as the kernel accounts it; in an emulated guest a vCPU that the host
- * deschedules is still charged, so host contention inflates costs. Compare setups within one boot.
+ * deschedules is still charged, so host contention steals from frames. Live encoders measure how
+ * much (chunks of work that took far longer than calibrated) and report it as stall_pct: a run
+ * with a high one measured the host more than the guest's scheduler.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +50,11 @@
 #define NSEC_PER_SEC 1000000000LL
 /* Work between two reads of the thread's CPU clock: a frame overshoots its cost by at most this. */
 #define CHUNK_TARGET_NS (50 * NSEC_PER_USEC)
+/*
+ * A chunk charged this many times its calibrated CPU time did not run all that time: in an
+ * emulated guest, the host descheduled the vCPU and the guest charged the gap to the running task.
+ */
+#define STALL_FACTOR 4
 /* One VOD unit: a fixed amount of work, so units compare across setups (not across machines). */
 #define UNIT_ITERS (1 << 18)
 /* Fixed SCHED_FIFO priority of every live encoder: static priority is what an operator has. */
@@ -94,6 +101,7 @@ static struct {
 	const char *ready_file, *go_file;
 	unsigned long long seed;
 	long chunk_iters;
+	long long chunk_ns; /* what a chunk costs when nothing steals from it */
 } cfg = { .seconds = 20, .seed = 1 };
 
 /* Shared with the children (MAP_SHARED): the start time and everything they measure. */
@@ -102,6 +110,8 @@ struct shared {
 	long long done[MAX_ENCODERS]; /* live: frames completed */
 	int policy[MAX_ENCODERS];     /* scheduling policy each encoder ended up with */
 	int nice[MAX_ENCODERS];
+	long long burn_ns[MAX_ENCODERS];  /* live: CPU time charged while burning frames */
+	long long stall_ns[MAX_ENCODERS]; /* live: of which stolen by stalls, see STALL_FACTOR */
 	long long slot[];             /* live: lateness per frame (ns); vod: units, per thread */
 };
 #define COUNTER_STRIDE 8 /* long longs per VOD counter: one 64-byte line, no false sharing */
@@ -154,15 +164,23 @@ static unsigned long long work(unsigned long long x, long iters)
 
 static volatile unsigned long long sink;
 
-/* Burns cost_ns of this thread's CPU time, whatever wall time that takes. */
-static void burn(long long cost_ns)
+/* Burns cost_ns of this thread's CPU time, whatever wall time that takes; counts stalls. */
+static void burn(int e, long long cost_ns)
 {
-	long long end = now_ns(CLOCK_THREAD_CPUTIME_ID) + cost_ns;
+	long long start = now_ns(CLOCK_THREAD_CPUTIME_ID), t = start, stall = 0;
 	unsigned long long x = sink | 1;
 
-	while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end)
+	while (t < start + cost_ns) {
+		long long prev = t;
+
 		x = work(x, cfg.chunk_iters);
+		t = now_ns(CLOCK_THREAD_CPUTIME_ID);
+		if (t - prev > STALL_FACTOR * cfg.chunk_ns)
+			stall += t - prev - cfg.chunk_ns;
+	}
 	sink = x;
+	sh->burn_ns[e] += t - start;
+	sh->stall_ns[e] += stall;
 }
 
 /* Sizes a chunk of work to about CHUNK_TARGET_NS on this machine (the best of a few tries). */
@@ -179,9 +197,12 @@ static void calibrate(void)
 		if (t > 0 && t < best)
 			best = t;
 	}
-	cfg.chunk_iters = best == LLONG_MAX ? iters : iters * 10 * CHUNK_TARGET_NS / best;
+	if (best == LLONG_MAX)
+		best = CHUNK_TARGET_NS;
+	cfg.chunk_iters = iters * 10 * CHUNK_TARGET_NS / best;
 	if (cfg.chunk_iters < 100)
 		cfg.chunk_iters = 100;
+	cfg.chunk_ns = best * cfg.chunk_iters / (iters * 10);
 }
 
 /* xorshift64*: the per-frame cost jitter, reproducible from the encoder's name and the seed. */
@@ -221,7 +242,7 @@ static void run_live(int e)
 		}
 		if (now_ns(CLOCK_MONOTONIC) < release)
 			sleep_until(release);
-		burn(c);
+		burn(e, c);
 		sh->slot[enc->slot + k] = now_ns(CLOCK_MONOTONIC) - (release + period);
 		__atomic_store_n(&sh->done[e], k + 1, __ATOMIC_RELEASE);
 	}
@@ -503,7 +524,7 @@ static void report(const long long *units, long long end_ns)
 {
 	long long *all = NULL;
 	size_t nr_all = 0, total_frames = 0;
-	long long missed_all = 0;
+	long long missed_all = 0, burn_all = 0, stall_all = 0;
 	double window_s = (double)cfg.seconds;
 
 	for (int e = 0; e < cfg.nr_enc; e++)
@@ -530,11 +551,15 @@ static void report(const long long *units, long long end_ns)
 		nr_all += enc->frames;
 		missed_all += missed;
 		qsort(late, enc->frames, sizeof(*late), cmp_ll);
+		burn_all += sh->burn_ns[e];
+		stall_all += sh->stall_ns[e];
 		printf("record=live name=%s pid=%d frames=%ld done=%lld missed=%lld missed_pct=%.2f"
-		       " late_p50_us=%lld late_p99_us=%lld late_max_us=%lld cpu_ms=%lld\n",
+		       " late_p50_us=%lld late_p99_us=%lld late_max_us=%lld cpu_ms=%lld"
+		       " stall_pct=%.2f\n",
 		       enc->name, enc->pid, enc->frames, done, missed, 100.0 * missed / enc->frames,
 		       pct_us(late, enc->frames, 50), pct_us(late, enc->frames, 99),
-		       pct_us(late, enc->frames, 100), ru_ms(&enc->ru));
+		       pct_us(late, enc->frames, 100), ru_ms(&enc->ru),
+		       sh->burn_ns[e] ? 100.0 * sh->stall_ns[e] / sh->burn_ns[e] : 0.0);
 	}
 
 	double tenant_ups[MAX_TENANTS] = { 0 }, vod_ups = 0;
@@ -576,11 +601,13 @@ static void report(const long long *units, long long end_ns)
 	qsort(all, nr_all, sizeof(*all), cmp_ll);
 	printf("record=summary seconds=%lld live_encoders=%d live_frames=%zu live_missed=%lld"
 	       " live_missed_pct=%.2f late_p50_us=%lld late_p99_us=%lld late_max_us=%lld"
-	       " vod_encoders=%d vod_units_per_s=%.2f vod_fairness=%.3f chunk_iters=%ld\n",
+	       " vod_encoders=%d vod_units_per_s=%.2f vod_fairness=%.3f stall_pct=%.2f"
+	       " chunk_iters=%ld chunk_us=%.1f\n",
 	       cfg.seconds, cfg.nr_enc - nr_vod, nr_all, missed_all,
 	       nr_all ? 100.0 * missed_all / nr_all : 0.0, pct_us(all, nr_all, 50),
-	       pct_us(all, nr_all, 99), pct_us(all, nr_all, 100), nr_vod, vod_ups,
-	       lo / hi, cfg.chunk_iters);
+	       pct_us(all, nr_all, 99), pct_us(all, nr_all, 100), nr_vod, vod_ups, lo / hi,
+	       burn_all ? 100.0 * stall_all / burn_all : 0.0, cfg.chunk_iters,
+	       cfg.chunk_ns / 1000.0);
 	free(all);
 }
 

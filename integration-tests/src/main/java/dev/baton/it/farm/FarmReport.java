@@ -112,8 +112,15 @@ public final class FarmReport {
       b.append(fmt("%n%s%n", describe(results, scenario)));
       b.append(
           fmt(
-              "  %-24s %8s %11s %11s %12s %8s %9s%n",
-              "setup", "missed", "late p50", "late p99", "VOD units/s", "vs FIFO", "fairness"));
+              "  %-24s %8s %11s %11s %12s %8s %9s %7s%n",
+              "setup",
+              "missed",
+              "late p50",
+              "late p99",
+              "VOD units/s",
+              "vs FIFO",
+              "fairness",
+              "stall"));
       for (Run run : ordered(results, scenario)) {
         String label = setup(run.setup()).label();
         Optional<Record> s = run.summary();
@@ -125,14 +132,15 @@ public final class FarmReport {
         boolean vod = r.integer("vod_encoders") > 0;
         b.append(
             fmt(
-                "  %-24s %7.2f%% %8.1f ms %8.1f ms %12s %8s %9s%n",
+                "  %-24s %7.2f%% %8.1f ms %8.1f ms %12s %8s %9s %6.1f%%%n",
                 label,
                 r.number("live_missed_pct"),
                 r.number("late_p50_us") / 1000,
                 r.number("late_p99_us") / 1000,
                 vod ? fmt("%.1f", r.number("vod_units_per_s")) : "-",
                 vsFifo(results, run).map(x -> fmt("%.2fx", x)).orElse("-"),
-                vod ? fmt("%.2f", r.number("vod_fairness")) : "-"));
+                vod ? fmt("%.2f", r.number("vod_fairness")) : "-",
+                r.number("stall_pct")));
       }
     }
     b.append(
@@ -140,7 +148,9 @@ public final class FarmReport {
             "%nmissed: live frames done after their deadline (the next frame's release)."
                 + "%nlate p50/p99: completion - deadline over all live frames (negative: early)."
                 + "%nfairness: worst tenant's VOD throughput over the best's, per unit of weight"
-                + " (1 = as intended).%n"));
+                + " (1 = as intended)."
+                + "%nstall: live encoders' CPU time that the host took from the guest's vCPUs;"
+                + " a run with more than a few %% measured the host, not the guest's scheduler.%n"));
     return b.toString();
   }
 
@@ -164,6 +174,7 @@ public final class FarmReport {
           f.add(num("vod_units_per_s", r.number("vod_units_per_s")));
           vsFifo(results, run).ifPresent(x -> f.add(num("vod_vs_fifo", x)));
           f.add(num("vod_fairness", r.number("vod_fairness")));
+          f.add(num("stall_pct", r.number("stall_pct")));
           f.add(
               array(
                   "live",
@@ -175,7 +186,8 @@ public final class FarmReport {
                           num("missed", l.number("missed")),
                           num("late_p50_ms", l.number("late_p50_us") / 1000),
                           num("late_p99_ms", l.number("late_p99_us") / 1000),
-                          num("cpu_ms", l.number("cpu_ms")))));
+                          num("cpu_ms", l.number("cpu_ms")),
+                          num("stall_pct", l.number("stall_pct")))));
           f.add(
               array(
                   "tenants",

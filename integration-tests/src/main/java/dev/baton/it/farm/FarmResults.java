@@ -9,8 +9,8 @@ import java.util.Optional;
 /**
  * What {@code integration-tests/scripts/farm-scenarios.sh} printed: one {@link Run} per scenario
  * and setup, in the order they ran. Its records are lines of space-separated {@code key=value}
- * pairs that start with {@code setup=S scenario=N record=KIND}; an {@code error} record's {@code
- * message} is the rest of its line. Lines of the form {@code key=value} without a setup are facts
+ * pairs that start with {@code setup=S scenario=N record=KIND}; the {@code message} of an {@code
+ * error} or {@code skipped} record is the rest of its line. Lines of the form {@code key=value} without a setup are facts
  * about the guest (cpus, kernel); everything else is ignored.
  */
 public final class FarmResults {
@@ -55,8 +55,12 @@ public final class FarmResults {
       return all("summary").stream().findFirst();
     }
 
+    /** Why the run has no results: its error, or why the setup could not run here. */
     public Optional<String> error() {
-      return all("error").stream().findFirst().map(r -> r.get("message"));
+      return records.stream()
+          .filter(r -> r.kind().equals("error") || r.kind().equals("skipped"))
+          .findFirst()
+          .map(r -> r.get("message"));
     }
   }
 
@@ -125,7 +129,7 @@ public final class FarmResults {
           current != null
               && current.setup().equals(setup)
               && current.scenario().equals(scenario)
-              && !((kind.equals("encoder") || kind.equals("error"))
+              && !((kind.equals("encoder") || kind.equals("error") || kind.equals("skipped"))
                   && (current.summary().isPresent() || current.error().isPresent()));
       if (!sameRun) {
         current = new Run(scenario, setup, new ArrayList<>());

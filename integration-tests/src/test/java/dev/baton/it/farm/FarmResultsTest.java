@@ -17,21 +17,22 @@ class FarmResultsTest {
       setup=eevdf scenario=hard record=encoder name=a1 kind=vod pid=11 policy=other nice=0 \
       tenant=a threads=1
       setup=eevdf scenario=hard record=live name=cam60 pid=10 frames=600 done=600 missed=12 \
-      missed_pct=2.00 late_p50_us=-9000 late_p99_us=1500 late_max_us=2100 cpu_ms=1700
+      missed_pct=2.00 late_p50_us=-9000 late_p99_us=1500 late_max_us=2100 cpu_ms=1700 \
+      stall_pct=0.50
       setup=eevdf scenario=hard record=vod name=a1 pid=11 tenant=a threads=1 units=900 \
       units_per_s=90.00 cpu_ms=5000
       setup=eevdf scenario=hard record=tenant name=a weight=1 units_per_s=90.00
       setup=eevdf scenario=hard record=summary seconds=10 live_encoders=1 live_frames=600 \
       live_missed=12 live_missed_pct=2.00 late_p50_us=-9000 late_p99_us=1500 late_max_us=2100 \
-      vod_encoders=1 vod_units_per_s=90.00 vod_fairness=1.000 chunk_iters=7500
+      vod_encoders=1 vod_units_per_s=90.00 vod_fairness=1.000 stall_pct=0.50 chunk_iters=7500
       setup=fifo scenario=hard record=encoder name=cam60 kind=live pid=20 policy=fifo nice=0 \
       period_us=16667 cost_us=2500 jitter_pct=10 frames=600
       setup=fifo scenario=hard record=encoder name=a1 kind=vod pid=21 policy=other nice=0 \
       tenant=a threads=1
       setup=fifo scenario=hard record=summary seconds=10 live_encoders=1 live_frames=600 \
       live_missed=30 live_missed_pct=5.00 late_p50_us=-8000 late_p99_us=4000 late_max_us=9000 \
-      vod_encoders=1 vod_units_per_s=60.00 vod_fairness=1.000 chunk_iters=7500
-      setup=baton scenario=hard record=error exit=3 message=the baton setup waits for the job API
+      vod_encoders=1 vod_units_per_s=60.00 vod_fairness=1.000 stall_pct=12.00 chunk_iters=7500
+      setup=baton scenario=hard record=skipped message=the baton setup waits for the job API
       some unrelated guest noise
       """;
 
@@ -92,7 +93,7 @@ class FarmResultsTest {
     String table = FarmReport.table(r);
     assertThat(table)
         .contains("hard: 1 live encoders (60 fps) needing 7% of 2 CPUs; 1 VOD encoders (tenants a)")
-        .containsPattern("EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00")
+        .containsPattern("EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5%")
         .contains("Baton, transcode policy  not run: the baton setup waits for the job API");
     String json = FarmReport.json(r);
     assertThat(json)
