@@ -12,11 +12,14 @@
 #         baton  Baton with the transcode policy: jobs registered through its API, no renicing
 #
 # Usage: farm-scenarios.sh [--seconds S] [--scenarios "simple hard"] [--setups "alone eevdf ..."]
-#   a scenario is a name from integration-tests/scenarios/ or a path to a .farm file.
+#   a scenario is a name from integration-tests/scenarios/ or a path to a .farm file. By default
+#   simple and hard, and ffmpeg (real encoders) when ffmpeg is installed.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 farm=$root/integration-tests/target/workload/farm
-seconds="" scenarios="simple hard" setups="alone eevdf nice fifo baton"
+have_ffmpeg=0
+command -v ffmpeg >/dev/null 2>&1 && have_ffmpeg=1
+seconds="" scenarios="simple hard$([ $have_ffmpeg = 0 ] || echo ' ffmpeg')" setups="alone eevdf nice fifo baton"
 while [ $# -gt 0 ]; do
   case $1 in
   --seconds) seconds=$2; shift 2 ;;
@@ -32,6 +35,7 @@ trap 'rm -rf "$work"' EXIT
 echo "cpus=$(nproc)"
 echo "kernel=$(uname -r)"
 echo "sched_ext_state=$(cat /sys/kernel/sched_ext/state 2>/dev/null || echo none)"
+echo "ffmpeg=$([ $have_ffmpeg = 1 ] && ffmpeg -version 2>/dev/null | sed -n '1s/^ffmpeg version \([^ ]*\).*/\1/p' || echo absent)"
 
 # Runs farm on one scenario; $before_go (if set) runs once every encoder is set up and waiting,
 # with the ready file (farm's record=encoder lines, with pids) as its argument.
@@ -83,6 +87,10 @@ for s in $scenarios; do
   for setup in $setups; do
     prefix="setup=$setup scenario=$name"
     rc=0
+    if grep -q '^live .* cmd ffmpeg ' "$scen" 2>/dev/null && [ $have_ffmpeg = 0 ]; then
+      echo "$prefix record=skipped message=ffmpeg is not installed"
+      continue
+    fi
     case $setup in
     alone | eevdf | nice | fifo | baton) "run_$setup" "$scen" "$work/out" || rc=$? ;;
     *) echo "unknown setup '$setup' (want alone, eevdf, nice, fifo or baton)" >"$work/err"; rc=2 ;;

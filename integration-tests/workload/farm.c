@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -45,6 +46,7 @@
 #define MAX_TENANTS 8
 #define MAX_THREADS 16
 #define NAME_LEN 32
+#define MAX_ARGS 48
 #define NSEC_PER_USEC 1000LL
 #define NSEC_PER_MSEC 1000000LL
 #define NSEC_PER_SEC 1000000000LL
@@ -80,8 +82,11 @@ struct encoder {
 	int tenant, threads;          /* vod */
 	long frames;                  /* live: frames released in the window */
 	size_t slot;                  /* live: first lateness slot; vod: first counter slot */
+	char *cmd[MAX_ARGS + 1];      /* live: a real encoder to run instead of burning CPU */
+	int out_fd, at_line_start, skip_line; /* cmd: the parent's end of its stdout */
+	long long first_ns;           /* cmd: when its first frame arrived: its clock starts there */
 	pid_t pid;
-	int exited;
+	int exited, status;
 	struct rusage ru;
 };
 
@@ -319,6 +324,18 @@ static void child(int e, int ready_fd, int go_fd)
 	if (!sh->t0_ns)
 		_exit(2);
 	sleep_until(sh->t0_ns);
+	if (cfg.enc[e].cmd[0]) {
+		static char secs[24];
+
+		snprintf(secs, sizeof(secs), "%lld", cfg.seconds);
+		for (char **a = cfg.enc[e].cmd; *a; a++)
+			if (!strcmp(*a, "@SECONDS@"))
+				*a = secs;
+		execvp(cfg.enc[e].cmd[0], cfg.enc[e].cmd);
+		fprintf(stderr, "farm: %s: cannot run %s: %s\n", cfg.enc[e].name, cfg.enc[e].cmd[0],
+			strerror(errno));
+		_exit(127);
+	}
 	if (cfg.enc[e].kind == LIVE)
 		run_live(e);
 	else
@@ -367,18 +384,20 @@ static int tenant_index(const char *where, const char *name, int create)
  * One scenario line:
  *   seconds S                                   the measured window (default 20)
  *   live NAME period_us=P cost_us=C [jitter_pct=J]
+ *   live NAME period_us=P cmd COMMAND ARGS...   a real encoder instead of burning CPU: each
+ *                                               stdout line is a frame done ('#' lines are not)
  *   vod NAME tenant=T [threads=N]
  *   tenant NAME weight=W                        VOD share intended for T (default 1)
  * Blank lines and '#' comments are ignored.
  */
 static void parse_line(const char *where, char *line)
 {
-	char *word[8], *save = NULL;
+	char *word[MAX_ARGS + 8], *save = NULL;
 	int n = 0;
 
 	line[strcspn(line, "#\r\n")] = 0;
 	for (char *w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (n == 8)
+		if (n == MAX_ARGS + 8)
 			die("%s: too many words", where);
 		word[n++] = w;
 	}
@@ -409,6 +428,7 @@ static void parse_line(const char *where, char *line)
 	struct encoder *enc = &cfg.enc[cfg.nr_enc];
 
 	memset(enc, 0, sizeof(*enc));
+	enc->out_fd = -1;
 	enc->tenant = -1;
 	enc->threads = 1;
 	set_name(enc->name, where, word[1]);
@@ -425,6 +445,16 @@ static void parse_line(const char *where, char *line)
 	for (int i = 2; i < n; i++) {
 		char *eq = strchr(word[i], '=');
 
+		if (enc->kind == LIVE && !strcmp(word[i], "cmd")) {
+			if (i + 1 == n)
+				die("%s: cmd needs a command", where);
+			for (int a = i + 1; a < n; a++) {
+				enc->cmd[a - i - 1] = strdup(word[a]);
+				if (!enc->cmd[a - i - 1])
+					die("out of memory");
+			}
+			break;
+		}
 		if (!eq)
 			die("%s: '%s' is not key=value", where, word[i]);
 		*eq = 0;
@@ -443,8 +473,8 @@ static void parse_line(const char *where, char *line)
 		else
 			die("%s: unknown key '%s' for %s", where, k, word[0]);
 	}
-	if (enc->kind == LIVE && (!enc->period_us || !enc->cost_us))
-		die("%s: live needs period_us= and cost_us=", where);
+	if (enc->kind == LIVE && (!enc->period_us || (!enc->cost_us && !enc->cmd[0])))
+		die("%s: live needs period_us= and either cost_us= or cmd", where);
 	if (enc->kind == LIVE && enc->cost_us > enc->period_us)
 		die("%s: cost_us=%lld exceeds period_us=%lld: every frame would miss", where,
 		    enc->cost_us, enc->period_us);
@@ -456,7 +486,7 @@ static void parse_line(const char *where, char *line)
 static void parse_file(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char line[512], where[PATH_MAX + 32];
+	char line[2048], where[PATH_MAX + 32];
 	int n = 0;
 
 	if (!f)
@@ -467,6 +497,18 @@ static void parse_file(const char *path)
 	}
 	if (f != stdin)
 		fclose(f);
+}
+
+/*
+ * Frame k is due when frame k + 1 is released. A real encoder paces itself from its own start,
+ * which loading it delays, so its clock starts at its first frame: frame k is due k + 1 periods
+ * after the first one arrived (it missed if it fell more than a frame behind that pace).
+ */
+static long long deadline(const struct encoder *enc, long k)
+{
+	long long period = enc->period_us * NSEC_PER_USEC;
+
+	return (enc->cmd[0] && enc->first_ns ? enc->first_ns : sh->t0_ns) + (k + 1) * period;
 }
 
 /* ---- report ------------------------------------------------------------------------------- */
@@ -513,7 +555,10 @@ static void print_encoder(FILE *f, int e)
 	fprintf(f, "record=encoder name=%s kind=%s pid=%d policy=%s nice=%d", enc->name,
 		enc->kind == LIVE ? "live" : "vod", enc->pid, policy_name(sh->policy[e]),
 		sh->nice[e]);
-	if (enc->kind == LIVE)
+	if (enc->kind == LIVE && enc->cmd[0])
+		fprintf(f, " period_us=%lld frames=%ld cmd=%s\n", enc->period_us, enc->frames,
+			enc->cmd[0]);
+	else if (enc->kind == LIVE)
 		fprintf(f, " period_us=%lld cost_us=%lld jitter_pct=%d frames=%ld\n",
 			enc->period_us, enc->cost_us, enc->jitter_pct, enc->frames);
 	else
@@ -539,13 +584,12 @@ static void report(const long long *units, long long end_ns)
 
 		if (enc->kind != LIVE)
 			continue;
-		long long done = sh->done[e], missed = 0, period = enc->period_us * NSEC_PER_USEC;
+		long long done = sh->done[e], missed = 0;
 		long long *late = &all[nr_all];
 
 		for (long k = 0; k < enc->frames; k++) {
 			/* unfinished: late by at least the time the run ended */
-			late[k] = k < done ? sh->slot[enc->slot + k]
-					   : end_ns - (sh->t0_ns + (k + 1) * period);
+			late[k] = k < done ? sh->slot[enc->slot + k] : end_ns - deadline(enc, k);
 			missed += late[k] > 0 || k >= done;
 		}
 		nr_all += enc->frames;
@@ -627,8 +671,10 @@ static void reap(int e, int flags)
 
 	if (enc->exited || enc->pid <= 0)
 		return;
-	if (wait4(enc->pid, &status, flags, &enc->ru) == enc->pid)
+	if (wait4(enc->pid, &status, flags, &enc->ru) == enc->pid) {
 		enc->exited = 1;
+		enc->status = status;
+	}
 }
 
 static void write_ready_file(void)
@@ -646,9 +692,58 @@ static void write_ready_file(void)
 		die("cannot write %s: %s", cfg.ready_file, strerror(errno));
 }
 
+/*
+ * Waits up to timeout_ns (10 ms at most, to notice exits) for frame lines from command encoders:
+ * one line of their stdout is one frame done, except lines that start with '#' (headers).
+ */
+static void wait_frames(long long timeout_ns)
+{
+	struct pollfd fds[MAX_ENCODERS];
+	int idx[MAX_ENCODERS], n = 0;
+	char buf[4096];
+
+	for (int e = 0; e < cfg.nr_enc; e++)
+		if (cfg.enc[e].out_fd >= 0) {
+			fds[n] = (struct pollfd){ .fd = cfg.enc[e].out_fd, .events = POLLIN };
+			idx[n++] = e;
+		}
+	if (timeout_ns > 10 * NSEC_PER_MSEC)
+		timeout_ns = 10 * NSEC_PER_MSEC;
+	if (poll(fds, n, (int)(timeout_ns / NSEC_PER_MSEC) + 1) <= 0)
+		return;
+	long long now = now_ns(CLOCK_MONOTONIC);
+
+	for (int i = 0; i < n; i++) {
+		struct encoder *enc = &cfg.enc[idx[i]];
+		ssize_t got;
+
+		if (!fds[i].revents)
+			continue;
+		got = read(enc->out_fd, buf, sizeof(buf));
+		if (got <= 0) {
+			close(enc->out_fd);
+			enc->out_fd = -1;
+			continue;
+		}
+		for (ssize_t j = 0; j < got; j++) {
+			if (enc->at_line_start)
+				enc->skip_line = buf[j] == '#';
+			enc->at_line_start = buf[j] == '\n';
+			long long k = sh->done[idx[i]];
+
+			if (buf[j] != '\n' || enc->skip_line || k >= enc->frames)
+				continue;
+			if (!k)
+				enc->first_ns = now;
+			sh->slot[enc->slot + k] = now - deadline(enc, k);
+			sh->done[idx[i]] = k + 1;
+		}
+	}
+}
+
 static int run(void)
 {
-	int ready[2], go[2];
+	int ready[2], go[2], out[MAX_ENCODERS], stamping = 0;
 	size_t slots = 0;
 	long long max_period = 0;
 
@@ -680,6 +775,18 @@ static int run(void)
 	calibrate();
 	if (pipe(ready) || pipe(go))
 		die("pipe: %s", strerror(errno));
+	for (int e = 0; e < cfg.nr_enc; e++) {
+		int p[2];
+
+		if (!cfg.enc[e].cmd[0])
+			continue;
+		if (pipe2(p, O_CLOEXEC))
+			die("pipe: %s", strerror(errno));
+		cfg.enc[e].out_fd = p[0];
+		out[e] = p[1];
+		cfg.enc[e].at_line_start = 1;
+		stamping = 1;
+	}
 	fflush(stdout);
 	for (int e = 0; e < cfg.nr_enc; e++) {
 		pid_t pid = fork();
@@ -691,12 +798,26 @@ static int run(void)
 		if (!pid) {
 			close(ready[0]);
 			close(go[1]);
+			for (int o = 0; o < cfg.nr_enc; o++)
+				if (cfg.enc[o].cmd[0] && o != e)
+					close(cfg.enc[o].out_fd);
+			if (cfg.enc[e].cmd[0] && (dup2(out[e], 1) < 0 || close(cfg.enc[e].out_fd)))
+				_exit(2);
 			child(e, ready[1], go[0]);
 		}
 		cfg.enc[e].pid = pid;
+		if (cfg.enc[e].cmd[0])
+			close(out[e]);
 	}
 	close(ready[1]);
 	close(go[0]);
+	/* Frame lines are stamped on arrival: the reader must not wait behind the load. */
+	struct sched_param sp = { .sched_priority = sched_get_priority_max(SCHED_FIFO) };
+
+	if (stamping && sched_setscheduler(0, SCHED_FIFO, &sp)) {
+		kill_all();
+		die("cannot become SCHED_FIFO to time a command's frames: %s", strerror(errno));
+	}
 	for (int e = 0; e < cfg.nr_enc; e++) {
 		char c;
 
@@ -720,29 +841,33 @@ static int run(void)
 	long long t0 = now_ns(CLOCK_MONOTONIC) + START_DELAY_NS;
 	long long window_end = t0 + cfg.seconds * NSEC_PER_SEC;
 	/* Time for late frames to finish after the window: they still count, as lateness. */
-	long long hard_end = window_end + NSEC_PER_SEC + 2 * max_period * NSEC_PER_USEC;
+	long long hard_end = window_end + NSEC_PER_SEC + 2 * max_period * NSEC_PER_USEC +
+			     (stamping ? 5 * NSEC_PER_SEC : 0); /* a real encoder starts late */
 	long long units[MAX_ENCODERS] = { 0 };
 
 	sh->t0_ns = t0;
 	close(go[1]);
 
-	sleep_until(window_end);
-	for (int e = 0; e < cfg.nr_enc; e++)
-		for (int i = 0; cfg.enc[e].kind == VOD && i < cfg.enc[e].threads; i++)
-			units[e] += __atomic_load_n(vod_counter(&cfg.enc[e], i), __ATOMIC_RELAXED);
-
 	/* VOD keeps competing until the last live frame is done, so the backlog is measured fairly. */
-	for (;;) {
+	for (int snapped = 0;;) {
+		long long now = now_ns(CLOCK_MONOTONIC);
 		int live_left = 0;
 
+		if (!snapped && now >= window_end) {
+			for (int e = 0; e < cfg.nr_enc; e++)
+				for (int i = 0; cfg.enc[e].kind == VOD && i < cfg.enc[e].threads; i++)
+					units[e] += __atomic_load_n(vod_counter(&cfg.enc[e], i),
+								    __ATOMIC_RELAXED);
+			snapped = 1;
+		}
 		for (int e = 0; e < cfg.nr_enc; e++)
 			if (cfg.enc[e].kind == LIVE) {
 				reap(e, WNOHANG);
-				live_left += !cfg.enc[e].exited;
+				live_left += !cfg.enc[e].exited || cfg.enc[e].out_fd >= 0;
 			}
-		if (!live_left || now_ns(CLOCK_MONOTONIC) >= hard_end)
+		if (snapped && (!live_left || now >= hard_end))
 			break;
-		usleep(10000);
+		wait_frames((snapped ? hard_end : window_end) - now);
 	}
 	long long end_ns = now_ns(CLOCK_MONOTONIC);
 
@@ -750,7 +875,20 @@ static int run(void)
 	for (int e = 0; e < cfg.nr_enc; e++)
 		reap(e, 0);
 	report(units, end_ns);
-	return 0;
+	/* A real encoder that failed measured nothing: its frames count as missed, and we say so. */
+	int failed = 0;
+
+	for (int e = 0; e < cfg.nr_enc; e++) {
+		const struct encoder *enc = &cfg.enc[e];
+
+		if (enc->cmd[0] && !(WIFEXITED(enc->status) && !WEXITSTATUS(enc->status)) &&
+		    sh->done[e] < enc->frames) {
+			fprintf(stderr, "farm: %s: %s failed (status %#x) after %lld of %ld frames\n",
+				enc->name, enc->cmd[0], enc->status, sh->done[e], enc->frames);
+			failed = 1;
+		}
+	}
+	return failed;
 }
 
 static void usage(void)
@@ -764,6 +902,9 @@ static void usage(void)
 	      "  encoder is set up and waiting. Scenario lines (-f file, '-' for stdin, or -e):\n"
 	      "    seconds S\n"
 	      "    live NAME period_us=P cost_us=C [jitter_pct=J]\n"
+	      "    live NAME period_us=P cmd COMMAND ARGS...   (a real encoder: one stdout line per\n"
+	      "        frame, '#' lines ignored; words split on blanks, no quoting; an argument\n"
+	      "        @SECONDS@ becomes the window length)\n"
 	      "    vod NAME tenant=T [threads=N]\n"
 	      "    tenant NAME weight=W\n",
 	      stderr);
@@ -786,7 +927,7 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-f")) {
 			parse_file(v);
 		} else if (!strcmp(a, "-e")) {
-			char line[512];
+			char line[2048];
 
 			snprintf(where, sizeof(where), "-e #%d", ++n_e);
 			if (strlen(v) >= sizeof(line))

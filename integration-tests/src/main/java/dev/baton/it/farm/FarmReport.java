@@ -78,8 +78,13 @@ public final class FarmReport {
       return scenario;
     }
     double cpus = Double.parseDouble(results.facts().getOrDefault("cpus", "1"));
+    // Real encoders (cmd) have no declared cost: their demand is whatever encoding takes.
     double demand =
-        live.stream().mapToDouble(e -> e.number("cost_us") / e.number("period_us")).sum();
+        live.stream()
+            .filter(e -> e.fields().containsKey("cost_us"))
+            .mapToDouble(e -> e.number("cost_us") / e.number("period_us"))
+            .sum();
+    long real = live.stream().filter(e -> e.fields().containsKey("cmd")).count();
     String fps =
         live.stream()
             .map(e -> fmt("%.0f", 1e6 / e.number("period_us")))
@@ -87,8 +92,15 @@ public final class FarmReport {
     String tenants =
         vod.stream().map(e -> e.get("tenant")).distinct().collect(Collectors.joining(", "));
     return fmt(
-        "%s: %d live encoders (%s fps) needing %.0f%% of %.0f CPUs; %d VOD encoders (tenants %s)",
-        scenario, live.size(), fps, 100 * demand / cpus, cpus, vod.size(), tenants);
+        "%s: %d live encoders (%s fps) needing %.0f%% of %.0f CPUs%s; %d VOD encoders (tenants %s)",
+        scenario,
+        live.size(),
+        fps,
+        100 * demand / cpus,
+        cpus,
+        real > 0 ? fmt(" plus %d real encoders", real) : "",
+        vod.size(),
+        tenants);
   }
 
   /** VOD throughput relative to the SCHED_FIFO setup of the same scenario, if both ran. */
