@@ -64,13 +64,12 @@ public final class FarmReport {
     return runs;
   }
 
-  /** Live encoders' frame rates and CPU demand, VOD encoders and tenants, from the first run. */
+  /** Live encoders' frame rates and CPU demand, VOD encoders and tenants (the fullest run's). */
   static String describe(FarmResults results, String scenario) {
     List<Record> encoders =
         results.runs(scenario).stream()
             .map(r -> r.all("encoder"))
-            .filter(e -> !e.isEmpty())
-            .findFirst()
+            .max(Comparator.comparingInt(List::size))
             .orElse(List.of());
     List<Record> live = encoders.stream().filter(e -> e.get("kind").equals("live")).toList();
     List<Record> vod = encoders.stream().filter(e -> e.get("kind").equals("vod")).toList();
@@ -107,7 +106,10 @@ public final class FarmReport {
   static Optional<Double> vsFifo(FarmResults results, Run run) {
     Optional<Record> fifo = results.run(run.scenario(), "fifo").flatMap(Run::summary);
     Optional<Record> own = run.summary();
-    if (fifo.isEmpty() || own.isEmpty() || fifo.get().number("vod_units_per_s") <= 0) {
+    if (fifo.isEmpty()
+        || own.isEmpty()
+        || own.get().integer("vod_encoders") == 0
+        || fifo.get().number("vod_units_per_s") <= 0) {
       return Optional.empty();
     }
     return Optional.of(own.get().number("vod_units_per_s") / fifo.get().number("vod_units_per_s"));
@@ -232,7 +234,7 @@ public final class FarmReport {
 
   /** Per scenario, two panels: live frames missed and VOD throughput, one bar per setup. */
   static String svg(FarmResults results) {
-    int left = 50, top = 70, panelW = 440, panelH = 220, rowH = panelH + 110;
+    int left = 50, top = 70, panelW = 440, panelH = 220, rowH = panelH + 120;
     List<String> scenarios = results.scenarios();
     StringBuilder b = new StringBuilder();
     b.append(
@@ -268,12 +270,12 @@ public final class FarmReport {
               .mapToDouble(r -> r.number("vod_units_per_s"))
               .max()
               .orElse(0);
-      panel(b, runs, left, y + 40, panelW, panelH, "live frames missed (%)", "live_missed_pct", 100);
+      panel(b, runs, left, y + 50, panelW, panelH, "live frames missed (%)", "live_missed_pct", 112);
       panel(
           b,
           runs,
           left + panelW + 60,
-          y + 40,
+          y + 50,
           panelW,
           panelH,
           "VOD throughput (units/s)",
@@ -286,7 +288,7 @@ public final class FarmReport {
   private static void panel(
       StringBuilder b, List<Run> runs, int x, int y, int w, int h, String title, String key,
       double max) {
-    b.append(fmt("<text x=\"%d\" y=\"%d\">%s</text>%n", x, y - 6, esc(title)));
+    b.append(fmt("<text x=\"%d\" y=\"%d\">%s</text>%n", x, y - 12, esc(title)));
     b.append(
         fmt(
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
@@ -297,7 +299,9 @@ public final class FarmReport {
       int bx = x + i * slot + slot / 6, bw = slot * 2 / 3, bh = 0;
       String value = "not run";
       Optional<Record> s = run.summary();
-      if (s.isPresent()) {
+      if (s.isPresent() && key.startsWith("vod_") && s.get().integer("vod_encoders") == 0) {
+        value = "no VOD";
+      } else if (s.isPresent()) {
         double v = s.get().number(key);
         bh = (int) Math.round(Math.clamp(v / max, 0, 1) * h);
         b.append(
