@@ -112,12 +112,12 @@ static struct {
 /* Shared with the children (MAP_SHARED): the start time and everything they measure. */
 struct shared {
 	long long t0_ns;
-	long long done[MAX_ENCODERS]; /* live: frames completed */
-	int policy[MAX_ENCODERS];     /* scheduling policy each encoder ended up with */
+	long long done[MAX_ENCODERS];     /* live: frames completed */
+	int policy[MAX_ENCODERS];         /* scheduling policy each encoder ended up with */
 	int nice[MAX_ENCODERS];
 	long long burn_ns[MAX_ENCODERS];  /* live: CPU time charged while burning frames */
 	long long stall_ns[MAX_ENCODERS]; /* live: of which stolen by stalls, see STALL_FACTOR */
-	long long slot[];             /* live: lateness per frame (ns); vod: units, per thread */
+	long long slot[];                 /* live: lateness per frame (ns); vod: units per thread */
 };
 #define COUNTER_STRIDE 8 /* long longs per VOD counter: one 64-byte line, no false sharing */
 static struct shared *sh;
@@ -155,7 +155,7 @@ static void sleep_until(long long t_ns)
 /* Integer mixing with loads from a small table: an encoder's mix of ALU and cache traffic. */
 static unsigned long long work(unsigned long long x, long iters)
 {
-	static unsigned long long table[8192];
+	static __thread unsigned long long table[8192]; /* per thread: no sharing between them */
 
 	for (long i = 0; i < iters; i++) {
 		x ^= x << 13;
