@@ -84,6 +84,20 @@ public final class FarmReport {
             .mapToDouble(e -> e.number("cost_us") / e.number("period_us"))
             .sum();
     long real = live.stream().filter(e -> e.fields().containsKey("cmd")).count();
+    // What the live encoders really used when alone: their cost plus waking, switching, timing.
+    String measured =
+        results
+            .run(scenario, "alone")
+            .flatMap(
+                r ->
+                    r.summary()
+                        .map(
+                            sum ->
+                                fmt(
+                                    " (%.0f%% measured alone)",
+                                    r.all("live").stream().mapToDouble(l -> l.number("cpu_ms")).sum()
+                                        / (10 * sum.number("seconds") * cpus))))
+            .orElse("");
     String fps =
         live.stream()
             .map(e -> fmt("%.0f", 1e6 / e.number("period_us")))
@@ -91,14 +105,17 @@ public final class FarmReport {
     String tenants =
         vod.stream().map(e -> e.get("tenant")).distinct().collect(Collectors.joining(", "));
     return fmt(
-        "%s: %d live encoders (%s fps) needing %.0f%% of %.0f CPUs%s; %d VOD encoders (tenants %s)",
+        "%s: %d live encoders (%s fps) needing %.0f%% of %.0f CPUs%s%s; %d VOD encoders"
+            + " (%d threads, tenants %s)",
         scenario,
         live.size(),
         fps,
         100 * demand / cpus,
         cpus,
+        measured,
         real > 0 ? fmt(" plus %d real encoders", real) : "",
         vod.size(),
+        vod.stream().mapToLong(e -> e.integer("threads")).sum(),
         tenants);
   }
 

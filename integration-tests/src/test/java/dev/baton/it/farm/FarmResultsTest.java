@@ -92,7 +92,9 @@ class FarmResultsTest {
     assertThat(FarmReport.vsFifo(r, r.run("hard", "eevdf").orElseThrow())).contains(1.5);
     String table = FarmReport.table(r);
     assertThat(table)
-        .contains("hard: 1 live encoders (60 fps) needing 7% of 2 CPUs; 1 VOD encoders (tenants a)")
+        .contains(
+            "hard: 1 live encoders (60 fps) needing 7% of 2 CPUs; 1 VOD encoders (1 threads,"
+                + " tenants a)")
         .containsPattern("EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5%")
         .contains("Baton, transcode policy  not run: the baton setup waits for the job API");
     String json = FarmReport.json(r);
