@@ -95,8 +95,7 @@ public final class FarmReport {
                             sum ->
                                 fmt(
                                     " (%.0f%% measured alone)",
-                                    r.all("live").stream().mapToDouble(l -> l.number("cpu_ms")).sum()
-                                        / (10 * sum.number("seconds") * cpus))))
+                                    liveCpuMs(r) / (10 * sum.number("seconds") * cpus))))
             .orElse("");
     String fps =
         live.stream()
@@ -117,6 +116,10 @@ public final class FarmReport {
         vod.size(),
         vod.stream().mapToLong(e -> e.integer("threads")).sum(),
         tenants);
+  }
+
+  private static double liveCpuMs(Run run) {
+    return run.all("live").stream().mapToDouble(l -> l.number("cpu_ms")).sum();
   }
 
   /** VOD throughput relative to the SCHED_FIFO setup of the same scenario, if both ran. */
@@ -181,7 +184,8 @@ public final class FarmReport {
                 + "%nfairness: worst tenant's VOD throughput over the best's, per unit of weight"
                 + " (1 = as intended)."
                 + "%nstall: live encoders' CPU time that the host took from the guest's vCPUs;"
-                + " a run with more than a few %% measured the host, not the guest's scheduler.%n"));
+                + " a run with more than a few %% measured the host, not the guest's"
+                + " scheduler.%n"));
     return b.toString();
   }
 
@@ -287,7 +291,8 @@ public final class FarmReport {
               .mapToDouble(r -> r.number("vod_units_per_s"))
               .max()
               .orElse(0);
-      panel(b, runs, left, y + 50, panelW, panelH, "live frames missed (%)", "live_missed_pct", 112);
+      panel(
+          b, runs, left, y + 50, panelW, panelH, "live frames missed (%)", "live_missed_pct", 112);
       panel(
           b,
           runs,

@@ -10,8 +10,8 @@ import java.util.Optional;
  * What {@code integration-tests/scripts/farm-scenarios.sh} printed: one {@link Run} per scenario
  * and setup, in the order they ran. Its records are lines of space-separated {@code key=value}
  * pairs that start with {@code setup=S scenario=N record=KIND}; the {@code message} of an {@code
- * error} or {@code skipped} record is the rest of its line. Lines of the form {@code key=value} without a setup are facts
- * about the guest (cpus, kernel); everything else is ignored.
+ * error} or {@code skipped} record is the rest of its line. Lines of the form {@code key=value}
+ * without a setup are facts about the guest (cpus, kernel); everything else is ignored.
  */
 public final class FarmResults {
 

@@ -91,7 +91,9 @@ class FarmCliTest {
         FarmResults.parse(r.stdout().lines().map(l -> "setup=t scenario=s " + l + "\n")
             .reduce("", String::concat));
     FarmResults.Run run = results.runs().getFirst();
-    assertThat(run.all("encoder")).extracting(e -> e.get("name")).containsExactly("cam", "a1", "b1");
+    assertThat(run.all("encoder"))
+        .extracting(e -> e.get("name"))
+        .containsExactly("cam", "a1", "b1");
     FarmResults.Record live = run.all("live").getFirst();
     assertThat(live.integer("frames")).isEqualTo(100);
     assertThat(live.integer("done")).isPositive();
@@ -136,7 +138,8 @@ class FarmCliTest {
   @Test
   void aCommandEncodersLinesAreItsFrames(@TempDir Path dir) throws Exception {
     Path script = dir.resolve("enc.sh");
-    Files.writeString(script, "echo '#header'; i=0; while [ $i -lt 5 ]; do echo f; i=$((i+1)); done\n");
+    Files.writeString(
+        script, "echo '#header'; i=0; while [ $i -lt 5 ]; do echo f; i=$((i+1)); done\n");
     Out r = farm("run", "-e", "seconds 1", "-e", "live real period_us=100000 cmd sh " + script);
     assertThat(r.exit()).as(r.stderr()).isZero();
     assertThat(r.stdout())

@@ -87,6 +87,24 @@ class FarmResultsTest {
   }
 
   @Test
+  void scenarioLineGivesDeclaredAndMeasuredLiveDemand() {
+    String out =
+        """
+        cpus=2
+        setup=alone scenario=s record=encoder name=c kind=live pid=1 period_us=10000 cost_us=2500
+        setup=alone scenario=s record=live name=c pid=1 frames=1000 cpu_ms=3000
+        setup=alone scenario=s record=summary seconds=10 vod_encoders=0
+        setup=eevdf scenario=s record=encoder name=c kind=live pid=2 period_us=10000 cost_us=2500
+        setup=eevdf scenario=s record=encoder name=v kind=vod pid=3 tenant=t threads=4
+        """;
+    // declared 2.5 ms / 10 ms of 2 CPUs; measured 3000 ms of CPU in 10 s on 2 CPUs
+    assertThat(FarmReport.describe(FarmResults.parse(out), "s"))
+        .isEqualTo(
+            "s: 1 live encoders (100 fps) needing 13% of 2 CPUs (15% measured alone);"
+                + " 1 VOD encoders (4 threads, tenants t)");
+  }
+
+  @Test
   void reportComparesVodThroughputWithFifoAndListsFailedSetups() {
     FarmResults r = FarmResults.parse(OUTPUT);
     assertThat(FarmReport.vsFifo(r, r.run("hard", "eevdf").orElseThrow())).contains(1.5);
@@ -95,7 +113,8 @@ class FarmResultsTest {
         .contains(
             "hard: 1 live encoders (60 fps) needing 7% of 2 CPUs; 1 VOD encoders (1 threads,"
                 + " tenants a)")
-        .containsPattern("EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5%")
+        .containsPattern(
+            "EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5%")
         .contains("Baton, transcode policy  not run: the baton setup waits for the job API");
     String json = FarmReport.json(r);
     assertThat(json)
@@ -103,6 +122,9 @@ class FarmResultsTest {
         .contains("\"setup\":\"fifo\"")
         .contains("\"vod_vs_fifo\":1.500")
         .contains("\"error\":\"the baton setup waits for the job API\"");
-    assertThat(FarmReport.svg(r)).startsWith("<svg").contains("live frames missed").endsWith("</svg>\n");
+    assertThat(FarmReport.svg(r))
+        .startsWith("<svg")
+        .contains("live frames missed")
+        .endsWith("</svg>\n");
   }
 }
