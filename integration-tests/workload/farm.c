@@ -84,9 +84,9 @@ struct encoder {
 	size_t slot;                  /* live: first lateness slot; vod: first counter slot */
 	char *cmd[MAX_ARGS + 1];      /* live: a real encoder to run instead of burning CPU */
 	int out_fd, at_line_start, skip_line; /* cmd: the parent's end of its stdout */
-	long long first_ns;           /* cmd: when its first frame arrived: its clock starts there */
+	long long clock_ns;           /* cmd: when its own clock released frame 0, see pace() */
 	pid_t pid;
-	int exited, status;
+	int exited, status, exited_early; /* early: before we killed what was left */
 	struct rusage ru;
 };
 
@@ -500,15 +500,29 @@ static void parse_file(const char *path)
 }
 
 /*
- * Frame k is due when frame k + 1 is released. A real encoder paces itself from its own start,
- * which loading it delays, so its clock starts at its first frame: frame k is due k + 1 periods
- * after the first one arrived (it missed if it fell more than a frame behind that pace).
+ * Frame k is due when frame k + 1 is released: t0 + (k + 1) periods. A real encoder paces itself
+ * from its own start, which loading it delays, so its frames are released on its own clock: the
+ * best pace it showed, min(arrival - k periods). Its frame k missed if it came out more than a
+ * period behind that pace. Turns a real encoder's arrival times into lateness, in place.
  */
+static void pace(struct encoder *enc, long long done)
+{
+	long long period = enc->period_us * NSEC_PER_USEC, *t = &sh->slot[enc->slot], best;
+
+	if (!enc->cmd[0] || !done)
+		return;
+	best = t[0];
+	for (long k = 1; k < done; k++)
+		if (t[k] - k * period < best)
+			best = t[k] - k * period;
+	enc->clock_ns = sh->t0_ns + best;
+	for (long k = 0; k < done; k++)
+		t[k] -= best + (k + 1) * period;
+}
+
 static long long deadline(const struct encoder *enc, long k)
 {
-	long long period = enc->period_us * NSEC_PER_USEC;
-
-	return (enc->cmd[0] && enc->first_ns ? enc->first_ns : sh->t0_ns) + (k + 1) * period;
+	return (enc->clock_ns ? enc->clock_ns : sh->t0_ns) + (k + 1) * enc->period_us * NSEC_PER_USEC;
 }
 
 /* ---- report ------------------------------------------------------------------------------- */
@@ -587,6 +601,7 @@ static void report(const long long *units, long long end_ns)
 		long long done = sh->done[e], missed = 0;
 		long long *late = &all[nr_all];
 
+		pace(enc, done);
 		for (long k = 0; k < enc->frames; k++) {
 			/* unfinished: late by at least the time the run ended */
 			late[k] = k < done ? sh->slot[enc->slot + k] : end_ns - deadline(enc, k);
@@ -733,9 +748,7 @@ static void wait_frames(long long timeout_ns)
 
 			if (buf[j] != '\n' || enc->skip_line || k >= enc->frames)
 				continue;
-			if (!k)
-				enc->first_ns = now;
-			sh->slot[enc->slot + k] = now - deadline(enc, k);
+			sh->slot[enc->slot + k] = now - sh->t0_ns; /* made relative by pace() */
 			sh->done[idx[i]] = k + 1;
 		}
 	}
@@ -871,6 +884,10 @@ static int run(void)
 	}
 	long long end_ns = now_ns(CLOCK_MONOTONIC);
 
+	for (int e = 0; e < cfg.nr_enc; e++) {
+		reap(e, WNOHANG);
+		cfg.enc[e].exited_early = cfg.enc[e].exited;
+	}
 	kill_all();
 	for (int e = 0; e < cfg.nr_enc; e++)
 		reap(e, 0);
@@ -881,8 +898,8 @@ static int run(void)
 	for (int e = 0; e < cfg.nr_enc; e++) {
 		const struct encoder *enc = &cfg.enc[e];
 
-		if (enc->cmd[0] && !(WIFEXITED(enc->status) && !WEXITSTATUS(enc->status)) &&
-		    sh->done[e] < enc->frames) {
+		if (enc->cmd[0] && enc->exited_early && !(WIFEXITED(enc->status) &&
+		    !WEXITSTATUS(enc->status)) && sh->done[e] < enc->frames) {
 			fprintf(stderr, "farm: %s: %s failed (status %#x) after %lld of %ld frames\n",
 				enc->name, enc->cmd[0], enc->status, sh->done[e], enc->frames);
 			failed = 1;
