@@ -18,7 +18,7 @@ test: setup
 	$(MVN) verify
 
 demo: build
-	@bash integration-tests/demo.sh
+	@bash integration-tests/demo.sh $(DEMO_ARGS)
 
 bench: build
 	@echo "bench: not yet: the event-path and hot-path benchmarks land with their issues"
