@@ -20,8 +20,9 @@ test: setup
 demo: build
 	@bash integration-tests/demo.sh $(DEMO_ARGS)
 
+# Figures, not assertions: prints a table and writes target/bench/*.json. Runs natively (root).
 bench: build
-	@echo "bench: not yet: the event-path and hot-path benchmarks land with their issues"
+	@bash integration-tests/bench/event-path.sh
 
 clean:
 	$(MVN) -q clean

@@ -4,9 +4,10 @@
  * Java reads. AbiLayoutTest then checks the result against bpf/intf.h compiled by the host's C
  * compiler, which closes the loop (intf.h -> BTF -> Java <- intf.h).
  *
- * Usage: java AbiGen.java <bpf-object> <out-dir>
+ * Usage: java AbiGen.java <bpf-object> <out-dir> [<package> <shared-header>]
  *
- * Writes into <out-dir>/dev/baton/bpf/abi/:
+ * Writes into <out-dir>/dev/baton/bpf/abi/ (or the package given, for a test program's own shared
+ * header, e.g. a benchmark's):
  *   - one class per `struct baton_*`: SIZEOF, <MEMBER>_OFFSET/_SIZE, FIELDS and a StructLayout;
  *   - one class per `enum baton_*`: a constant per enumerator and the ordered VALUES map;
  *   - one class per kernel enum in KERNEL_ENUMS (e.g. ScxExitKind), the same way;
@@ -35,6 +36,7 @@ import java.util.stream.Stream;
 
 public final class AbiGen {
     static final String PKG = "dev.baton.bpf.abi";
+    static final String INTF_H = "bpf/intf.h";
     static final String PREFIX = "baton_";
     /**
      * Kernel enums the agent needs by value (the exit kinds it reports), taken from the same BTF
@@ -53,10 +55,10 @@ public final class AbiGen {
 
     public static void main(String[] args) {
         try {
-            if (args.length != 2) {
-                throw new Fail("usage: java AbiGen.java <bpf-object> <out-dir>");
+            if (args.length != 2 && args.length != 4) {
+                throw new Fail("usage: java AbiGen.java <bpf-object> <out-dir> [<package> <shared-header>]");
             }
-            run(Path.of(args[0]), Path.of(args[1]));
+            run(Path.of(args[0]), Path.of(args[1]), args.length == 4 ? args[2] : PKG, args.length == 4 ? args[3] : INTF_H);
         } catch (Fail e) {
             System.err.println("AbiGen: " + e.getMessage());
             System.exit(1);
@@ -67,14 +69,14 @@ public final class AbiGen {
         }
     }
 
-    static void run(Path object, Path outDir) throws IOException, InterruptedException {
+    static void run(Path object, Path outDir, String pkg, String sharedHeader) throws IOException, InterruptedException {
         if (!Files.isRegularFile(object)) {
             throw new Fail(object + ": no such BPF object (build it with `make -C bpf`)");
         }
         var btf = new Btf(Json.parse(dumpBtf(object)));
         // The file name, not the path: the output must not depend on where the checkout lives.
         var header = "// Generated from " + object.getFileName() + " by AbiGen, do not edit.\n"
-                + "package " + PKG + ";\n\n";
+                + "package " + pkg + ";\n\n";
 
         var sources = new TreeMap<String, String>();
         var structs = new TreeMap<String, String>(); // C name -> class name, sorted for stable output
@@ -104,7 +106,8 @@ public final class AbiGen {
                 throw new Fail(kind + " " + name + ": a type named " + cls + " was already generated");
             }
             target.put(name, cls);
-            sources.put(cls, header + (target == structs ? structClass(btf, t, cls) : enumClass(t, cls)));
+            sources.put(cls, header + (target == structs ? structClass(btf, t, cls) : enumClass(t, cls))
+                    .replace("from " + INTF_H, "from " + sharedHeader));
         }
         sources.put("Rodata", header + rodataClass(btf));
         sources.put("Field", header + """
@@ -112,7 +115,7 @@ public final class AbiGen {
                 public record Field(String name, long offset, long size) {}
                 """);
         sources.put("AbiTypes", header + abiTypesClass(structs.values(), enums.values()));
-        write(outDir.resolve(PKG.replace('.', File.separatorChar)), sources);
+        write(outDir.resolve(pkg.replace('.', File.separatorChar)), sources);
     }
 
     // ---- bpftool ------------------------------------------------------------------------------

@@ -23,18 +23,21 @@ public final class BpfMap {
     private final MemorySegment map;
     private final String name;
     private final int type;
+    private final int flags;
     private final int keySize;
     private final int valueSize;
     private final int maxEntries;
     private final boolean perCpu;
     private final MemorySegment key;
     private final MemorySegment value;
+    private final Arena arena;
 
     BpfMap(BpfObject owner, MemorySegment map, String name, Arena arena) throws BpfException {
         this.owner = owner;
         this.map = map;
         this.name = name;
         this.type = LibBpf.bpf_map__type(map);
+        this.flags = LibBpf.bpf_map__map_flags(map);
         this.keySize = LibBpf.bpf_map__key_size(map);
         this.valueSize = LibBpf.bpf_map__value_size(map);
         this.maxEntries = LibBpf.bpf_map__max_entries(map);
@@ -43,6 +46,7 @@ public final class BpfMap {
         long valueBytes = perCpu ? roundUp8(valueSize) * Libbpf.possibleCpus() : valueSize;
         this.key = arena.allocate(keySize, 8);
         this.value = arena.allocate(valueBytes, 8);
+        this.arena = arena;
     }
 
     public String name() {
@@ -58,6 +62,11 @@ public final class BpfMap {
     /** The map's enum bpf_map_type. */
     public int type() {
         return type;
+    }
+
+    /** The map's map_flags (BPF_F_*), as declared in the object. */
+    public int flags() {
+        return flags;
     }
 
     public int keySize() {
@@ -113,6 +122,21 @@ public final class BpfMap {
         if (err < 0) {
             throw BpfException.of("bpf_map_update_elem", name, err);
         }
+    }
+
+    /**
+     * A reusable batch of up to {@code capacity} updates to this map, written by one syscall per
+     * {@link MapBatch#flush()}. Its native memory lives as long as the object: make one per writer.
+     */
+    public MapBatch batch(int capacity) {
+        owner.requireOpen();
+        if (perCpu) {
+            throw new IllegalStateException(name + " is a per-CPU map; batches hold one value per key");
+        }
+        if (capacity < 1) {
+            throw new IllegalArgumentException(name + ": batch capacity " + capacity + " is not positive");
+        }
+        return new MapBatch(this, capacity, arena);
     }
 
     /** Removes {@code key}; false if there was no such key. Array maps refuse (EINVAL). */

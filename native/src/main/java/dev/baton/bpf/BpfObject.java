@@ -141,6 +141,37 @@ public final class BpfObject implements AutoCloseable {
         return attached;
     }
 
+    /**
+     * Attaches the program {@code programName} where its section name says (raw_tp/..., tp/...,
+     * kprobe/..., fentry/...); closing the link, or the object, detaches it.
+     */
+    public ProgramLink attach(String programName) throws BpfException {
+        requireLoaded();
+        BpfProgram program = program(programName);
+        MemorySegment link = LibBpf.bpf_program__attach(program.prog());
+        if (link.equals(MemorySegment.NULL)) {
+            throw BpfException.of("bpf_program__attach", name + "." + programName, LibBpf.errno());
+        }
+        ProgramLink attached = new ProgramLink(link, programName);
+        attachments.add(attached::close);
+        return attached;
+    }
+
+    /**
+     * The BPF_MAP_TYPE_ARRAY {@code mapName}, declared with BPF_F_MMAPABLE, mapped into this
+     * process for reads and writes without syscalls.
+     */
+    public MappedArray mappedArray(String mapName) throws BpfException {
+        requireLoaded();
+        BpfMap map = map(mapName);
+        if (map.type() != LibBpf.BPF_MAP_TYPE_ARRAY || (map.flags() & LibBpf.BPF_F_MMAPABLE) == 0) {
+            throw new IllegalArgumentException(name + "." + mapName + " is not a BPF_MAP_TYPE_ARRAY with BPF_F_MMAPABLE");
+        }
+        MappedArray array = MappedArray.open(map.fd(), map.maxEntries(), map.valueSize(), name + "." + mapName);
+        attachments.add(array::close);
+        return array;
+    }
+
     /** A consumer of the BPF_MAP_TYPE_RINGBUF map {@code mapName}. */
     public RingBuffer ringBuffer(String mapName) throws BpfException {
         requireLoaded();

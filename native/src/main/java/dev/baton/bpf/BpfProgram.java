@@ -21,6 +21,10 @@ public final class BpfProgram {
         return name;
     }
 
+    MemorySegment prog() {
+        return prog;
+    }
+
     /** The program's fd; negative until the object is loaded. */
     public int fd() {
         owner.requireOpen();

@@ -42,10 +42,11 @@ final class LibBpf {
     static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
     static final int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLLIN = 1;
     static final int _SC_PAGESIZE = 30;
-    // enum bpf_map_type (uapi/linux/bpf.h).
-    static final int BPF_MAP_TYPE_PERCPU_HASH = 5, BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    // enum bpf_map_type and map_flags (uapi/linux/bpf.h).
+    static final int BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_HASH = 5, BPF_MAP_TYPE_PERCPU_ARRAY = 6,
             BPF_MAP_TYPE_LRU_PERCPU_HASH = 10, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21,
             BPF_MAP_TYPE_RINGBUF = 27;
+    static final int BPF_F_MMAPABLE = 1 << 10;
 
     /*
      * struct epoll_event is packed (12 bytes) on x86_64 and 16 bytes elsewhere. Baton only writes
@@ -186,6 +187,16 @@ final class LibBpf {
                 C_SIZE_T.withName("sz"),
                 C_LONG.withName("elem_flags"),
                 C_LONG.withName("flags"));
+        private static final long SZ = LAYOUT.byteOffset(groupElement("sz"));
+        private static final long ELEM_FLAGS = LAYOUT.byteOffset(groupElement("elem_flags"));
+
+        static void sz(MemorySegment opts, long v) {
+            opts.set(C_SIZE_T, SZ, v);
+        }
+
+        static void elem_flags(MemorySegment opts, long v) {
+            opts.set(C_LONG, ELEM_FLAGS, v);
+        }
     }
 
     private static final MethodHandle bpf_object__open_mem$mh = bpf("bpf_object__open_mem",
@@ -206,9 +217,13 @@ final class LibBpf {
             FunctionDescriptor.of(C_INT, C_POINTER));
     private static final MethodHandle bpf_map__max_entries$mh = bpf("bpf_map__max_entries",
             FunctionDescriptor.of(C_INT, C_POINTER));
+    private static final MethodHandle bpf_map__map_flags$mh = bpf("bpf_map__map_flags",
+            FunctionDescriptor.of(C_INT, C_POINTER));
     private static final MethodHandle bpf_map__initial_value$mh = bpf("bpf_map__initial_value",
             FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle bpf_map__attach_struct_ops$mh = bpf("bpf_map__attach_struct_ops",
+            FunctionDescriptor.of(C_POINTER, C_POINTER), ERRNO);
+    private static final MethodHandle bpf_program__attach$mh = bpf("bpf_program__attach",
             FunctionDescriptor.of(C_POINTER, C_POINTER), ERRNO);
     private static final MethodHandle bpf_link__destroy$mh = bpf("bpf_link__destroy",
             FunctionDescriptor.of(C_INT, C_POINTER));
@@ -328,6 +343,14 @@ final class LibBpf {
         }
     }
 
+    static int bpf_map__map_flags(MemorySegment map) {
+        try {
+            return (int) bpf_map__map_flags$mh.invokeExact(map);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
     static MemorySegment bpf_map__initial_value(MemorySegment map, MemorySegment psize) {
         try {
             return (MemorySegment) bpf_map__initial_value$mh.invokeExact(map, psize);
@@ -339,6 +362,14 @@ final class LibBpf {
     static MemorySegment bpf_map__attach_struct_ops(MemorySegment map) {
         try {
             return (MemorySegment) bpf_map__attach_struct_ops$mh.invokeExact(CALL_STATE_BUF.get(), map);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static MemorySegment bpf_program__attach(MemorySegment prog) {
+        try {
+            return (MemorySegment) bpf_program__attach$mh.invokeExact(CALL_STATE_BUF.get(), prog);
         } catch (Throwable t) {
             throw unreachable(t);
         }

@@ -87,7 +87,8 @@ public final class RingBuffer implements AutoCloseable {
         }
     }
 
-    private static MemorySegment mmap(Arena arena, int fd, long offset, long length, int prot, String name)
+    /** A MAP_SHARED mapping of {@code fd}, unmapped when {@code arena} closes. */
+    static MemorySegment mmap(Arena arena, int fd, long offset, long length, int prot, String name)
             throws BpfException {
         MemorySegment addr = LibBpf.mmap(MemorySegment.NULL, length, prot, LibBpf.MAP_SHARED, fd, offset);
         if (addr.address() == -1L) { // MAP_FAILED

@@ -192,6 +192,9 @@ class RingBufferTest {
             assertThatThrownBy(() -> r.getLong(13)).isInstanceOf(IndexOutOfBoundsException.class);
             assertThatThrownBy(() -> r.getByte(-1)).isInstanceOf(IndexOutOfBoundsException.class);
             assertThatThrownBy(() -> r.getBytes(16, dst, 0, 5)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> r.getBytes(0, dst, 0, -1)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> r.getLong(Long.MAX_VALUE)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThat(r.getByte(19)).as("the last byte: low byte of seq").isEqualTo((byte) 7);
         })).isEqualTo(1);
 
         assertThatThrownBy(() -> escaped.get().getLong(0)).isInstanceOf(IllegalStateException.class);
