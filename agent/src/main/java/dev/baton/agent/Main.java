@@ -31,7 +31,13 @@ public final class Main {
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
         run [options]              load and attach the scheduler, follow task events, detach on
                                    SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
-            --slice-us N           time slice per task, microseconds (default 20000)
+            --slice-us [CLASS=]N   default time slice of every class, or of one, in
+                                   microseconds (default 20000; repeatable)
+            --stale-ms N           heartbeat age after which hints are ignored (default 2000)
+            --starve-ms N          a class below live waiting this long on a CPU is served
+                                   next (default 100; 0: off, which risks watchdog ejection)
+            --timeout-ms N         kernel watchdog limit for a waiting task (default 0: the
+                                   kernel's, 30000)
             --max-tasks N          live tasks tracked (default 65536)
             --tasks-out FILE       write the task table there when stopping
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
@@ -116,7 +122,7 @@ public final class Main {
             "baton-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
 
-    Scheduler scheduler = new Scheduler(options, out, stop);
+    Scheduler scheduler = new Scheduler(options, out, stop, hints -> {});
     try {
       Scheduler.Exit exit = scheduler.run();
       if (exit.byUserSpace()) {
