@@ -33,6 +33,9 @@ echo "workload_tasks=$n"
 echo "workload_completed=$ok"
 echo "workload_pids=$(echo $pids)"
 echo "state_after_workload=$(state)"
+bin/baton status >"$out/status.json" 2>&1
+echo "status_exit=$?"
+echo "status_json=$(cat "$out/status.json")"
 
 sleep 1.5 # let the agent print at least one per-second summary
 kill -TERM $agent

@@ -1,5 +1,6 @@
 package dev.baton.agent;
 
+import dev.baton.agent.api.ApiOptions;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -19,6 +20,7 @@ import java.util.Map;
  *     milliseconds; 0 keeps the kernel's default (30 s)
  * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
  * @param tasksOut where to write the task table when the agent stops, or null
+ * @param api where the control API and metrics listen, and the token that guards them
  */
 record RunOptions(
     Map<SchedClass, Long> sliceUs,
@@ -26,7 +28,8 @@ record RunOptions(
     long starveMs,
     long timeoutMs,
     int maxTasks,
-    Path tasksOut) {
+    Path tasksOut,
+    ApiOptions api) {
 
   static final long DEFAULT_SLICE_US = 20_000;
   static final long DEFAULT_STALE_MS = 2_000;
@@ -82,20 +85,30 @@ record RunOptions(
     long timeoutMs = 0;
     int maxTasks = DEFAULT_MAX_TASKS;
     Path tasksOut = null;
+    String listen = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
+    Path tokenFile = null;
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
-        case "--slice-us" -> parseSlice(value(args, ++i, a), sliceUs);
-        case "--stale-ms" -> staleMs = number(a, value(args, ++i, a));
-        case "--starve-ms" -> starveMs = number(a, value(args, ++i, a));
-        case "--timeout-ms" -> timeoutMs = number(a, value(args, ++i, a));
+        case "--slice-us" -> parseSlice(Main.optionValue(args, ++i, a), sliceUs);
+        case "--stale-ms" -> staleMs = number(a, Main.optionValue(args, ++i, a));
+        case "--starve-ms" -> starveMs = number(a, Main.optionValue(args, ++i, a));
+        case "--timeout-ms" -> timeoutMs = number(a, Main.optionValue(args, ++i, a));
         case "--max-tasks" ->
-            maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, value(args, ++i, a)));
-        case "--tasks-out" -> tasksOut = Path.of(value(args, ++i, a));
+            maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, Main.optionValue(args, ++i, a)));
+        case "--tasks-out" -> tasksOut = Path.of(Main.optionValue(args, ++i, a));
+        case "--listen" -> listen = Main.optionValue(args, ++i, a);
+        case "--token-file" -> tokenFile = Path.of(Main.optionValue(args, ++i, a));
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
-    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, maxTasks, tasksOut);
+    ApiOptions api;
+    try {
+      api = ApiOptions.parse(listen, tokenFile);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--listen: " + e.getMessage());
+    }
+    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, maxTasks, tasksOut, api);
   }
 
   /** "N" sets every class's slice, "CLASS=N" one class's; later ones win. */
@@ -113,13 +126,6 @@ record RunOptions(
       throw new UsageException("--slice-us: " + e.getMessage());
     }
     sliceUs.put(c, number("--slice-us", v.substring(eq + 1)));
-  }
-
-  private static String value(List<String> args, int i, String option) {
-    if (i >= args.size()) {
-      throw new UsageException(option + " needs a value");
-    }
-    return args.get(i);
   }
 
   static long number(String option, String v) {

@@ -55,10 +55,14 @@ final class Scheduler {
   private final byte[] comm = new byte[TaskTable.COMM_LEN];
   private long events;
   private boolean schedulerExited;
+  // Published once per loop turn for other threads (the API); the loop's own counters are plain.
+  private volatile long publishedEvents;
+  private volatile int publishedLiveTasks;
+  private volatile boolean attached;
 
   /**
-   * @param onAttached called on the event-loop thread once the scheduler runs, with the path
-   *     for hints (e.g. to serve the control API); hints written before then would be lost
+   * @param onAttached called on the event-loop thread with the path for hints once the scheduler
+   *     runs, and with null once it no longer does (the maps it writes are then gone)
    */
   Scheduler(
       RunOptions options, PrintStream log, AtomicBoolean stop, Consumer<HintWriter> onAttached) {
@@ -71,6 +75,13 @@ final class Scheduler {
 
   TaskTable tasks() {
     return tasks;
+  }
+
+  /** A consistent-enough view for other threads: counters as of the last loop turn. */
+  record Snapshot(boolean attached, long events, int liveTasks) {}
+
+  Snapshot snapshot() {
+    return new Snapshot(attached, publishedEvents, publishedLiveTasks);
   }
 
   /** Runs until {@code stop} is set or the scheduler exits; always detaches before returning. */
@@ -103,9 +114,12 @@ final class Scheduler {
         onAttached.accept(hints);
         long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
         long eventsAtLastSummary = 0;
+        attached = true;
         while (!stop.get() && !schedulerExited) {
           ring.poll(POLL_MS, this::onRecord);
           hints.heartbeat();
+          publishedEvents = events;
+          publishedLiveTasks = tasks.live();
           long now = System.nanoTime();
           if (now >= nextSummary) {
             long[] s = readStats(stats);
@@ -134,6 +148,8 @@ final class Scheduler {
         // Events still queued when we stop are read before detaching, so the table is complete.
         ring.consume(this::onRecord);
         log.println("baton: stats " + formatStats(readStats(stats)));
+      } finally {
+        attached = false;
       }
       return readExit(exitInfo);
     }
