@@ -26,30 +26,12 @@ import java.util.Optional;
  * <p>Hint methods are synchronized (they share the maps' buffers and the generation counter);
  * {@link #heartbeat()} is a single store and may run concurrently with them.
  */
-public final class HintWriter {
+public final class HintWriter implements Hints {
 
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   private static final int ESRCH = 3;
   private static final int E2BIG = 7;
   private static final long LIVE = DataLive.LIVE_OFFSET;
-
-  /** What the kernel knows of a task (struct baton_task_query). */
-  public record TaskInfo(
-      int pid,
-      int tgid,
-      long startNs,
-      long leaderStartNs,
-      long cgroupId,
-      SchedClass schedClass,
-      int weight,
-      String comm) {}
-
-  /**
-   * One task hint in the map. {@code task} is the task the key names if it is still alive, else
-   * empty (its hint waits for the BPF side's exit clean-up, or was written for a task that is
-   * gone).
-   */
-  public record TaskHint(int pid, long startNs, Hint hint, Optional<TaskInfo> task) {}
 
   private final BpfMap taskHints;
   private final BpfMap cgroupHints;
@@ -117,11 +99,7 @@ public final class HintWriter {
             cString(q.array(), BatonTaskQuery.COMM_OFFSET, BatonTaskQuery.COMM_SIZE)));
   }
 
-  /**
-   * Hints the live task {@code pid}: a process id covers all its threads, a thread id that thread
-   * only (and wins over its process's hint). Returns the task it was keyed to (with its start
-   * time, so a later process with the same pid is not covered), or empty if no task has that pid.
-   */
+  @Override
   public synchronized Optional<TaskInfo> setTask(int pid, Hint hint) throws BpfException {
     Optional<TaskInfo> task = task(pid);
     if (task.isPresent()) {
@@ -131,18 +109,13 @@ public final class HintWriter {
     return task;
   }
 
-  /** Removes the hint of the live task {@code pid}; false if it had none or no such task lives. */
+  @Override
   public synchronized boolean clearTask(int pid) throws BpfException {
     Optional<TaskInfo> task = task(pid);
     return task.isPresent() && delete(taskHints, taskKey(pid, task.get().startNs()));
   }
 
-  /** Removes a task hint by its exact key, e.g. one whose task is gone. */
-  public synchronized boolean clearTask(int pid, long startNs) throws BpfException {
-    return delete(taskHints, taskKey(pid, startNs));
-  }
-
-  /** The task hints in the map, in the map's order. */
+  @Override
   public synchronized List<TaskHint> taskHints() throws BpfException {
     List<TaskHint> hints = new ArrayList<>();
     byte[] key = null;
@@ -165,22 +138,30 @@ public final class HintWriter {
     return hints;
   }
 
-  /** Hints every task of the cgroup (v2) with id {@code cgroupId} that has no hint of its own. */
+  @Override
   public synchronized void setCgroup(long cgroupId, Hint hint) throws BpfException {
     update(cgroupHints, cgroupKey(cgroupId), encode(hint));
     bumpGeneration();
   }
 
+  @Override
   public synchronized boolean clearCgroup(long cgroupId) throws BpfException {
     return delete(cgroupHints, cgroupKey(cgroupId));
   }
 
-  /** The hint of cgroup {@code cgroupId}, if it has one. */
-  public synchronized Optional<Hint> cgroup(long cgroupId) throws BpfException {
+  @Override
+  public synchronized List<CgroupHint> cgroupHints() throws BpfException {
+    List<CgroupHint> hints = new ArrayList<>();
+    byte[] key = null;
+    byte[] next = new byte[cgroupHints.keySize()];
     byte[] value = new byte[cgroupHints.valueSize()];
-    return cgroupHints.lookup(cgroupKey(cgroupId), value)
-        ? Optional.of(decode(value))
-        : Optional.empty();
+    while (cgroupHints.nextKey(key, next) && hints.size() <= cgroupHints.maxEntries()) {
+      key = next.clone();
+      if (cgroupHints.lookup(key, value)) {
+        hints.add(new CgroupHint(ByteBuffer.wrap(key).order(ORDER).getLong(0), decode(value)));
+      }
+    }
+    return hints;
   }
 
   private void update(BpfMap map, byte[] key, byte[] value) throws BpfException {

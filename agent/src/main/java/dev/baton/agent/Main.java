@@ -42,6 +42,9 @@ public final class Main {
             --token-file FILE      bearer token (mode 0600); required off loopback
         status [--api HOST:PORT] [--token-file FILE]
                                    what the running agent reports
+      """
+          + HintCommand.USAGE
+          + """
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
@@ -72,6 +75,7 @@ public final class Main {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
         case "status" -> status(rest, out, err);
+        case "hint" -> HintCommand.run(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;

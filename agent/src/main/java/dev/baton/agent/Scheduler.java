@@ -150,6 +150,7 @@ final class Scheduler {
         log.println("baton: stats " + formatStats(readStats(stats)));
       } finally {
         attached = false;
+        onAttached.accept(null);
       }
       return readExit(exitInfo);
     }
