@@ -24,18 +24,20 @@ final class Agent {
   private final PrintStream out;
   private final PrintStream err;
   private final Scheduler scheduler;
+  private final HintsApi hints = new HintsApi();
 
   Agent(RunOptions options, PrintStream out, PrintStream err, AtomicBoolean stop) {
     this.options = options;
     this.out = out;
     this.err = err;
-    this.scheduler = new Scheduler(options, out, stop);
+    this.scheduler = new Scheduler(options, out, stop, hints::attach);
   }
 
   /** Runs until stopped or ejected; returns the process exit code. */
   int run() {
     try (ApiServer api = new ApiServer(options.api())) {
       api.route("GET", "/v1/status", req -> Response.ok(status()));
+      hints.register(api);
       api.start();
       out.println("baton: API on " + api.address());
       Scheduler.Exit exit = scheduler.run();

@@ -29,13 +29,22 @@ public final class Main {
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
         run [options]              load and attach the scheduler, follow task events, detach on
                                    SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
-            --slice-us N           time slice per task, microseconds (default 20000)
+            --slice-us [CLASS=]N   default time slice of every class, or of one, in
+                                   microseconds (default 20000; repeatable)
+            --stale-ms N           heartbeat age after which hints are ignored (default 2000)
+            --starve-ms N          a class below live waiting this long on a CPU is served
+                                   next (default 100; 0: off, which risks watchdog ejection)
+            --timeout-ms N         kernel watchdog limit for a waiting task (default 0: the
+                                   kernel's, 30000)
             --max-tasks N          live tasks tracked (default 65536)
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
         status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    what the running agent reports; S bounds the wait (default 10)
+      """
+          + HintCommand.USAGE
+          + """
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
@@ -66,6 +75,7 @@ public final class Main {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
         case "status" -> status(rest, out, err);
+        case "hint" -> HintCommand.run(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
