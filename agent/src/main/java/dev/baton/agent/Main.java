@@ -40,10 +40,12 @@ public final class Main {
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
+            --policy-config FILE   policy config (YAML); re-read on SIGHUP or POST /v1/reload
         status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    what the running agent reports; S bounds the wait (default 10)
       """
           + HintCommand.USAGE
+          + JobCommand.USAGE
           + """
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
@@ -76,6 +78,8 @@ public final class Main {
         case "run" -> runScheduler(rest, out, err);
         case "status" -> status(rest, out, err);
         case "hint" -> HintCommand.run(rest, out, err);
+        case "job" -> JobCommand.run(rest, out, err);
+        case "reload" -> JobCommand.reload(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
@@ -183,7 +187,14 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(hook);
 
     try {
-      code[0] = new Agent(options, out, err, stop).run();
+      PolicyDriver policy;
+      try {
+        policy = new PolicyDriver(options.policyConfig(), Runtime.getRuntime().availableProcessors(), System::nanoTime, out);
+      } catch (dev.baton.policy.config.ConfigException e) {
+        err.println("baton: " + e.getMessage());
+        return USAGE;
+      }
+      code[0] = new Agent(options, out, err, stop, policy).run();
     } finally {
       returning.set(true);
       finished.countDown();

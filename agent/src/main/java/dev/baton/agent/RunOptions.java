@@ -21,6 +21,8 @@ import java.util.Map;
  * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
  * @param tasksOut where to write the task table when the agent stops, or null
  * @param api where the control API and metrics listen, and the token that guards them
+ * @param policyConfig the policy config file (YAML, see policies/README.md), or null for the
+ *     fair policy without rules
  */
 record RunOptions(
     Map<SchedClass, Long> sliceUs,
@@ -29,7 +31,8 @@ record RunOptions(
     long timeoutMs,
     int maxTasks,
     Path tasksOut,
-    ApiOptions api) {
+    ApiOptions api,
+    Path policyConfig) {
 
   static final long DEFAULT_SLICE_US = 20_000;
   static final long DEFAULT_STALE_MS = 2_000;
@@ -87,6 +90,7 @@ record RunOptions(
     Path tasksOut = null;
     String listen = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     Path tokenFile = null;
+    Path policyConfig = null;
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
@@ -99,6 +103,7 @@ record RunOptions(
         case "--tasks-out" -> tasksOut = Path.of(Main.optionValue(args, ++i, a));
         case "--listen" -> listen = Main.optionValue(args, ++i, a);
         case "--token-file" -> tokenFile = Path.of(Main.optionValue(args, ++i, a));
+        case "--policy-config" -> policyConfig = Path.of(Main.optionValue(args, ++i, a));
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
@@ -108,7 +113,7 @@ record RunOptions(
     } catch (IllegalArgumentException e) {
       throw new UsageException("--listen: " + e.getMessage());
     }
-    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, maxTasks, tasksOut, api);
+    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, maxTasks, tasksOut, api, policyConfig);
   }
 
   /** "N" sets every class's slice, "CLASS=N" one class's; later ones win. */

@@ -52,6 +52,7 @@ final class Scheduler {
   private final AtomicBoolean stop;
   private final TaskTable tasks;
   private final Consumer<HintWriter> onAttached;
+  private final PolicyDriver policy;
   private final byte[] comm = new byte[TaskTable.COMM_LEN];
   private long events;
   private boolean schedulerExited;
@@ -65,8 +66,13 @@ final class Scheduler {
    *     runs, and with null once it no longer does (the maps it writes are then gone)
    */
   Scheduler(
-      RunOptions options, PrintStream log, AtomicBoolean stop, Consumer<HintWriter> onAttached) {
+      RunOptions options,
+      PrintStream log,
+      AtomicBoolean stop,
+      Consumer<HintWriter> onAttached,
+      PolicyDriver policy) {
     this.options = options;
+    this.policy = policy;
     this.log = log;
     this.stop = stop;
     this.onAttached = onAttached;
@@ -118,6 +124,7 @@ final class Scheduler {
         while (!stop.get() && !schedulerExited) {
           ring.poll(POLL_MS, this::onRecord);
           hints.heartbeat();
+          policy.tickIfDue(System.nanoTime());
           publishedEvents = events;
           publishedLiveTasks = tasks.live();
           long now = System.nanoTime();
@@ -187,10 +194,14 @@ final class Scheduler {
     int pid = r.getInt(BatonTaskEvent.PID_OFFSET);
     if (kind == BatonEventKind.BATON_EV_TASK_INIT) {
       r.getBytes(BatonTaskEvent.COMM_OFFSET, comm, 0, TaskTable.COMM_LEN);
-      tasks.add(
-          pid, r.getInt(BatonTaskEvent.TGID_OFFSET), r.getLong(BatonTaskEvent.START_NS_OFFSET), comm, 0);
+      int tgid = r.getInt(BatonTaskEvent.TGID_OFFSET);
+      long startNs = r.getLong(BatonTaskEvent.START_NS_OFFSET);
+      tasks.add(pid, tgid, startNs, comm, 0);
+      // One String per new task: the policies classify by name.
+      policy.taskInit(pid, tgid, startNs, r.getLong(BatonTaskEvent.CGROUP_ID_OFFSET), TaskTable.cString(comm, 0));
     } else if (kind == BatonEventKind.BATON_EV_TASK_EXIT) {
       tasks.remove(pid);
+      policy.taskExit(pid);
     } else if (kind == BatonEventKind.BATON_EV_SCHED_EXIT) {
       schedulerExited = true;
     }
