@@ -63,6 +63,7 @@ char _license[] SEC("license") = "GPL";
 const volatile struct baton_tunables tunables = {
 	.stale_ns = 2000 * NSEC_PER_MSEC,
 	.starve_ns = 100 * NSEC_PER_MSEC,
+	.sample_ns = 100 * NSEC_PER_MSEC,
 };
 
 struct baton_live live SEC(".data.live") = {
@@ -171,6 +172,7 @@ struct {
  */
 struct {
 	struct baton_task_event task_event;
+	struct baton_task_sample task_sample;
 	enum baton_consts consts;
 	enum baton_class class;
 	enum baton_event_kind event_kind;
@@ -354,10 +356,106 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	return cpu;
 }
 
+
+/*
+ * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
+ * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
+ * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in a task
+ * storage of its own so that this block stays apart from the scheduling state; the price is one
+ * more task-storage lookup in runnable, running and stopping. Samples do not wake the agent one
+ * by one: it polls every 100 ms anyway, and is woken early only when the ring buffer fills past a
+ * quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record. Limit: a
+ * task that stops running for good (exits) takes its last partial sample with it.
+ */
+#define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
+
+struct sample_ctx {
+	u64 cpu_ns;       /* since the last sample */
+	u64 wait_ns;
+	u64 exec_at_run;  /* se.sum_exec_runtime when it last started running */
+	u64 queued_at;    /* when it last became runnable without running; 0: it is not waiting */
+	u64 sampled_at;   /* when its last sample was sent */
+	u32 wakeups;
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sample_ctx);
+} sample_ctxs SEC(".maps");
+
+static u64 sample_woken_at;
+
+static void sample_runnable(struct task_struct *p, u64 enq_flags)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+
+	if (!s)
+		return;
+	s->queued_at = bpf_ktime_get_ns();
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		s->wakeups++;
+}
+
+static void sample_running(struct task_struct *p)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+	u64 now;
+
+	if (!s)
+		return;
+	now = bpf_ktime_get_ns();
+	if (s->queued_at && (s64)(now - s->queued_at) > 0)
+		s->wait_ns += now - s->queued_at;
+	s->queued_at = 0;
+	s->exec_at_run = p->se.sum_exec_runtime;
+}
+
+static void sample_stopping(struct task_struct *p, bool runnable)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+	struct baton_task_sample *e;
+	u64 now, flags = BPF_RB_NO_WAKEUP;
+
+	if (!s)
+		return;
+	now = bpf_ktime_get_ns();
+	s->cpu_ns += p->se.sum_exec_runtime - s->exec_at_run;
+	if (runnable) /* preempted: waiting again from now */
+		s->queued_at = now;
+	if (now - s->sampled_at < tunables.sample_ns)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(BATON_STAT_EVENTS_DROPPED);
+		return; /* the counts carry over to the next sample */
+	}
+	e->kind = BATON_EV_TASK_SAMPLE;
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->wakeups = s->wakeups;
+	e->ts_ns = now;
+	e->cpu_ns = s->cpu_ns;
+	e->wait_ns = s->wait_ns;
+	s->cpu_ns = 0;
+	s->wait_ns = 0;
+	s->wakeups = 0;
+	s->sampled_at = now;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SAMPLE_WAKE_BYTES ||
+	    now - sample_woken_at > tunables.sample_ns) {
+		sample_woken_at = now; /* racy across CPUs: at worst an extra wakeup */
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx;
 
+	sample_runnable(p, enq_flags);
 	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
 		return;
 	if (refresh(p, tctx) == BATON_CLASS_LIVE) {
@@ -460,6 +558,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	struct cpu_ctx *c = this_cpu_ctx();
 	u32 cls;
 
+	sample_running(p);
 	if (!tctx)
 		return;
 	tctx->exec_at_run = p->se.sum_exec_runtime;
@@ -476,6 +575,7 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	struct task_ctx *tctx = task_ctx(p);
 	u64 used;
 
+	sample_stopping(p, runnable);
 	if (!tctx)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
@@ -523,6 +623,8 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 	tctx->class = BATON_CLASS_NORMAL;
 	tctx->hint_class = BATON_CLASS_NORMAL;
 	tctx->vtime = vtime_now[BATON_CLASS_NORMAL];
+	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
 	emit_task_event(p, BATON_EV_TASK_INIT);
 	return 0;
 }

@@ -49,6 +49,7 @@ enum baton_event_kind {
 	BATON_EV_TASK_INIT = 1,   /* a task joined the scheduler (existing at attach, or forked) */
 	BATON_EV_TASK_EXIT = 2,   /* a task left the scheduler (exited, or the scheduler detached) */
 	BATON_EV_SCHED_EXIT = 3,  /* the scheduler is exiting; read exit_info (wakes the consumer) */
+	BATON_EV_TASK_SAMPLE = 4, /* a struct baton_task_sample: what a task did lately */
 };
 
 /* Per-CPU counters (stats map index); the agent sums over CPUs when it reads them. */
@@ -85,6 +86,21 @@ struct baton_task_event {
 	char comm[BATON_COMM_LEN]; /* the task's name, NUL-padded */
 };
 _Static_assert(sizeof(struct baton_task_event) == 56, "baton_task_event is part of the ABI");
+
+/*
+ * What one task did since its previous sample: at most one per task per sample_ns, emitted when it
+ * stops running, so a task that does not run sends none. Same ring buffer, same kind field first.
+ */
+struct baton_task_sample {
+	u32 kind;     /* BATON_EV_TASK_SAMPLE */
+	u32 pid;      /* the task's kernel pid */
+	u32 tgid;     /* its process id */
+	u32 wakeups;  /* times it woke up */
+	u64 ts_ns;    /* CLOCK_MONOTONIC ns when the sample was emitted */
+	u64 cpu_ns;   /* CPU time it received */
+	u64 wait_ns;  /* time it was runnable but waiting for a CPU */
+};
+_Static_assert(sizeof(struct baton_task_sample) == 40, "baton_task_sample is part of the ABI");
 
 /* Why the scheduler stopped, copied from scx_exit_info in ops.exit for the agent to report. */
 struct baton_exit_info {
@@ -126,8 +142,9 @@ _Static_assert(sizeof(struct baton_hint) == 16, "baton_hint is part of the ABI")
 struct baton_tunables {
 	u64 stale_ns;  /* heartbeat age after which every hint is ignored */
 	u64 starve_ns; /* a class below LIVE waiting this long on a CPU gets its next dispatch; 0: off */
+	u64 sample_ns; /* a task's runtime samples are at least this far apart */
 };
-_Static_assert(sizeof(struct baton_tunables) == 16, "baton_tunables is part of the ABI");
+_Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");
 
 /*
  * What the agent changes while the scheduler runs: the variable `live`, alone in section

@@ -36,6 +36,8 @@ public final class Main {
                                    next (default 100; 0: off, which risks watchdog ejection)
             --timeout-ms N         kernel watchdog limit for a waiting task (default 0: the
                                    kernel's, 30000)
+            --sample-ms N          per-task runtime samples (CPU, waiting) at most this often
+                                   (default 100)
             --max-tasks N          live tasks tracked (default 65536)
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)

@@ -18,6 +18,8 @@ import java.util.Map;
  *     into a watchdog ejection: for tests)
  * @param timeoutMs the kernel watchdog's limit on how long a runnable task may wait, in
  *     milliseconds; 0 keeps the kernel's default (30 s)
+ * @param sampleMs a task's runtime sample (CPU, waiting, wakeups) covers at least this long, in
+ *     milliseconds: it is sent when the task stops running this long after its previous one
  * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
  * @param tasksOut where to write the task table when the agent stops, or null
  * @param api where the control API and metrics listen, and the token that guards them
@@ -29,6 +31,7 @@ record RunOptions(
     long staleMs,
     long starveMs,
     long timeoutMs,
+    long sampleMs,
     int maxTasks,
     Path tasksOut,
     ApiOptions api,
@@ -38,6 +41,7 @@ record RunOptions(
   static final long DEFAULT_STALE_MS = 2_000;
   static final long DEFAULT_STARVE_MS = 100;
   static final int DEFAULT_MAX_TASKS = 65_536;
+  static final long DEFAULT_SAMPLE_MS = 100;
 
   RunOptions {
     sliceUs = Collections.unmodifiableMap(new EnumMap<>(sliceUs));
@@ -69,6 +73,9 @@ record RunOptions(
       throw new UsageException(
           "--timeout-ms must be 0 (the kernel's default) or between 1000 and 30000, not " + timeoutMs);
     }
+    if (sampleMs < 10 || sampleMs > 10_000) {
+      throw new UsageException("--sample-ms must be between 10 and 10000, not " + sampleMs);
+    }
     if (maxTasks < 16 || maxTasks > 4_194_304) {
       throw new UsageException("--max-tasks must be between 16 and 4194304, not " + maxTasks);
     }
@@ -86,6 +93,7 @@ record RunOptions(
     long staleMs = DEFAULT_STALE_MS;
     long starveMs = DEFAULT_STARVE_MS;
     long timeoutMs = 0;
+    long sampleMs = DEFAULT_SAMPLE_MS;
     int maxTasks = DEFAULT_MAX_TASKS;
     Path tasksOut = null;
     String listen = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
@@ -98,6 +106,7 @@ record RunOptions(
         case "--stale-ms" -> staleMs = number(a, Main.optionValue(args, ++i, a));
         case "--starve-ms" -> starveMs = number(a, Main.optionValue(args, ++i, a));
         case "--timeout-ms" -> timeoutMs = number(a, Main.optionValue(args, ++i, a));
+        case "--sample-ms" -> sampleMs = number(a, Main.optionValue(args, ++i, a));
         case "--max-tasks" ->
             maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, Main.optionValue(args, ++i, a)));
         case "--tasks-out" -> tasksOut = Path.of(Main.optionValue(args, ++i, a));
@@ -113,7 +122,7 @@ record RunOptions(
     } catch (IllegalArgumentException e) {
       throw new UsageException("--listen: " + e.getMessage());
     }
-    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, maxTasks, tasksOut, api, policyConfig);
+    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, sampleMs, maxTasks, tasksOut, api, policyConfig);
   }
 
   /** "N" sets every class's slice, "CLASS=N" one class's; later ones win. */

@@ -10,6 +10,7 @@ import dev.baton.bpf.abi.BatonEventKind;
 import dev.baton.bpf.abi.BatonExitInfo;
 import dev.baton.bpf.abi.BatonStat;
 import dev.baton.bpf.abi.BatonTaskEvent;
+import dev.baton.bpf.abi.BatonTaskSample;
 import dev.baton.bpf.abi.BatonTunables;
 import dev.baton.bpf.abi.Rodata;
 import dev.baton.bpf.abi.SchedExtOps;
@@ -55,6 +56,7 @@ final class Scheduler {
   private final PolicyDriver policy;
   private final byte[] comm = new byte[TaskTable.COMM_LEN];
   private long events;
+  private long samples;
   private boolean schedulerExited;
   // Published once per loop turn for other threads (the API); the loop's own counters are plain.
   private volatile long publishedEvents;
@@ -97,6 +99,7 @@ final class Scheduler {
       long tunables = Rodata.TUNABLES_OFFSET;
       obj.rodata().putLong(tunables + BatonTunables.STALE_NS_OFFSET, options.staleMs() * 1_000_000);
       obj.rodata().putLong(tunables + BatonTunables.STARVE_NS_OFFSET, options.starveMs() * 1_000_000);
+      obj.rodata().putLong(tunables + BatonTunables.SAMPLE_NS_OFFSET, options.sampleMs() * 1_000_000);
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
       obj.load();
       BpfMap stats = obj.map("stats");
@@ -131,10 +134,11 @@ final class Scheduler {
           if (now >= nextSummary) {
             long[] s = readStats(stats);
             log.printf(
-                "baton: events %d (+%d), tasks live %d, seen %d, dropped %d, enqueued %d,"
+                "baton: events %d (+%d), samples %d, tasks live %d, seen %d, dropped %d, enqueued %d,"
                     + " dispatched %d/%d/%d/%d/%d, guard %d, kicks %d, stale %d%n",
                 events,
                 events - eventsAtLastSummary,
+                samples,
                 tasks.live(),
                 tasks.seen(),
                 s[BatonStat.BATON_STAT_EVENTS_DROPPED],
@@ -192,7 +196,14 @@ final class Scheduler {
     events++;
     int kind = r.getInt(BatonTaskEvent.KIND_OFFSET);
     int pid = r.getInt(BatonTaskEvent.PID_OFFSET);
-    if (kind == BatonEventKind.BATON_EV_TASK_INIT) {
+    if (kind == BatonEventKind.BATON_EV_TASK_SAMPLE) {
+      samples++;
+      policy.sample(
+          pid,
+          r.getLong(BatonTaskSample.CPU_NS_OFFSET),
+          r.getLong(BatonTaskSample.WAIT_NS_OFFSET),
+          Integer.toUnsignedLong(r.getInt(BatonTaskSample.WAKEUPS_OFFSET)));
+    } else if (kind == BatonEventKind.BATON_EV_TASK_INIT) {
       r.getBytes(BatonTaskEvent.COMM_OFFSET, comm, 0, TaskTable.COMM_LEN);
       int tgid = r.getInt(BatonTaskEvent.TGID_OFFSET);
       long startNs = r.getLong(BatonTaskEvent.START_NS_OFFSET);
