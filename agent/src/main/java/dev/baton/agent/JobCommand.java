@@ -32,6 +32,7 @@ final class JobCommand {
         reload                     re-read the agent's policy config
             --api HOST:PORT        the agent's API (default 127.0.0.1:9755), for job and reload
             --token-file FILE      bearer token, if the agent requires one
+            --timeout-s S          how long to wait for the agent's answer (default 10)
       """;
 
   private JobCommand() {}
@@ -58,7 +59,7 @@ final class JobCommand {
     for (int i = 0; i < rest.size(); i++) {
       String a = rest.get(i);
       switch (a) {
-        case "--api", "--token-file" -> i = c.option(rest, i, "job");
+        case "--api", "--token-file", "--timeout-s" -> i = c.option(rest, i, "job");
         case "--class" -> body.put("class", Main.optionValue(rest, ++i, a));
         case "--tenant" -> body.put("tenant", Main.optionValue(rest, ++i, a));
         case "--weight" -> body.put("weight", RunOptions.number(a, Main.optionValue(rest, ++i, a)));
@@ -135,12 +136,14 @@ final class JobCommand {
   private static final class Conn {
     String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     Path token;
+    long timeoutS = Main.DEFAULT_STATUS_TIMEOUT_S;
 
     int option(List<String> args, int i, String cmd) {
       String a = args.get(i);
       switch (a) {
         case "--api" -> api = Main.optionValue(args, ++i, a);
         case "--token-file" -> token = Path.of(Main.optionValue(args, ++i, a));
+        case "--timeout-s" -> timeoutS = Main.timeoutSeconds(Main.optionValue(args, ++i, a));
         default -> throw new UsageException("unknown option for " + cmd + ": " + a);
       }
       return i;
@@ -148,7 +151,7 @@ final class JobCommand {
 
     int call(String method, String path, String body, PrintStream out, PrintStream err) {
       try {
-        ApiClient client = new ApiClient(api, token, Duration.ofSeconds(Main.DEFAULT_STATUS_TIMEOUT_S));
+        ApiClient client = new ApiClient(api, token, Duration.ofSeconds(timeoutS));
         ApiClient.Reply reply = client.send(method, path, body);
         if (reply.ok()) {
           out.println(reply.body().isEmpty() ? "ok" : reply.body());

@@ -136,7 +136,7 @@ public final class Main {
   // An idle host answers in milliseconds; an emulated test guest can take tens of seconds.
   static final long DEFAULT_STATUS_TIMEOUT_S = 10;
 
-  private static long timeoutSeconds(String v) {
+  static long timeoutSeconds(String v) {
     try {
       long s = Long.parseLong(v);
       if (s >= 1 && s <= 3600) {
