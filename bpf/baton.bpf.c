@@ -25,7 +25,7 @@
  * Starvation guard. Strict class order would let a busy higher class starve a lower one into a
  * watchdog ejection. Each CPU records when it last dispatched from each class; when a class below
  * LIVE has not been served on a CPU for starve_ns, that CPU's next dispatch serves it first (the
- * longest-waiting class, if several). At most one guard dispatch per CPU per starve_ns, so higher
+ * longest-waiting class, if several), unless the CPU was just kicked for a LIVE task. At most one guard dispatch per CPU per starve_ns, so higher
  * classes keep at least 1 - slice / starve_ns of every CPU, and a class with queued tasks gets a
  * dispatch on every CPU at least every (NR_CLASSES - 1) * starve_ns. Limit: a class holding more
  * than about nr_cpus * timeout / ((NR_CLASSES - 1) * starve_ns) always-runnable tasks can still
@@ -57,6 +57,8 @@ char _license[] SEC("license") = "GPL";
 #define NSEC_PER_MSEC 1000000ULL
 #define SLICE_MIN_NS (50 * NSEC_PER_USEC)
 #define SLICE_MAX_NS (1000 * NSEC_PER_MSEC)
+/* How far, in slices, a task's vtime may run ahead of its class's clock. */
+#define VTIME_MAX_LEAD 10
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
 #define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
 
@@ -132,6 +134,7 @@ struct task_ctx {
 	u32 hint_weight;     /* 0: the task's own */
 	u32 hint_class;      /* class the hints give it */
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
+	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
 };
 
 struct {
@@ -145,6 +148,7 @@ struct {
 struct cpu_ctx {
 	u64 running_key;                  /* deadline of its LIVE task, or NONLIVE_KEY(class) */
 	u64 guard_at;                     /* last guard dispatch */
+	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
 };
 
@@ -329,8 +333,10 @@ static void preempt_for(struct task_struct *p, u64 deadline)
 	if (victim < 0)
 		return;
 	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, victim);
-	if (c)
+	if (c) {
 		c->running_key = deadline;
+		c->kicked = true;
+	}
 	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
 	stat_inc(BATON_STAT_KICKS);
 }
@@ -352,6 +358,8 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	tctx = task_ctx(p);
 	cls = tctx ? refresh(p, tctx) : BATON_CLASS_NORMAL;
 	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
+	if (tctx)
+		tctx->direct = true;
 	stat_inc(BATON_STAT_DIRECT);
 	return cpu;
 }
@@ -532,7 +540,10 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 
 	if (!c)
 		return;
-	if (guard_dispatch(c, now))
+	/* The guard waits for the next dispatch rather than take a CPU kicked for a LIVE task. */
+	if (c->kicked)
+		c->kicked = false;
+	else if (guard_dispatch(c, now))
 		return;
 	/*
 	 * A task whose slice ran out is not queued yet. Nothing below its class may take the CPU
@@ -566,21 +577,26 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	if (c)
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
 	/* Racy across CPUs; a clock that lags a little only gives a waking task a little more credit. */
-	if (cls != BATON_CLASS_LIVE && (s64)(vtime_now[class_index(cls)] - tctx->vtime) < 0)
+	if (cls != BATON_CLASS_LIVE && !tctx->direct && (s64)(vtime_now[class_index(cls)] - tctx->vtime) < 0)
 		vtime_now[class_index(cls)] = tctx->vtime;
+	tctx->direct = false;
 }
 
 void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 used;
+	u64 used, lead, cls;
 
 	sample_stopping(p, runnable);
 	if (!tctx)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
 	if (tctx->class != BATON_CLASS_LIVE) {
+		cls = class_index(tctx->class);
+		lead = vtime_now[cls] + VTIME_MAX_LEAD * task_slice(tctx, cls);
 		tctx->vtime += used * BATON_WEIGHT_DEFAULT / task_weight(p, tctx);
+		if ((s64)(tctx->vtime - lead) > 0)
+			tctx->vtime = lead;
 		return;
 	}
 	tctx->ran_ns += used;

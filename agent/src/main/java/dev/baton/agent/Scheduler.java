@@ -21,6 +21,8 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -120,6 +122,10 @@ final class Scheduler {
                 + options.starveMs()
                 + " ms)");
         log.flush();
+        // The event loop goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs
+        // would make the BPF side drop every hint. Only this thread: the JVM's compiler and GC
+        // threads stay NORMAL, so a busy JIT cannot crowd out the host's work.
+        hints.setTask(currentThreadId(), Hint.of(SchedClass.INTERACTIVE));
         onAttached.accept(hints);
         long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
         long eventsAtLastSummary = 0;
@@ -165,6 +171,12 @@ final class Scheduler {
       }
       return readExit(exitInfo);
     }
+  }
+
+  /** The kernel's id of the calling thread, from /proc/thread-self ("PID/task/TID"). */
+  static int currentThreadId() throws IOException {
+    Path self = Files.readSymbolicLink(Path.of("/proc/thread-self"));
+    return Integer.parseInt(self.getFileName().toString());
   }
 
   /** Every counter of the stats map, summed over CPUs, indexed by enum baton_stat. */
