@@ -35,10 +35,19 @@ import dev.baton.bpf.RingBuffer;
 public final class EventPathBench {
     /** Throughput runs per consumer, alternating Java and C; the report takes medians. */
     private static final int RUNS = 5;
-    private static final long EVENTS_PER_RUN = 10_000_000;
+    private static final long EVENTS_PER_RUN = 5_000_000;
     private static final long WARMUP_EVENTS = 3_000_000;
+    /** Round trips of the main configuration (poll + mmap), and of each comparison. */
     private static final int ROUND_TRIPS = 100_000;
-    private static final int ROUND_TRIP_WARMUP = 10_000;
+    private static final int COMPARISON_ROUND_TRIPS = 30_000;
+    private static final int ROUND_TRIP_WARMUP = 20_000;
+    /**
+     * Wall-clock cap on a configuration's measured trips, so that a loaded machine (where a
+     * spinning consumer may wait milliseconds for a CPU) cannot make the benchmark take forever;
+     * the report says how many trips were made.
+     */
+    private static final long ROUND_TRIP_BUDGET_NS = TimeUnit.SECONDS.toNanos(60);
+    private static final long COMPARISON_BUDGET_NS = TimeUnit.SECONDS.toNanos(15);
     private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
     /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
     private static final long ROUND_TRIP_SPIN_NS = TimeUnit.MICROSECONDS.toNanos(20);
@@ -65,6 +74,7 @@ public final class EventPathBench {
         Path object = Path.of(args[0]);
         Path cConsumer = Path.of(args[1]);
         Report report = new Report();
+        long start = System.nanoTime();
         environment(report, "start");
         try (BenchEvents bench = new BenchEvents(object)) {
             if (sections.contains("throughput")) {
@@ -78,8 +88,9 @@ public final class EventPathBench {
             }
         }
         environment(report, "end");
-        report.writeJson(Path.of(args[2]));
-        Report.print("%nWrote %s", args[2]);
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        report.put("bench_seconds", seconds).writeJson(Path.of(args[2]));
+        Report.print("%nWrote %s (%d s)", args[2], seconds);
     }
 
     private static void environment(Report report, String when) throws IOException, BpfException {
@@ -341,15 +352,21 @@ public final class EventPathBench {
 
     private static void roundTrips(BenchEvents bench, Report report) throws Exception {
         Report.print("%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
-                        + " hint,%n   BPF polls the hint map until it sees it; %,d trips after %,d warm-up"
-                        + " (timeout %d ms);%n   CPU wait: mean us per trip that the consumer / the BPF side's thread"
-                + " spent runnable but waiting for a CPU%n   %-8s %-16s %7s %7s %8s %8s %8s %11s %11s", ROUND_TRIPS,
-                ROUND_TRIP_WARMUP, TimeUnit.NANOSECONDS.toMillis(ROUND_TRIP_TIMEOUT_NS), "consumer", "hint path",
-                "p50 us", "p99 us", "p99.9 us", "max us", "timeouts", "bytes/event", "CPU wait");
+                        + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips, %,d trips"
+                        + " (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d ms;%n   CPU wait: mean"
+                        + " us per trip that the consumer / the BPF side's thread spent runnable but waiting for a CPU"
+                        + "%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s", ROUND_TRIP_WARMUP, ROUND_TRIPS,
+                COMPARISON_ROUND_TRIPS, TimeUnit.NANOSECONDS.toSeconds(ROUND_TRIP_BUDGET_NS),
+                TimeUnit.NANOSECONDS.toSeconds(COMPARISON_BUDGET_NS), TimeUnit.NANOSECONDS.toMillis(ROUND_TRIP_TIMEOUT_NS),
+                "consumer", "hint path", "trips", "p50 us", "p99 us", "p99.9 us", "max us", "timeouts", "bytes/event",
+                "CPU wait us");
         long seq = ROUND_TRIP_FIRST_SEQ;
-        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), false, "roundtrip", seq, report);
-        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), true, "roundtrip_spin", seq, report);
-        roundTrip(bench, new HintWriter.UpdateBatch(bench.hintHash, 64), false, "roundtrip_update_batch", seq, report);
+        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), false, "roundtrip", ROUND_TRIPS,
+                ROUND_TRIP_BUDGET_NS, seq, report);
+        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), true, "roundtrip_spin", COMPARISON_ROUND_TRIPS,
+                COMPARISON_BUDGET_NS, seq, report);
+        roundTrip(bench, new HintWriter.UpdateBatch(bench.hintHash, 64), false, "roundtrip_update_batch",
+                COMPARISON_ROUND_TRIPS, COMPARISON_BUDGET_NS, seq, report);
         report.put("roundtrip_method", "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves"
                 + " a 64-byte sample, stamps bpf_ktime_get_ns() and a seq into it, submits it (waking a consumer"
                 + " asleep in epoll), then reads the hint map in a bpf_loop until the hint's seq matches, and the"
@@ -357,32 +374,40 @@ public final class EventPathBench {
                 + " the hint arrives (or 10 ms pass: a timeout), so a consumer waiting for this CPU gets it. A second"
                 + " Java thread consumes: poll = RingBuffer.poll (epoll wake-ups), as the agent will; spin = busy"
                 + " RingBuffer.consume. It answers each event with the hint. roundtrip_p50_us/p99_us: poll + mmap."
-                + " bytes/event: what the consumer thread allocated per trip.");
+                + " *_consumer_bytes_per_event: what the consumer thread allocated per trip; not always 0 because"
+                + " a deoptimization now and then sends it back to the interpreter, which allocates."
+                + " *_cpu_wait_us_per_trip: schedstat run_delay of the two threads, per trip: time spent runnable"
+                + " without a CPU, the share of the latency that other load on the machine adds.");
     }
 
-    private static long roundTrip(BenchEvents bench, HintWriter writer, boolean spin, String key, long seq,
-                                  Report report) throws Exception {
+    private static long roundTrip(BenchEvents bench, HintWriter writer, boolean spin, String key, int maxTrips,
+                                  long budgetNs, long seq, Report report) throws Exception {
         HintingConsumer consumer = new HintingConsumer(bench.ring, writer, spin);
         Thread thread = Thread.ofPlatform().name(CONSUMER_THREAD).daemon().start(consumer);
-        long[] latencies = new long[ROUND_TRIPS];
+        long[] latencies = new long[maxTrips];
+        int trips = 0;
         int timeouts = 0;
         long allocated;
         long consumerWait = 0;
         long driverWait = 0;
         try {
             long allocatedBefore = 0;
-            for (int i = -ROUND_TRIP_WARMUP; i < ROUND_TRIPS; i++) {
+            long deadline = 0;
+            for (int i = -ROUND_TRIP_WARMUP; i < maxTrips; i++) {
                 if (i == 0) {
                     allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
                     consumerWait = -runDelayNs(CONSUMER_THREAD);
                     driverWait = -runDelayNs(null);
+                    deadline = System.nanoTime() + budgetNs;
+                } else if (i > 0 && System.nanoTime() > deadline) {
+                    break;
                 }
                 long ns = bench.roundTrip(seq++, writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
                 if (consumer.failure != null) {
                     throw new IllegalStateException("the consumer failed", consumer.failure);
                 }
                 if (i >= 0) {
-                    latencies[i] = ns;
+                    latencies[trips++] = ns;
                     timeouts += bench.lastSeen() ? 0 : 1;
                 }
             }
@@ -393,18 +418,18 @@ public final class EventPathBench {
             consumer.stop = true;
             thread.join();
         }
-        double bytesPerEvent = (double) allocated / ROUND_TRIPS;
-        Arrays.sort(latencies);
-        double p50 = latencies[ROUND_TRIPS / 2] / 1e3;
-        double p99 = latencies[(int) (ROUND_TRIPS * 0.99)] / 1e3;
-        double p999 = latencies[(int) (ROUND_TRIPS * 0.999)] / 1e3;
-        double max = latencies[ROUND_TRIPS - 1] / 1e3;
-        double consumerWaitUs = consumerWait / 1e3 / ROUND_TRIPS;
-        double driverWaitUs = driverWait / 1e3 / ROUND_TRIPS;
-        Report.print("   %-8s %-16s %7.1f %7.1f %8.1f %8.0f %8d %11.4f %5.1f / %.1f", spin ? "spin" : "poll",
-                writer.name(), p50, p99, p999, max, timeouts, bytesPerEvent, consumerWaitUs, driverWaitUs);
+        double bytesPerEvent = (double) allocated / trips;
+        Arrays.sort(latencies, 0, trips);
+        double p50 = latencies[trips / 2] / 1e3;
+        double p99 = latencies[(int) (trips * 0.99)] / 1e3;
+        double p999 = latencies[(int) (trips * 0.999)] / 1e3;
+        double max = latencies[trips - 1] / 1e3;
+        double consumerWaitUs = consumerWait / 1e3 / trips;
+        double driverWaitUs = driverWait / 1e3 / trips;
+        Report.print("   %-8s %-16s %,8d %7.1f %7.1f %8.1f %8.0f %8d %11.4f %6.1f / %.1f", spin ? "spin" : "poll",
+                writer.name(), trips, p50, p99, p999, max, timeouts, bytesPerEvent, consumerWaitUs, driverWaitUs);
         report.put(key + "_p50_us", p50).put(key + "_p99_us", p99).put(key + "_p999_us", p999)
-                .put(key + "_max_us", max).put(key + "_timeouts", timeouts).put(key + "_trips", ROUND_TRIPS)
+                .put(key + "_max_us", max).put(key + "_timeouts", timeouts).put(key + "_trips", trips)
                 .put(key + "_consumer_bytes_per_event", bytesPerEvent)
                 .put(key + "_consumer_cpu_wait_us_per_trip", consumerWaitUs)
                 .put(key + "_bpf_thread_cpu_wait_us_per_trip", driverWaitUs);
