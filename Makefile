@@ -18,7 +18,7 @@ test: setup
 	$(MVN) verify
 
 demo: build
-	@bash integration-tests/demo.sh
+	@bash integration-tests/demo.sh $(DEMO_ARGS)
 
 # Figures, not assertions: prints a table and writes target/bench/*.json. Runs natively (root).
 bench: build

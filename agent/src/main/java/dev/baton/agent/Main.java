@@ -1,11 +1,9 @@
 package dev.baton.agent;
 
-import dev.baton.bpf.BpfException;
+import dev.baton.agent.api.ApiClient;
+import dev.baton.agent.api.ApiOptions;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -34,10 +32,22 @@ public final class Main {
             --slice-us N           time slice per task, microseconds (default 20000)
             --max-tasks N          live tasks tracked (default 65536)
             --tasks-out FILE       write the task table there when stopping
+            --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
+            --token-file FILE      bearer token (mode 0600); required off loopback
+        status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   what the running agent reports; S bounds the wait (default 10)
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
       """;
+
+  // Netty logs through java.util.logging; its start-up chatter (no MAC address in a VM, ...) is
+  // not an operator's concern. Held here because JUL keeps loggers only weakly.
+  private static final java.util.logging.Logger NETTY_LOG = java.util.logging.Logger.getLogger("io.netty");
+
+  static {
+    NETTY_LOG.setLevel(java.util.logging.Level.SEVERE);
+  }
 
   private Main() {}
 
@@ -55,6 +65,7 @@ public final class Main {
       return switch (argv.get(0)) {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
+        case "status" -> status(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
@@ -81,6 +92,51 @@ public final class Main {
       return OK;
     }
     return problems.get(0).exitCode();
+  }
+
+  private static int status(List<String> args, PrintStream out, PrintStream err) {
+    String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
+    java.nio.file.Path token = null;
+    long timeoutS = DEFAULT_STATUS_TIMEOUT_S;
+    for (int i = 0; i < args.size(); i++) {
+      switch (args.get(i)) {
+        case "--api" -> api = optionValue(args, ++i, "--api");
+        case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
+        case "--timeout-s" -> timeoutS = timeoutSeconds(optionValue(args, ++i, "--timeout-s"));
+        default -> throw new UsageException("unknown option for status: " + args.get(i));
+      }
+    }
+    try {
+      ApiClient client = new ApiClient(api, token, java.time.Duration.ofSeconds(timeoutS));
+      ApiClient.Reply reply = client.send("GET", "/v1/status", null);
+      (reply.ok() ? out : err).println(reply.body());
+      return reply.ok() ? OK : FAILED;
+    } catch (IOException e) {
+      err.println("baton: " + e.getMessage());
+      return FAILED;
+    }
+  }
+
+  // An idle host answers in milliseconds; an emulated test guest can take tens of seconds.
+  static final long DEFAULT_STATUS_TIMEOUT_S = 10;
+
+  private static long timeoutSeconds(String v) {
+    try {
+      long s = Long.parseLong(v);
+      if (s >= 1 && s <= 3600) {
+        return s;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the one message
+    }
+    throw new UsageException("--timeout-s takes whole seconds from 1 to 3600, not '" + v + "'");
+  }
+
+  static String optionValue(List<String> args, int i, String option) {
+    if (i >= args.size()) {
+      throw new UsageException(option + " needs a value");
+    }
+    return args.get(i);
   }
 
   private static int runScheduler(List<String> args, PrintStream out, PrintStream err) {
@@ -116,34 +172,9 @@ public final class Main {
             "baton-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
 
-    Scheduler scheduler = new Scheduler(options, out, stop);
     try {
-      Scheduler.Exit exit = scheduler.run();
-      if (exit.byUserSpace()) {
-        out.println(
-            "baton: detached ("
-                + exit.kindName()
-                + (exit.reason().isEmpty() ? "" : ": " + exit.reason())
-                + ")");
-        code[0] = OK;
-      } else {
-        err.println("baton: the kernel ended the scheduler: " + exit.kindName() + ": " + exit.reason());
-        if (!exit.message().isEmpty()) {
-          err.println("baton:   " + exit.message());
-        }
-        code[0] = EJECTED;
-      }
-    } catch (BpfException | IOException e) {
-      err.println("baton: " + e.getMessage());
-      code[0] = FAILED;
+      code[0] = new Agent(options, out, err, stop).run();
     } finally {
-      if (options.tasksOut() != null) {
-        try (Writer w = Files.newBufferedWriter(options.tasksOut(), StandardCharsets.UTF_8)) {
-          scheduler.tasks().dump(w);
-        } catch (IOException e) {
-          err.println("baton: could not write " + options.tasksOut() + ": " + e.getMessage());
-        }
-      }
       returning.set(true);
       finished.countDown();
     }

@@ -48,6 +48,10 @@ final class Scheduler {
   private final byte[] comm = new byte[TaskTable.COMM_LEN];
   private long events;
   private boolean schedulerExited;
+  // Published once per loop turn for other threads (the API); the loop's own counters are plain.
+  private volatile long publishedEvents;
+  private volatile int publishedLiveTasks;
+  private volatile boolean attached;
 
   Scheduler(RunOptions options, PrintStream log, AtomicBoolean stop) {
     this.options = options;
@@ -58,6 +62,13 @@ final class Scheduler {
 
   TaskTable tasks() {
     return tasks;
+  }
+
+  /** A consistent-enough view for other threads: counters as of the last loop turn. */
+  record Snapshot(boolean attached, long events, int liveTasks) {}
+
+  Snapshot snapshot() {
+    return new Snapshot(attached, publishedEvents, publishedLiveTasks);
   }
 
   /** Runs until {@code stop} is set or the scheduler exits; always detaches before returning. */
@@ -73,8 +84,11 @@ final class Scheduler {
         log.flush();
         long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
         long eventsAtLastSummary = 0;
+        attached = true;
         while (!stop.get() && !schedulerExited) {
           ring.poll(POLL_MS, this::onRecord);
+          publishedEvents = events;
+          publishedLiveTasks = tasks.live();
           long now = System.nanoTime();
           if (now >= nextSummary) {
             long dropped = sum(stats.lookupPerCpuLongs(BatonStat.BATON_STAT_EVENTS_DROPPED));
@@ -88,6 +102,8 @@ final class Scheduler {
         }
         // Events still queued when we stop are read before detaching, so the table is complete.
         ring.consume(this::onRecord);
+      } finally {
+        attached = false;
       }
       return readExit(exitInfo);
     }

@@ -76,6 +76,15 @@ class WalkingSkeletonIT {
   }
 
   @Test
+  void statusComesFromTheRunningAgentOverItsApi() {
+    assertThat(facts.get("status_exit")).as(facts.get("status_json")).isEqualTo("0");
+    assertThat(facts.get("status_json"))
+        .contains("\"scheduler\":\"attached\"")
+        .contains("\"sched_ext_ops\":\"baton\"")
+        .contains("\"sched_ext_state\":\"enabled\"");
+  }
+
+  @Test
   void sigtermDetachesCleanly() {
     assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("0");
     assertThat(facts.get("state_final")).isEqualTo("disabled");

@@ -1,0 +1,236 @@
+package dev.baton.agent.api;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The agent's HTTP/1.1 endpoint: control API and metrics on one port, loopback by default.
+ *
+ * <p>Netty does the I/O on one event-loop thread; handlers run on a single "baton-api" thread so
+ * that a slow handler (a metrics scrape, a map write) never stalls the socket loop, and so that
+ * handlers never run concurrently with each other. Anything they share with the scheduler's
+ * event loop must still be thread-safe.
+ *
+ * <p>Security: bound to loopback unless configured otherwise; any other address requires a bearer
+ * token (see {@link ApiOptions}), compared in constant time on every request.
+ */
+public final class ApiServer implements AutoCloseable {
+
+  /** Handles one routed request; throws {@link ApiException} to refuse it. */
+  @FunctionalInterface
+  public interface Handler {
+    Response handle(Request request) throws Exception;
+  }
+
+  private record Route(String method, String[] segments, Handler handler) {}
+
+  private final ApiOptions options;
+  private final List<Route> routes = new ArrayList<>();
+  private final byte[] token;
+  private EventLoopGroup group;
+  private ExecutorService handlers;
+  private Channel channel;
+
+  public ApiServer(ApiOptions options) throws IOException {
+    this.options = options;
+    this.token = options.readToken();
+  }
+
+  /** Registers a handler for method and a path pattern such as {@code /v1/jobs/{id}}. */
+  public ApiServer route(String method, String pattern, Handler handler) {
+    if (channel != null) {
+      throw new IllegalStateException("routes are fixed once the server has started");
+    }
+    routes.add(new Route(method, pattern.substring(1).split("/"), handler));
+    return this;
+  }
+
+  /** Binds and starts serving; fails (nothing left running) if the address cannot be bound. */
+  public void start() throws IOException {
+    group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    handlers = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("baton-api").daemon().unstarted(r));
+    try {
+      channel =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      ch.pipeline()
+                          .addLast(new HttpServerCodec())
+                          .addLast(new HttpServerExpectContinueHandler())
+                          .addLast(new HttpObjectAggregator(options.maxBodyBytes()))
+                          .addLast(new Dispatcher());
+                    }
+                  })
+              .bind(options.address())
+              .sync()
+              .channel();
+    } catch (Exception e) {
+      close();
+      throw new IOException("cannot listen on " + options.describe() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The bound address (the real port when configured with port 0). */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.close().syncUninterruptibly();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (handlers != null) {
+      handlers.shutdownNow();
+    }
+  }
+
+  private final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      if (!req.decoderResult().isSuccess()) {
+        Throwable cause = req.decoderResult().cause();
+        int status = cause instanceof TooLongFrameException ? 431 : 400;
+        send(ctx, Response.json(status, error("malformed HTTP request")), false);
+        return;
+      }
+      String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+      String method = req.method().name();
+      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+      byte[] body = ByteBufUtil.getBytes(req.content());
+      handlers.execute(
+          () -> send(ctx, dispatch(method, uri, auth, body), keepAlive));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof TooLongFrameException) {
+        send(ctx, Response.json(413, error("request body over " + options.maxBodyBytes() + " bytes")), false);
+      } else {
+        ctx.close();
+      }
+    }
+  }
+
+  /** Routes one request; every failure becomes a response, never an exception. */
+  Response dispatch(String method, QueryStringDecoder uri, String authorization, byte[] body) {
+    if (token != null && !authorized(authorization)) {
+      return Response.json(401, error("missing or wrong bearer token"));
+    }
+    // Split before decoding, so an id holding an escaped slash stays one segment.
+    String[] segments = uri.rawPath().substring(1).split("/", -1);
+    Set<String> allowed = new LinkedHashSet<>();
+    for (Route route : routes) {
+      Map<String, String> params = match(route.segments(), segments);
+      if (params == null) {
+        continue;
+      }
+      if (!route.method().equals(method)) {
+        allowed.add(route.method());
+        continue;
+      }
+      Map<String, String> query = new HashMap<>();
+      uri.parameters().forEach((k, v) -> query.put(k, v.getLast()));
+      try {
+        return route.handler().handle(new Request(method, uri.path(), params, query, body));
+      } catch (ApiException e) {
+        return Response.json(e.status(), error(e.getMessage()));
+      } catch (Exception e) {
+        return Response.json(500, error("internal error: " + e));
+      }
+    }
+    if (!allowed.isEmpty()) {
+      return Response.json(405, error(method + " is not allowed here; use " + String.join(", ", allowed)));
+    }
+    return Response.json(404, error("no such endpoint: " + uri.path()));
+  }
+
+  private boolean authorized(String header) {
+    if (header == null || !header.startsWith("Bearer ")) {
+      return false;
+    }
+    byte[] given = header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8);
+    return MessageDigest.isEqual(given, token);
+  }
+
+  private static Map<String, String> match(String[] pattern, String[] path) {
+    if (pattern.length != path.length) {
+      return null;
+    }
+    Map<String, String> params = new HashMap<>();
+    for (int i = 0; i < pattern.length; i++) {
+      String p = pattern[i];
+      if (p.startsWith("{") && p.endsWith("}")) {
+        if (path[i].isEmpty()) {
+          return null;
+        }
+        params.put(p.substring(1, p.length() - 1), QueryStringDecoder.decodeComponent(path[i]));
+      } else if (!p.equals(path[i])) {
+        return null;
+      }
+    }
+    return params;
+  }
+
+  static Map<String, String> error(String message) {
+    return Map.of("error", message);
+  }
+
+  private static void send(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(r.body()));
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+    if (keepAlive) {
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+      ctx.writeAndFlush(res);
+    } else {
+      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}
