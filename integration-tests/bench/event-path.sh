@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/target/bench
 object=$root/bpf/build/test/bench_events.bpf.o
 classes=$root/integration-tests/target/classes
+[ "$(id -u)" = 0 ] || die "the benchmark loads BPF programs: run it as root"
 [ -f "$object" ] && [ -d "$classes/dev/baton/bench" ] || die "the benchmark is not built: run make build"
 jdk=$(find_jdk) || die "no JDK >= 25 found: set JAVA_HOME to one"
 mkdir -p "$out"

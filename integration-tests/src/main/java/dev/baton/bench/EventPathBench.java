@@ -1,5 +1,13 @@
 package dev.baton.bench;
 
+import com.sun.management.ThreadMXBean;
+import dev.baton.bench.abi.BatonBenchConsts;
+import dev.baton.bench.abi.BatonBenchSample;
+import dev.baton.bpf.BpfException;
+import dev.baton.bpf.Libbpf;
+import dev.baton.bpf.RecordHandler;
+import dev.baton.bpf.RecordView;
+import dev.baton.bpf.RingBuffer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -13,431 +21,574 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import com.sun.management.ThreadMXBean;
-import dev.baton.bench.abi.BatonBenchConsts;
-import dev.baton.bench.abi.BatonBenchSample;
-import dev.baton.bpf.BpfException;
-import dev.baton.bpf.Libbpf;
-import dev.baton.bpf.RecordHandler;
-import dev.baton.bpf.RecordView;
-import dev.baton.bpf.RingBuffer;
-
 /**
- * The event-path benchmark ({@code make bench}): how fast Java drains the ring buffer compared
- * with libbpf's C consumer, what the consumer allocates, what a hint write costs on each path,
- * and how long an event takes to come back to BPF as a hint. Everything runs natively on the
- * host through BPF_PROG_TEST_RUN (no sched_ext). Figures, not assertions: a table on stdout and
- * JSON in the file given.
+ * The event-path benchmark ({@code make bench}): how fast Java drains the ring buffer compared with
+ * libbpf's C consumer, what the consumer allocates, what a hint write costs on each path, and how
+ * long an event takes to come back to BPF as a hint. Everything runs natively on the host through
+ * BPF_PROG_TEST_RUN (no sched_ext). Figures, not assertions: a table on stdout and JSON in the file
+ * given.
  *
- * <p>Usage: EventPathBench &lt;bench_events.bpf.o&gt; &lt;ringbuf_consumer binary&gt; &lt;out.json&gt;
- * [sections], sections a comma-separated subset of throughput,hints,roundtrip (default: all).
+ * <p>Usage: EventPathBench &lt;bench_events.bpf.o&gt; &lt;ringbuf_consumer binary&gt;
+ * &lt;out.json&gt; [sections], sections a comma-separated subset of throughput,hints,roundtrip
+ * (default: all).
  */
 public final class EventPathBench {
-    /** Throughput runs per consumer, alternating Java and C; the report takes medians. */
-    private static final int RUNS = 5;
-    private static final long EVENTS_PER_RUN = 10_000_000;
-    private static final long WARMUP_EVENTS = 3_000_000;
-    private static final int ROUND_TRIPS = 100_000;
-    private static final int ROUND_TRIP_WARMUP = 10_000;
-    private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
-    /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
-    private static final long ROUND_TRIP_SPIN_NS = TimeUnit.MICROSECONDS.toNanos(20);
-    /** Round-trip seqs start here, far above any seq the hint-write section stored. */
-    private static final long ROUND_TRIP_FIRST_SEQ = 1L << 40;
-    /** Distinct tasks the hint-write section writes hints for, round robin. */
-    private static final int HINT_TASKS = 1024;
-    /** The path Baton's agent uses, chosen from this benchmark's figures (see the report's notes). */
-    private static final String CHOSEN_HINT_PATH = "mmap";
-    private static final String CONSUMER_THREAD = "hint-consumer";
+  /** Throughput runs per consumer, alternating Java and C; the report takes medians. */
+  private static final int RUNS = 5;
 
-    private static final ThreadMXBean THREADS = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+  private static final long EVENTS_PER_RUN = 5_000_000;
+  private static final long WARMUP_EVENTS = 3_000_000;
 
-    private EventPathBench() {}
+  /** Round trips of the main configuration (poll + mmap), and of each comparison. */
+  private static final int ROUND_TRIPS = 100_000;
 
-    public static void main(String[] args) throws Exception {
-        List<String> all = List.of("throughput", "hints", "roundtrip");
-        List<String> sections = args.length == 4 ? List.of(args[3].split(",")) : all;
-        if (args.length < 3 || args.length > 4 || !all.containsAll(sections)) {
-            System.err.println("usage: EventPathBench <bench_events.bpf.o> <ringbuf_consumer> <out.json>"
-                    + " [" + String.join(",", all) + "]");
-            System.exit(2);
-        }
-        Path object = Path.of(args[0]);
-        Path cConsumer = Path.of(args[1]);
-        Report report = new Report();
-        environment(report, "start");
-        try (BenchEvents bench = new BenchEvents(object)) {
-            if (sections.contains("throughput")) {
-                throughput(bench, object, cConsumer, report);
-            }
-            if (sections.contains("hints")) {
-                hintWrites(bench, report);
-            }
-            if (sections.contains("roundtrip")) {
-                roundTrips(bench, report);
-            }
-        }
-        environment(report, "end");
-        report.writeJson(Path.of(args[2]));
-        Report.print("%nWrote %s", args[2]);
+  private static final int COMPARISON_ROUND_TRIPS = 30_000;
+  private static final int ROUND_TRIP_WARMUP = 20_000;
+
+  /**
+   * Wall-clock cap on a configuration's measured trips, so that a loaded machine (where a spinning
+   * consumer may wait milliseconds for a CPU) cannot make the benchmark take forever; the report
+   * says how many trips were made.
+   */
+  private static final long ROUND_TRIP_BUDGET_NS = TimeUnit.SECONDS.toNanos(60);
+
+  private static final long COMPARISON_BUDGET_NS = TimeUnit.SECONDS.toNanos(15);
+  private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
+  private static final long ROUND_TRIP_SPIN_NS = TimeUnit.MICROSECONDS.toNanos(20);
+
+  /** Round-trip seqs start here, far above any seq the hint-write section stored. */
+  private static final long ROUND_TRIP_FIRST_SEQ = 1L << 40;
+
+  /** Distinct tasks the hint-write section writes hints for, round robin. */
+  private static final int HINT_TASKS = 1024;
+
+  /** The path Baton's agent uses, chosen from this benchmark's figures (see the report's notes). */
+  private static final String CHOSEN_HINT_PATH = "mmap";
+
+  private static final String CONSUMER_THREAD = "hint-consumer";
+
+  private static final ThreadMXBean THREADS = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+  private EventPathBench() {}
+
+  public static void main(String[] args) throws Exception {
+    List<String> all = List.of("throughput", "hints", "roundtrip");
+    List<String> sections = args.length == 4 ? List.of(args[3].split(",")) : all;
+    if (args.length < 3 || args.length > 4 || !all.containsAll(sections)) {
+      System.err.println(
+          "usage: EventPathBench <bench_events.bpf.o> <ringbuf_consumer> <out.json>"
+              + " ["
+              + String.join(",", all)
+              + "]");
+      System.exit(2);
+    }
+    Path object = Path.of(args[0]);
+    Path cConsumer = Path.of(args[1]);
+    Report report = new Report();
+    long start = System.nanoTime();
+    environment(report, "start");
+    try (BenchEvents bench = new BenchEvents(object)) {
+      if (sections.contains("throughput")) {
+        throughput(bench, object, cConsumer, report);
+      }
+      if (sections.contains("hints")) {
+        hintWrites(bench, report);
+      }
+      if (sections.contains("roundtrip")) {
+        roundTrips(bench, report);
+      }
+    }
+    environment(report, "end");
+    long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+    report.put("bench_seconds", seconds).writeJson(Path.of(args[2]));
+    Report.print("%nWrote %s (%d s)", args[2], seconds);
+  }
+
+  private static void environment(Report report, String when) throws IOException, BpfException {
+    double load = Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    report.put("loadavg_1m_at_" + when, load);
+    if (when.equals("start")) {
+      String kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+      int cpus = Runtime.getRuntime().availableProcessors();
+      report
+          .put("kernel", kernel)
+          .put("cpus", cpus)
+          .put("java", Runtime.version().toString())
+          .put("libbpf", Libbpf.version());
+      Report.print(
+          "Event path, natively: kernel %s, %d CPUs, JDK %s, libbpf %s; load average %.1f"
+              + " (other work on the machine makes the timings noisy)",
+          kernel, cpus, Runtime.version(), Libbpf.version(), load);
+    }
+  }
+
+  // ---- 1 and 2: consumer throughput and allocation ------------------------------------------
+
+  /** Drains records like the C consumer's callback: reads three fields and sums them. */
+  private static final class SumHandler implements RecordHandler {
+    long checksum;
+
+    @Override
+    public void onRecord(RecordView r) {
+      checksum +=
+          r.getLong(BatonBenchSample.SEQ_OFFSET)
+              + r.getLong(BatonBenchSample.CPU_NS_OFFSET)
+              + Integer.toUnsignedLong(r.getInt(BatonBenchSample.PID_OFFSET));
+    }
+  }
+
+  /**
+   * One consumer's run: records drained, the draining thread's CPU ns and wall-clock ns spent
+   * draining, bytes it allocated while draining.
+   */
+  private record Drain(long events, long cpuNanos, long wallNanos, long allocated, long checksum) {
+    double perCpuSecond() {
+      return events * 1e9 / cpuNanos;
     }
 
-    private static void environment(Report report, String when) throws IOException, BpfException {
-        double load = Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-        report.put("loadavg_1m_at_" + when, load);
-        if (when.equals("start")) {
-            String kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
-            int cpus = Runtime.getRuntime().availableProcessors();
-            report.put("kernel", kernel).put("cpus", cpus).put("java", Runtime.version().toString())
-                    .put("libbpf", Libbpf.version());
-            Report.print("Event path, natively: kernel %s, %d CPUs, JDK %s, libbpf %s; load average %.1f"
-                    + " (other work on the machine makes the timings noisy)", kernel, cpus, Runtime.version(),
-                    Libbpf.version(), load);
-        }
+    double perWallSecond() {
+      return events * 1e9 / wallNanos;
+    }
+  }
+
+  private static void throughput(BenchEvents bench, Path object, Path cConsumer, Report report)
+      throws BpfException, IOException, InterruptedException {
+    int ringBytes = BatonBenchConsts.BATON_BENCH_RING_BYTES;
+    int footprint = (int) BatonBenchSample.SIZEOF + 8; // the kernel's 8-byte record header
+    Report.print(
+        "%n1. Consumer throughput: fill the %d KiB ring with %d-byte samples (%d records) from BPF,"
+            + " then time one drain;%n   %,d events per run, %d runs each, alternating Java and C;"
+            + " events per second of the draining thread's CPU time (wall clock in brackets)",
+        ringBytes / 1024,
+        BatonBenchSample.SIZEOF,
+        (ringBytes - 1) / footprint,
+        EVENTS_PER_RUN,
+        RUNS);
+    SumHandler handler = new SumHandler();
+    javaDrain(bench, handler, WARMUP_EVENTS); // JIT warm-up
+    double[] java = new double[RUNS];
+    double[] c = new double[RUNS];
+    double[] javaWall = new double[RUNS];
+    double[] cWall = new double[RUNS];
+    long allocated = 0;
+    long javaEvents = 0;
+    for (int run = 0; run < RUNS; run++) {
+      Drain j = javaDrain(bench, handler, EVENTS_PER_RUN);
+      Drain n = cDrain(cConsumer, object, EVENTS_PER_RUN);
+      if (j.events != n.events || j.checksum != n.checksum) {
+        throw new IllegalStateException("the consumers disagree: Java " + j + ", C " + n);
+      }
+      java[run] = j.perCpuSecond();
+      c[run] = n.perCpuSecond();
+      javaWall[run] = j.perWallSecond();
+      cWall[run] = n.perWallSecond();
+      allocated += j.allocated;
+      javaEvents += j.events;
+      Report.print(
+          "   run %d: Java %6.1f M/s (%6.1f)   C %6.1f M/s (%6.1f)   Java/C %.2f (%.2f)",
+          run + 1,
+          java[run] / 1e6,
+          javaWall[run] / 1e6,
+          c[run] / 1e6,
+          cWall[run] / 1e6,
+          java[run] / c[run],
+          javaWall[run] / cWall[run]);
+    }
+    double javaMedian = median(java);
+    double cMedian = median(c);
+    Report.print(
+        "   median: Java %.1f M events/s, C %.1f M events/s:"
+            + " Java/C = %.2f (wall clock %.2f; target >= 0.90)",
+        javaMedian / 1e6, cMedian / 1e6, javaMedian / cMedian, median(javaWall) / median(cWall));
+    double bytesPerEvent = (double) allocated / javaEvents;
+    Report.print(
+        "%n2. Allocation by the consumer thread while draining %,d events after warm-up:"
+            + " %.4f bytes/event (%d bytes; target 0)",
+        javaEvents, bytesPerEvent, allocated);
+    report
+        .put("java_events_per_s", Math.round(javaMedian))
+        .put("c_events_per_s", Math.round(cMedian))
+        .put("java_c_ratio", javaMedian / cMedian)
+        .put("java_events_per_s_runs", java)
+        .put("c_events_per_s_runs", c)
+        .put("java_events_per_wall_s", Math.round(median(javaWall)))
+        .put("c_events_per_wall_s", Math.round(median(cWall)))
+        .put("java_c_ratio_wall", median(javaWall) / median(cWall))
+        .put("record_bytes", BatonBenchSample.SIZEOF)
+        .put("ring_bytes_per_record", footprint)
+        .put("ring_bytes", ringBytes)
+        .put("events_per_run", EVENTS_PER_RUN)
+        .put("bytes_per_event", bytesPerEvent)
+        .put("bytes_per_event_over_events", javaEvents)
+        .put(
+            "throughput_method",
+            "fill (bpf_loop in a SEC(syscall) program, run by BPF_PROG_TEST_RUN) fills the ring"
+                + " until it is full, then one consume call drains it; only the drains are timed"
+                + " and summed, on the thread that filled (the ring fits its L2). events_per_s is"
+                + " per second of that thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which other"
+                + " work on a shared machine does not inflate; *_wall_s is per wall-clock second."
+                + " Java: RingBuffer.consume; C: libbpf ring_buffer__consume in ringbuf_consumer.c,"
+                + " its own instance of the same object, run as a separate process between the Java"
+                + " runs. Both read seq, cpu_ns and pid of each record and must agree on their sum."
+                + " bytes_per_event: ThreadMXBean.getCurrentThreadAllocatedBytes around each Java"
+                + " drain.");
+  }
+
+  private static Drain javaDrain(BenchEvents bench, SumHandler handler, long events)
+      throws BpfException {
+    RingBuffer ring = bench.ring;
+    long consumed = 0;
+    long cpu = 0;
+    long wall = 0;
+    long allocated = 0;
+    handler.checksum = 0;
+    while (consumed < events) {
+      int submitted = bench.fill(consumed);
+      long bytesBefore = THREADS.getCurrentThreadAllocatedBytes();
+      long cpuBefore = THREADS.getCurrentThreadCpuTime();
+      long wallBefore = System.nanoTime();
+      int drained = ring.consume(handler);
+      wall += System.nanoTime() - wallBefore;
+      cpu += THREADS.getCurrentThreadCpuTime() - cpuBefore;
+      allocated += THREADS.getCurrentThreadAllocatedBytes() - bytesBefore;
+      if (drained != submitted) {
+        throw new IllegalStateException("drained " + drained + " of " + submitted + " records");
+      }
+      consumed += drained;
+    }
+    return new Drain(consumed, cpu, wall, allocated, handler.checksum);
+  }
+
+  private static Drain cDrain(Path cConsumer, Path object, long events)
+      throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(cConsumer.toString(), object.toString(), Long.toString(events))
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(cConsumer + " exited with " + p.exitValue());
+    }
+    Map<String, Long> facts = new HashMap<>();
+    for (String fact : out.split("\\s+")) {
+      String[] kv = fact.split("=", 2);
+      if (kv.length == 2) {
+        facts.put(kv[0], Long.parseUnsignedLong(kv[1]));
+      }
+    }
+    if (!facts.keySet().containsAll(List.of("events", "cpu_ns", "wall_ns", "checksum"))) {
+      throw new IllegalStateException(
+          cConsumer + " printed \"" + out + "\", not events=, cpu_ns=, wall_ns=, checksum=");
+    }
+    return new Drain(
+        facts.get("events"), facts.get("cpu_ns"), facts.get("wall_ns"), 0, facts.get("checksum"));
+  }
+
+  // ---- 3: hint writes -----------------------------------------------------------------------
+
+  private static void hintWrites(BenchEvents bench, Report report) throws BpfException {
+    HintWriter[] writers = {
+      new HintWriter.UpdateElem(bench.hintHash),
+      new HintWriter.UpdateBatch(bench.hintHash, 16),
+      new HintWriter.UpdateBatch(bench.hintHash, 256),
+      new HintWriter.Mmap(bench.hintArray),
+    };
+    long[] hints = {200_000, 1_000_000, 1_000_000, 20_000_000}; // a few hundred ms of CPU each
+    Report.print(
+        "%n3. Hint writes: 16-byte hints {seq, value} for %d tasks round robin; CPU ns per hint,"
+            + " the median of 3 runs;%n   syscalls counted in the kernel (raw_tp/sys_enter, this"
+            + " thread only) over one more run%n   %-16s %12s %14s %14s",
+        HINT_TASKS, "path", "hints/run", "ns/hint", "syscalls/hint");
+    Map<String, Double> nsPerHint = new HashMap<>();
+    for (int w = 0; w < writers.length; w++) {
+      HintWriter writer = writers[w];
+      long n = hints[w];
+      writeHints(writer, n / 10); // JIT warm-up
+      double[] ns = new double[3];
+      for (int run = 0; run < ns.length; run++) {
+        long start = THREADS.getCurrentThreadCpuTime();
+        writeHints(writer, n);
+        ns[run] = (double) (THREADS.getCurrentThreadCpuTime() - start) / n;
+      }
+      long syscalls;
+      // Counted apart from the timed runs: the counter adds a little to every syscall.
+      try (BenchEvents.SyscallCounter counter = bench.countSyscallsOfThisThread()) {
+        long before = counter.syscalls();
+        writeHints(writer, n);
+        syscalls = counter.syscalls() - before;
+      }
+      double perHint = (double) syscalls / n;
+      boolean chosen = writer.name().equals(CHOSEN_HINT_PATH);
+      nsPerHint.put(writer.name(), median(ns));
+      Report.print(
+          "   %-16s %,12d %14.1f %14.6f%s",
+          writer.name(), n, median(ns), perHint, chosen ? "   <- chosen" : "");
+      String key = "hint_" + writer.name().replace('/', '_');
+      report.put(key + "_ns", median(ns)).put(key + "_syscalls_per_hint", perHint);
+      if (chosen) {
+        report
+            .put("hint_write_path", writer.name())
+            .put("hint_write_ns", median(ns))
+            .put("syscalls_per_hint", perHint);
+      }
+    }
+    String why =
+        String.format(
+            Locale.ROOT,
+            "mmap: %.1f ns and no syscall per hint, against %.0f ns for update_elem and %.0f ns for"
+                + " update_batch/256, whose syscall is amortised but whose per-entry kernel work is"
+                + " not; a stored hint is visible to BPF at once, with no batch to fill or flush."
+                + " Its costs: hints live in array slots, not under keys, so the agent maps tasks"
+                + " to slots and BPF must find a task's slot; each 4- or 8-byte field is stored"
+                + " atomically but a hint as a whole is not, so seq is stored last and read first.",
+            nsPerHint.get("mmap"),
+            nsPerHint.get("update_elem"),
+            nsPerHint.get("update_batch/256"));
+    report.put("hint_write_why", why);
+    report.put(
+        "hint_write_method",
+        "Each path writes n hints for 1024 tasks round robin on one thread; ns/hint = that thread's"
+            + " CPU time (user and kernel) over n, median of 3 runs, including building the value."
+            + " syscalls/hint: a BPF program on raw_tp/sys_enter counts every syscall of that"
+            + " thread (not only bpf()) during one further run, into an mmapped counter read"
+            + " without a syscall.");
+  }
+
+  private static void writeHints(HintWriter writer, long n) throws BpfException {
+    for (long i = 0; i < n; i++) {
+      writer.write((int) (i % HINT_TASKS), i, i * 7);
+    }
+    writer.flush();
+  }
+
+  // ---- 4: round trip ------------------------------------------------------------------------
+
+  /** The agent's side of a round trip: consume events, answer each with a hint. */
+  private static final class HintingConsumer implements RecordHandler, Runnable {
+    private final RingBuffer ring;
+    private final HintWriter writer;
+    private final boolean spin;
+    private volatile boolean stop;
+    private volatile Throwable failure;
+
+    HintingConsumer(RingBuffer ring, HintWriter writer, boolean spin) {
+      this.ring = ring;
+      this.writer = writer;
+      this.spin = spin;
     }
 
-    // ---- 1 and 2: consumer throughput and allocation ------------------------------------------
-
-    /** Drains records like the C consumer's callback: reads three fields and sums them. */
-    private static final class SumHandler implements RecordHandler {
-        long checksum;
-
-        @Override
-        public void onRecord(RecordView r) {
-            checksum += r.getLong(BatonBenchSample.SEQ_OFFSET) + r.getLong(BatonBenchSample.CPU_NS_OFFSET)
-                    + Integer.toUnsignedLong(r.getInt(BatonBenchSample.PID_OFFSET));
+    @Override
+    public void run() {
+      try {
+        while (!stop) {
+          if (spin) {
+            ring.consume(this);
+          } else {
+            ring.poll(100, this);
+          }
+          writer.flush();
         }
+      } catch (Throwable t) {
+        failure = t;
+      }
     }
 
-    /**
-     * One consumer's run: records drained, the draining thread's CPU ns and wall-clock ns spent
-     * draining, bytes it allocated while draining.
-     */
-    private record Drain(long events, long cpuNanos, long wallNanos, long allocated, long checksum) {
-        double perCpuSecond() {
-            return events * 1e9 / cpuNanos;
-        }
-
-        double perWallSecond() {
-            return events * 1e9 / wallNanos;
-        }
+    @Override
+    public void onRecord(RecordView r) {
+      try {
+        writer.write(
+            r.getInt(BatonBenchSample.PID_OFFSET),
+            r.getLong(BatonBenchSample.SEQ_OFFSET),
+            r.getLong(BatonBenchSample.TS_NS_OFFSET));
+      } catch (BpfException e) {
+        throw new IllegalStateException(e);
+      }
     }
+  }
 
-    private static void throughput(BenchEvents bench, Path object, Path cConsumer, Report report)
-            throws BpfException, IOException, InterruptedException {
-        int ringBytes = BatonBenchConsts.BATON_BENCH_RING_BYTES;
-        int footprint = (int) BatonBenchSample.SIZEOF + 8; // the kernel's 8-byte record header
-        Report.print("%n1. Consumer throughput: fill the %d KiB ring with %d-byte samples (%d records) from BPF,"
-                        + " then time one drain;%n   %,d events per run, %d runs each, alternating Java and C;"
-                        + " events per second of the draining thread's CPU time (wall clock in brackets)",
-                ringBytes / 1024, BatonBenchSample.SIZEOF, (ringBytes - 1) / footprint, EVENTS_PER_RUN, RUNS);
-        SumHandler handler = new SumHandler();
-        javaDrain(bench, handler, WARMUP_EVENTS); // JIT warm-up
-        double[] java = new double[RUNS];
-        double[] c = new double[RUNS];
-        double[] javaWall = new double[RUNS];
-        double[] cWall = new double[RUNS];
-        long allocated = 0;
-        long javaEvents = 0;
-        for (int run = 0; run < RUNS; run++) {
-            Drain j = javaDrain(bench, handler, EVENTS_PER_RUN);
-            Drain n = cDrain(cConsumer, object, EVENTS_PER_RUN);
-            if (j.events != n.events || j.checksum != n.checksum) {
-                throw new IllegalStateException("the consumers disagree: Java " + j + ", C " + n);
-            }
-            java[run] = j.perCpuSecond();
-            c[run] = n.perCpuSecond();
-            javaWall[run] = j.perWallSecond();
-            cWall[run] = n.perWallSecond();
-            allocated += j.allocated;
-            javaEvents += j.events;
-            Report.print("   run %d: Java %6.1f M/s (%6.1f)   C %6.1f M/s (%6.1f)   Java/C %.2f (%.2f)", run + 1,
-                    java[run] / 1e6, javaWall[run] / 1e6, c[run] / 1e6, cWall[run] / 1e6, java[run] / c[run],
-                    javaWall[run] / cWall[run]);
-        }
-        double javaMedian = median(java);
-        double cMedian = median(c);
-        Report.print("   median: Java %.1f M events/s, C %.1f M events/s: Java/C = %.2f (wall clock %.2f; target >= 0.90)",
-                javaMedian / 1e6, cMedian / 1e6, javaMedian / cMedian, median(javaWall) / median(cWall));
-        double bytesPerEvent = (double) allocated / javaEvents;
-        Report.print("%n2. Allocation by the consumer thread while draining %,d events after warm-up:"
-                + " %.4f bytes/event (%d bytes; target 0)", javaEvents, bytesPerEvent, allocated);
-        report.put("java_events_per_s", Math.round(javaMedian))
-                .put("c_events_per_s", Math.round(cMedian))
-                .put("java_c_ratio", javaMedian / cMedian)
-                .put("java_events_per_s_runs", java)
-                .put("c_events_per_s_runs", c)
-                .put("java_events_per_wall_s", Math.round(median(javaWall)))
-                .put("c_events_per_wall_s", Math.round(median(cWall)))
-                .put("java_c_ratio_wall", median(javaWall) / median(cWall))
-                .put("record_bytes", BatonBenchSample.SIZEOF)
-                .put("ring_bytes_per_record", footprint)
-                .put("ring_bytes", ringBytes)
-                .put("events_per_run", EVENTS_PER_RUN)
-                .put("bytes_per_event", bytesPerEvent)
-                .put("bytes_per_event_over_events", javaEvents)
-                .put("throughput_method", "fill (bpf_loop in a SEC(syscall) program, run by BPF_PROG_TEST_RUN)"
-                        + " fills the ring until it is full, then one consume call drains it; only the drains are"
-                        + " timed and summed, on the thread that filled (the ring fits its L2). events_per_s is per"
-                        + " second of that thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which other work on a shared"
-                        + " machine does not inflate; *_wall_s is per wall-clock second. Java: RingBuffer.consume;"
-                        + " C: libbpf ring_buffer__consume in ringbuf_consumer.c, its own instance of the same object,"
-                        + " run as a separate process between the Java runs. Both read seq, cpu_ns and pid of each"
-                        + " record and must agree on their sum. bytes_per_event:"
-                        + " ThreadMXBean.getCurrentThreadAllocatedBytes around each Java drain.");
-    }
-
-    private static Drain javaDrain(BenchEvents bench, SumHandler handler, long events) throws BpfException {
-        RingBuffer ring = bench.ring;
-        long consumed = 0;
-        long cpu = 0;
-        long wall = 0;
-        long allocated = 0;
-        handler.checksum = 0;
-        while (consumed < events) {
-            int submitted = bench.fill(consumed);
-            long bytesBefore = THREADS.getCurrentThreadAllocatedBytes();
-            long cpuBefore = THREADS.getCurrentThreadCpuTime();
-            long wallBefore = System.nanoTime();
-            int drained = ring.consume(handler);
-            wall += System.nanoTime() - wallBefore;
-            cpu += THREADS.getCurrentThreadCpuTime() - cpuBefore;
-            allocated += THREADS.getCurrentThreadAllocatedBytes() - bytesBefore;
-            if (drained != submitted) {
-                throw new IllegalStateException("drained " + drained + " of " + submitted + " records");
-            }
-            consumed += drained;
-        }
-        return new Drain(consumed, cpu, wall, allocated, handler.checksum);
-    }
-
-    private static Drain cDrain(Path cConsumer, Path object, long events) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cConsumer.toString(), object.toString(), Long.toString(events))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(cConsumer + " exited with " + p.exitValue());
-        }
-        Map<String, Long> facts = new HashMap<>();
-        for (String fact : out.split("\\s+")) {
-            String[] kv = fact.split("=", 2);
-            if (kv.length == 2) {
-                facts.put(kv[0], Long.parseUnsignedLong(kv[1]));
-            }
-        }
-        if (!facts.keySet().containsAll(List.of("events", "cpu_ns", "wall_ns", "checksum"))) {
-            throw new IllegalStateException(cConsumer + " printed \"" + out + "\", not events=, cpu_ns=, wall_ns=, checksum=");
-        }
-        return new Drain(facts.get("events"), facts.get("cpu_ns"), facts.get("wall_ns"), 0, facts.get("checksum"));
-    }
-
-    // ---- 3: hint writes -----------------------------------------------------------------------
-
-    private static void hintWrites(BenchEvents bench, Report report) throws BpfException {
-        HintWriter[] writers = {
-            new HintWriter.UpdateElem(bench.hintHash),
-            new HintWriter.UpdateBatch(bench.hintHash, 16),
-            new HintWriter.UpdateBatch(bench.hintHash, 256),
+  private static void roundTrips(BenchEvents bench, Report report) throws Exception {
+    Report.print(
+        "%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
+            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips, %,d"
+            + " trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d ms;%n   CPU"
+            + " wait: mean us per trip that the consumer / the BPF side's thread spent runnable but"
+            + " waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
+        ROUND_TRIP_WARMUP,
+        ROUND_TRIPS,
+        COMPARISON_ROUND_TRIPS,
+        TimeUnit.NANOSECONDS.toSeconds(ROUND_TRIP_BUDGET_NS),
+        TimeUnit.NANOSECONDS.toSeconds(COMPARISON_BUDGET_NS),
+        TimeUnit.NANOSECONDS.toMillis(ROUND_TRIP_TIMEOUT_NS),
+        "consumer",
+        "hint path",
+        "trips",
+        "p50 us",
+        "p99 us",
+        "p99.9 us",
+        "max us",
+        "timeouts",
+        "bytes/event",
+        "CPU wait us");
+    long seq = ROUND_TRIP_FIRST_SEQ;
+    seq =
+        roundTrip(
+            bench,
             new HintWriter.Mmap(bench.hintArray),
-        };
-        long[] hints = {200_000, 1_000_000, 1_000_000, 20_000_000}; // a few hundred ms of CPU each
-        Report.print("%n3. Hint writes: 16-byte hints {seq, value} for %d tasks round robin; CPU ns per hint, the"
-                + " median of 3 runs;%n   syscalls counted in the kernel (raw_tp/sys_enter, this thread only)"
-                + " over one more run%n   %-16s %12s %14s %14s", HINT_TASKS, "path", "hints/run", "ns/hint",
-                "syscalls/hint");
-        Map<String, Double> nsPerHint = new HashMap<>();
-        for (int w = 0; w < writers.length; w++) {
-            HintWriter writer = writers[w];
-            long n = hints[w];
-            writeHints(writer, n / 10); // JIT warm-up
-            double[] ns = new double[3];
-            for (int run = 0; run < ns.length; run++) {
-                long start = THREADS.getCurrentThreadCpuTime();
-                writeHints(writer, n);
-                ns[run] = (double) (THREADS.getCurrentThreadCpuTime() - start) / n;
-            }
-            long syscalls;
-            // Counted apart from the timed runs: the counter adds a little to every syscall.
-            try (BenchEvents.SyscallCounter counter = bench.countSyscallsOfThisThread()) {
-                long before = counter.syscalls();
-                writeHints(writer, n);
-                syscalls = counter.syscalls() - before;
-            }
-            double perHint = (double) syscalls / n;
-            boolean chosen = writer.name().equals(CHOSEN_HINT_PATH);
-            nsPerHint.put(writer.name(), median(ns));
-            Report.print("   %-16s %,12d %14.1f %14.6f%s", writer.name(), n, median(ns), perHint,
-                    chosen ? "   <- chosen" : "");
-            String key = "hint_" + writer.name().replace('/', '_');
-            report.put(key + "_ns", median(ns)).put(key + "_syscalls_per_hint", perHint);
-            if (chosen) {
-                report.put("hint_write_path", writer.name()).put("hint_write_ns", median(ns))
-                        .put("syscalls_per_hint", perHint);
-            }
+            false,
+            "roundtrip",
+            ROUND_TRIPS,
+            ROUND_TRIP_BUDGET_NS,
+            seq,
+            report);
+    seq =
+        roundTrip(
+            bench,
+            new HintWriter.Mmap(bench.hintArray),
+            true,
+            "roundtrip_spin",
+            COMPARISON_ROUND_TRIPS,
+            COMPARISON_BUDGET_NS,
+            seq,
+            report);
+    roundTrip(
+        bench,
+        new HintWriter.UpdateBatch(bench.hintHash, 64),
+        false,
+        "roundtrip_update_batch",
+        COMPARISON_ROUND_TRIPS,
+        COMPARISON_BUDGET_NS,
+        seq,
+        report);
+    report.put(
+        "roundtrip_method",
+        "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves a 64-byte"
+            + " sample, stamps bpf_ktime_get_ns() and a seq into it, submits it (waking a consumer"
+            + " asleep in epoll), then reads the hint map in a bpf_loop until the hint's seq"
+            + " matches, and the latency is the ktime in between. Each call spins at most 20 us and"
+            + " the thread calls again until the hint arrives (or 10 ms pass: a timeout), so a"
+            + " consumer waiting for this CPU gets it. A second Java thread consumes: poll ="
+            + " RingBuffer.poll (epoll wake-ups), as the agent will; spin = busy"
+            + " RingBuffer.consume. It answers each event with the hint. roundtrip_p50_us/p99_us:"
+            + " poll + mmap. *_consumer_bytes_per_event: what the consumer thread allocated per"
+            + " trip; not always 0 because a deoptimization now and then sends it back to the"
+            + " interpreter, which allocates. *_cpu_wait_us_per_trip: schedstat run_delay of the"
+            + " two threads, per trip: time spent runnable without a CPU, the share of the latency"
+            + " that other load on the machine adds.");
+  }
+
+  private static long roundTrip(
+      BenchEvents bench,
+      HintWriter writer,
+      boolean spin,
+      String key,
+      int maxTrips,
+      long budgetNs,
+      long seq,
+      Report report)
+      throws Exception {
+    HintingConsumer consumer = new HintingConsumer(bench.ring, writer, spin);
+    Thread thread = Thread.ofPlatform().name(CONSUMER_THREAD).daemon().start(consumer);
+    long[] latencies = new long[maxTrips];
+    int trips = 0;
+    int timeouts = 0;
+    long allocated;
+    long consumerWait = 0;
+    long driverWait = 0;
+    try {
+      long allocatedBefore = 0;
+      long deadline = 0;
+      for (int i = -ROUND_TRIP_WARMUP; i < maxTrips; i++) {
+        if (i == 0) {
+          allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
+          consumerWait = -runDelayNs(CONSUMER_THREAD);
+          driverWait = -runDelayNs(null);
+          deadline = System.nanoTime() + budgetNs;
+        } else if (i > 0 && System.nanoTime() > deadline) {
+          break;
         }
-        String why = String.format(Locale.ROOT, "mmap: %.1f ns and no syscall per hint, against %.0f ns for"
-                        + " update_elem and %.0f ns for update_batch/256, whose syscall is amortised but whose"
-                        + " per-entry kernel work is not; a stored hint is visible to BPF at once, with no batch to"
-                        + " fill or flush. Its costs: hints live in array slots, not under keys, so the agent maps"
-                        + " tasks to slots and BPF must find a task's slot; each 4- or 8-byte field is stored"
-                        + " atomically but a hint as a whole is not, so seq is stored last and read first.",
-                nsPerHint.get("mmap"), nsPerHint.get("update_elem"), nsPerHint.get("update_batch/256"));
-        report.put("hint_write_why", why);
-        report.put("hint_write_method", "Each path writes n hints for 1024 tasks round robin on one thread; ns/hint"
-                + " = that thread's CPU time (user and kernel) over n, median of 3 runs, including building the"
-                + " value. syscalls/hint: a BPF program on raw_tp/sys_enter counts every syscall of that thread"
-                + " (not only bpf()) during one further run, into an mmapped counter read without a syscall.");
-    }
-
-    private static void writeHints(HintWriter writer, long n) throws BpfException {
-        for (long i = 0; i < n; i++) {
-            writer.write((int) (i % HINT_TASKS), i, i * 7);
+        long ns =
+            bench.roundTrip(seq++, writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
+        if (consumer.failure != null) {
+          throw new IllegalStateException("the consumer failed", consumer.failure);
         }
-        writer.flush();
-    }
-
-    // ---- 4: round trip ------------------------------------------------------------------------
-
-    /** The agent's side of a round trip: consume events, answer each with a hint. */
-    private static final class HintingConsumer implements RecordHandler, Runnable {
-        private final RingBuffer ring;
-        private final HintWriter writer;
-        private final boolean spin;
-        private volatile boolean stop;
-        private volatile Throwable failure;
-
-        HintingConsumer(RingBuffer ring, HintWriter writer, boolean spin) {
-            this.ring = ring;
-            this.writer = writer;
-            this.spin = spin;
+        if (i >= 0) {
+          latencies[trips++] = ns;
+          timeouts += bench.lastSeen() ? 0 : 1;
         }
-
-        @Override
-        public void run() {
-            try {
-                while (!stop) {
-                    if (spin) {
-                        ring.consume(this);
-                    } else {
-                        ring.poll(100, this);
-                    }
-                    writer.flush();
-                }
-            } catch (Throwable t) {
-                failure = t;
-            }
-        }
-
-        @Override
-        public void onRecord(RecordView r) {
-            try {
-                writer.write(r.getInt(BatonBenchSample.PID_OFFSET), r.getLong(BatonBenchSample.SEQ_OFFSET),
-                        r.getLong(BatonBenchSample.TS_NS_OFFSET));
-            } catch (BpfException e) {
-                throw new IllegalStateException(e);
-            }
-        }
+      }
+      allocated = THREADS.getThreadAllocatedBytes(thread.threadId()) - allocatedBefore;
+      consumerWait += runDelayNs(CONSUMER_THREAD);
+      driverWait += runDelayNs(null);
+    } finally {
+      consumer.stop = true;
+      thread.join();
     }
+    double bytesPerEvent = (double) allocated / trips;
+    Arrays.sort(latencies, 0, trips);
+    double p50 = latencies[trips / 2] / 1e3;
+    double p99 = latencies[(int) (trips * 0.99)] / 1e3;
+    double p999 = latencies[(int) (trips * 0.999)] / 1e3;
+    double max = latencies[trips - 1] / 1e3;
+    double consumerWaitUs = consumerWait / 1e3 / trips;
+    double driverWaitUs = driverWait / 1e3 / trips;
+    Report.print(
+        "   %-8s %-16s %,8d %7.1f %7.1f %8.1f %8.0f %8d %11.4f %6.1f / %.1f",
+        spin ? "spin" : "poll",
+        writer.name(),
+        trips,
+        p50,
+        p99,
+        p999,
+        max,
+        timeouts,
+        bytesPerEvent,
+        consumerWaitUs,
+        driverWaitUs);
+    report
+        .put(key + "_p50_us", p50)
+        .put(key + "_p99_us", p99)
+        .put(key + "_p999_us", p999)
+        .put(key + "_max_us", max)
+        .put(key + "_timeouts", timeouts)
+        .put(key + "_trips", trips)
+        .put(key + "_consumer_bytes_per_event", bytesPerEvent)
+        .put(key + "_consumer_cpu_wait_us_per_trip", consumerWaitUs)
+        .put(key + "_bpf_thread_cpu_wait_us_per_trip", driverWaitUs);
+    return seq;
+  }
 
-    private static void roundTrips(BenchEvents bench, Report report) throws Exception {
-        Report.print("%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
-                        + " hint,%n   BPF polls the hint map until it sees it; %,d trips after %,d warm-up"
-                        + " (timeout %d ms);%n   CPU wait: mean us per trip that the consumer / the BPF side's thread"
-                + " spent runnable but waiting for a CPU%n   %-8s %-16s %7s %7s %8s %8s %8s %11s %11s", ROUND_TRIPS,
-                ROUND_TRIP_WARMUP, TimeUnit.NANOSECONDS.toMillis(ROUND_TRIP_TIMEOUT_NS), "consumer", "hint path",
-                "p50 us", "p99 us", "p99.9 us", "max us", "timeouts", "bytes/event", "CPU wait");
-        long seq = ROUND_TRIP_FIRST_SEQ;
-        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), false, "roundtrip", seq, report);
-        seq = roundTrip(bench, new HintWriter.Mmap(bench.hintArray), true, "roundtrip_spin", seq, report);
-        roundTrip(bench, new HintWriter.UpdateBatch(bench.hintHash, 64), false, "roundtrip_update_batch", seq, report);
-        report.put("roundtrip_method", "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves"
-                + " a 64-byte sample, stamps bpf_ktime_get_ns() and a seq into it, submits it (waking a consumer"
-                + " asleep in epoll), then reads the hint map in a bpf_loop until the hint's seq matches, and the"
-                + " latency is the ktime in between. Each call spins at most 20 us and the thread calls again until"
-                + " the hint arrives (or 10 ms pass: a timeout), so a consumer waiting for this CPU gets it. A second"
-                + " Java thread consumes: poll = RingBuffer.poll (epoll wake-ups), as the agent will; spin = busy"
-                + " RingBuffer.consume. It answers each event with the hint. roundtrip_p50_us/p99_us: poll + mmap."
-                + " bytes/event: what the consumer thread allocated per trip.");
+  /**
+   * ns that a thread of this process has spent runnable but waiting for a CPU (the kernel's
+   * schedstat run_delay): the thread whose name (comm) is {@code comm}, or the calling one if null.
+   */
+  private static long runDelayNs(String comm) throws IOException {
+    Path task = Path.of("/proc/thread-self");
+    if (comm != null) {
+      try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+        task =
+            tasks
+                .filter(t -> comm.equals(readOrEmpty(t.resolve("comm"))))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no thread named " + comm));
+      }
     }
+    return Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[1]);
+  }
 
-    private static long roundTrip(BenchEvents bench, HintWriter writer, boolean spin, String key, long seq,
-                                  Report report) throws Exception {
-        HintingConsumer consumer = new HintingConsumer(bench.ring, writer, spin);
-        Thread thread = Thread.ofPlatform().name(CONSUMER_THREAD).daemon().start(consumer);
-        long[] latencies = new long[ROUND_TRIPS];
-        int timeouts = 0;
-        long allocated;
-        long consumerWait = 0;
-        long driverWait = 0;
-        try {
-            long allocatedBefore = 0;
-            for (int i = -ROUND_TRIP_WARMUP; i < ROUND_TRIPS; i++) {
-                if (i == 0) {
-                    allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
-                    consumerWait = -runDelayNs(CONSUMER_THREAD);
-                    driverWait = -runDelayNs(null);
-                }
-                long ns = bench.roundTrip(seq++, writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
-                if (consumer.failure != null) {
-                    throw new IllegalStateException("the consumer failed", consumer.failure);
-                }
-                if (i >= 0) {
-                    latencies[i] = ns;
-                    timeouts += bench.lastSeen() ? 0 : 1;
-                }
-            }
-            allocated = THREADS.getThreadAllocatedBytes(thread.threadId()) - allocatedBefore;
-            consumerWait += runDelayNs(CONSUMER_THREAD);
-            driverWait += runDelayNs(null);
-        } finally {
-            consumer.stop = true;
-            thread.join();
-        }
-        double bytesPerEvent = (double) allocated / ROUND_TRIPS;
-        Arrays.sort(latencies);
-        double p50 = latencies[ROUND_TRIPS / 2] / 1e3;
-        double p99 = latencies[(int) (ROUND_TRIPS * 0.99)] / 1e3;
-        double p999 = latencies[(int) (ROUND_TRIPS * 0.999)] / 1e3;
-        double max = latencies[ROUND_TRIPS - 1] / 1e3;
-        double consumerWaitUs = consumerWait / 1e3 / ROUND_TRIPS;
-        double driverWaitUs = driverWait / 1e3 / ROUND_TRIPS;
-        Report.print("   %-8s %-16s %7.1f %7.1f %8.1f %8.0f %8d %11.4f %5.1f / %.1f", spin ? "spin" : "poll",
-                writer.name(), p50, p99, p999, max, timeouts, bytesPerEvent, consumerWaitUs, driverWaitUs);
-        report.put(key + "_p50_us", p50).put(key + "_p99_us", p99).put(key + "_p999_us", p999)
-                .put(key + "_max_us", max).put(key + "_timeouts", timeouts).put(key + "_trips", ROUND_TRIPS)
-                .put(key + "_consumer_bytes_per_event", bytesPerEvent)
-                .put(key + "_consumer_cpu_wait_us_per_trip", consumerWaitUs)
-                .put(key + "_bpf_thread_cpu_wait_us_per_trip", driverWaitUs);
-        return seq;
+  private static String readOrEmpty(Path file) {
+    try {
+      return Files.readString(file).strip();
+    } catch (IOException e) {
+      return ""; // the thread has exited
     }
+  }
 
-    /**
-     * ns that a thread of this process has spent runnable but waiting for a CPU (the kernel's
-     * schedstat run_delay): the thread whose name (comm) is {@code comm}, or the calling one if null.
-     */
-    private static long runDelayNs(String comm) throws IOException {
-        Path task = Path.of("/proc/thread-self");
-        if (comm != null) {
-            try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-                task = tasks.filter(t -> comm.equals(readOrEmpty(t.resolve("comm")))).findFirst()
-                        .orElseThrow(() -> new IllegalStateException("no thread named " + comm));
-            }
-        }
-        return Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[1]);
-    }
-
-    private static String readOrEmpty(Path file) {
-        try {
-            return Files.readString(file).strip();
-        } catch (IOException e) {
-            return ""; // the thread has exited
-        }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int mid = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  }
 }

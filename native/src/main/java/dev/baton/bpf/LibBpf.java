@@ -97,6 +97,13 @@ final class LibBpf {
         return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), fd, options);
     }
 
+    /**
+     * The whole address space as one segment of the global scope, which the JIT treats as a
+     * constant: no bounds or liveness to check at each access. For the ring buffer's per-record
+     * reads only, whose bounds and lifetime RingBuffer and RecordView check themselves.
+     */
+    static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     /** {@code size} bytes at the native pointer {@code ptr}, accessible while {@code arena} is open. */
     static MemorySegment view(MemorySegment ptr, long size, Arena arena, Consumer<MemorySegment> cleanup) {
         return ptr.reinterpret(size, arena, cleanup);

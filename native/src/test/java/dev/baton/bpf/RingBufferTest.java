@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
@@ -199,6 +200,74 @@ class RingBufferTest {
 
         assertThatThrownBy(() -> escaped.get().getLong(0)).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> escaped.get().size()).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aRecordIsReadableOnlyFromTheConsumingThread() throws Exception {
+        producer.produce(3, 1, 16);
+        AtomicReference<Throwable> fromElsewhere = new AtomicReference<>();
+
+        assertThat(ring.consume(r -> {
+            Thread other = Thread.ofPlatform().start(() -> {
+                try {
+                    r.getLong(0);
+                } catch (Throwable t) {
+                    fromElsewhere.set(t);
+                }
+            });
+            try {
+                other.join();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            assertThat(r.getLong(0)).isEqualTo(3);
+        })).isEqualTo(1);
+        assertThat(fromElsewhere.get()).isInstanceOf(WrongThreadException.class);
+    }
+
+    @Test
+    void closingFromTheHandlerStopsAfterThatRecordAndUnmapsOnReturn() throws BpfException {
+        producer.produce(0, 10, 16);
+        List<Long> seen = new ArrayList<>();
+
+        assertThat(ring.consume(r -> {
+            seen.add(r.getLong(0));
+            if (r.getLong(0) == 3) {
+                ring.close();
+                assertThat(r.getLong(0)).as("still mapped until the handler returns").isEqualTo(3);
+            }
+        })).isEqualTo(4);
+        assertThat(seen).containsExactly(0L, 1L, 2L, 3L);
+        assertThatThrownBy(() -> ring.consume(r -> { })).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void closingFromAnotherThreadWaitsForTheConsumeInProgress() throws Exception {
+        producer.produce(0, 2, 16);
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Integer> consumer = CompletableFuture.supplyAsync(() -> ring.consume(r -> {
+            inHandler.countDown();
+            await(release);
+            assertThat(r.getLong(0)).isIn(0L, 1L);
+        }));
+        assertThat(inHandler.await(30, TimeUnit.SECONDS)).isTrue();
+
+        CompletableFuture<Void> closer = CompletableFuture.runAsync(ring::close);
+        Thread.sleep(200);
+        assertThat(closer).as("close() while a record is being handled").isNotDone();
+        release.countDown();
+        assertThat(consumer.get(30, TimeUnit.SECONDS)).isEqualTo(2);
+        closer.get(30, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> ring.consume(r -> { })).isInstanceOf(IllegalStateException.class);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(30, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
