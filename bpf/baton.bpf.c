@@ -11,8 +11,14 @@
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that runs a whole slice
  * without sleeping has its deadline pushed back by one relative deadline, so an overrunning task
  * cannot keep the head of the queue. The other classes are weighted virtual time: a task's vtime
- * advances by runtime * 100 / weight, and a waking task is placed no more than one slice behind
- * its class's clock, so sleeping banks at most one slice of credit.
+ * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
+ * own CPU time behind its class's clock, so sleeping banks at most one slice of credit. The clock
+ * follows the tasks dispatched from the class's DSQ (not those sent straight to an idle CPU), no
+ * task may lead it by more than VTIME_MAX_LEAD slices, and weights above VTIME_WEIGHT_MAX count
+ * as that. The watchdog needs every task to run within timeout_ms; unbounded, a nice-19 kernel
+ * thread charged 100x its runtime waited seconds behind hogs and got Baton ejected. The bound
+ * this buys: a task waits at most about (its class's runnable tasks per CPU) * (1 + 10 *
+ * VTIME_MAX_LEAD) slices; weights are honoured down to 100 / VTIME_MAX_LEAD and up to 1000.
  *
  * CPU selection and preemption. select_cpu keeps the previous CPU if it is idle, else takes the
  * kernel's default idle pick, and dispatches straight to that CPU. A waking LIVE task that found
@@ -59,6 +65,8 @@ char _license[] SEC("license") = "GPL";
 #define SLICE_MAX_NS (1000 * NSEC_PER_MSEC)
 /* How far, in slices, a task's vtime may run ahead of its class's clock. */
 #define VTIME_MAX_LEAD 10
+/* The largest weight vtime honours (nice -10 is 932): it bounds what heavier tasks make others wait. */
+#define VTIME_WEIGHT_MAX 1000
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
 #define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
 
@@ -307,6 +315,14 @@ static u32 task_weight(struct task_struct *p, struct task_ctx *tctx)
 	return w ? w : BATON_WEIGHT_DEFAULT;
 }
 
+/* The weight vtime advances with: task_weight, at most VTIME_WEIGHT_MAX. */
+static u32 vtime_weight(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 w = task_weight(p, tctx);
+
+	return w < VTIME_WEIGHT_MAX ? w : VTIME_WEIGHT_MAX;
+}
+
 /*
  * A LIVE task woke with no idle CPU: preempt the allowed CPU whose work is due latest, if that is
  * later than this task's deadline. Linear in the number of CPUs, once per such wakeup.
@@ -396,7 +412,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			preempt_for(p, tctx->deadline);
 		return;
 	}
-	floor = vtime_now[class_index(cls)] - slice;
+	floor = vtime_now[class_index(cls)] - slice * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 	if ((s64)(tctx->vtime - floor) < 0)
 		tctx->vtime = floor;
 	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
@@ -494,7 +510,7 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	if (tctx->class != BATON_CLASS_LIVE) {
 		cls = class_index(tctx->class);
 		lead = vtime_now[cls] + VTIME_MAX_LEAD * task_slice(tctx, cls);
-		tctx->vtime += used * BATON_WEIGHT_DEFAULT / task_weight(p, tctx);
+		tctx->vtime += used * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 		if ((s64)(tctx->vtime - lead) > 0)
 			tctx->vtime = lead;
 		return;
@@ -617,6 +633,7 @@ void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
 		out->exit_code = BPF_CORE_READ(ei, exit_code);
 		bpf_probe_read_kernel_str(out->reason, sizeof(out->reason), BPF_CORE_READ(ei, reason));
 		bpf_probe_read_kernel_str(out->msg, sizeof(out->msg), BPF_CORE_READ(ei, msg));
+		bpf_probe_read_kernel_str(out->dump, sizeof(out->dump), BPF_CORE_READ(ei, dump));
 		/*
 		 * The agent reads this map after the SCHED_EXIT event below, whose commit orders
 		 * these writes before it, or after detaching, when ops.exit has returned.
@@ -624,6 +641,23 @@ void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
 		out->kind = BPF_CORE_READ(ei, kind);
 	}
 	emit_task_event(NULL, BATON_EV_SCHED_EXIT);
+}
+
+/* Baton's part of the kernel's debug dump: what an ejection report needs to be explained. */
+void BPF_STRUCT_OPS(baton_dump, struct scx_dump_ctx *dctx)
+{
+	baton_dump_line("baton: hints_stale=%d hint_gen=%llu vtime_now live=%llu int=%llu normal=%llu batch=%llu idle=%llu",
+		   hints_stale, live.hint_gen, vtime_now[0], vtime_now[1], vtime_now[2], vtime_now[3], vtime_now[4]);
+}
+
+void BPF_STRUCT_OPS(baton_dump_task, struct scx_dump_ctx *dctx, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx)
+		baton_dump_line("baton: class=%u hint=%u gen=%llu vtime=%llu deadline=%llu ran=%llu direct=%d",
+			   tctx->class, tctx->hint_class, tctx->hint_gen, tctx->vtime, tctx->deadline,
+			   tctx->ran_ns, tctx->direct);
 }
 
 /*
@@ -662,6 +696,8 @@ struct sched_ext_ops baton_ops = {
 	.exit_task = (void *)baton_exit_task,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
+	.dump = (void *)baton_dump,
+	.dump_task = (void *)baton_dump_task,
 	.timeout_ms = 0, /* the kernel's default (30 s) unless the agent sets it before load */
 	.name = "baton",
 };

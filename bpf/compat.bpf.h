@@ -33,6 +33,19 @@ bool scx_bpf_dsq_move_to_local___v2___baton(u64 dsq_id, u64 enq_flags) __ksym __
 bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
 
+/* Lines of the kernel's debug dump, which it writes when it ejects the scheduler. */
+void scx_bpf_dump_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksym __weak;
+
+#define baton_dump_line(fmt, args...)							\
+({											\
+	static char ___fmt[] = fmt;							\
+	unsigned long long ___param[___bpf_narg(args)];					\
+											\
+	___bpf_fill(___param, args);							\
+	if (bpf_ksym_exists(scx_bpf_dump_bstr))						\
+		scx_bpf_dump_bstr(___fmt, ___param, sizeof(___param));			\
+})
+
 /* 6.14: the rq clock, cheaper than a clocksource read; any monotonic clock orders deadlines. */
 u64 scx_bpf_now(void) __ksym __weak;
 
