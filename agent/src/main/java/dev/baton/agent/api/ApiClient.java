@@ -23,8 +23,10 @@ public final class ApiClient {
 
   private final URI base;
   private final String token;
+  // Generous: on a loaded host (or in an emulated test guest) the CLI's own JVM is slow to get
+  // its first connection going, and the agent to answer its first request.
   private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(15)).build();
 
   public ApiClient(String hostPort, Path tokenFile) throws IOException {
     this.base = URI.create("http://" + hostPort);
@@ -34,7 +36,7 @@ public final class ApiClient {
   public Reply send(String method, String path, String jsonBody) throws IOException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(base.resolve(path))
-            .timeout(Duration.ofSeconds(10))
+            .timeout(Duration.ofSeconds(30))
             .method(
                 method,
                 jsonBody == null
