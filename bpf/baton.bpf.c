@@ -12,10 +12,12 @@
  * without sleeping has its deadline pushed back by one relative deadline, so an overrunning task
  * cannot keep the head of the queue. The other classes are weighted virtual time: a task's vtime
  * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
- * own CPU time behind its class's clock, so sleeping banks at most one slice of credit. The clock
- * follows the tasks dispatched from the class's DSQ (not those sent straight to an idle CPU), no
- * task may lead it by more than VTIME_MAX_LEAD slices, and weights above VTIME_WEIGHT_MAX count
- * as that. The watchdog needs every task to run within timeout_ms; unbounded, a nice-19 kernel
+ * own CPU time behind its class's clock, so sleeping banks at most one slice of credit (a task
+ * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
+ * by the inverse of their weights). The clock follows the tasks dispatched from the class's DSQ
+ * (not those sent straight to an idle CPU); tasks that may run on one CPU only are bounded by that
+ * CPU's clock instead. No task may lead its clock by more than VTIME_MAX_LEAD slices, and weights
+ * above VTIME_WEIGHT_MAX count as that. The watchdog needs every task to run within timeout_ms; unbounded, a nice-19 kernel
  * thread charged 100x its runtime waited seconds behind hogs and got Baton ejected. The bound
  * this buys: a task waits at most about (its class's runnable tasks per CPU) * (1 + 10 *
  * VTIME_MAX_LEAD) slices; weights are honoured down to 100 / VTIME_MAX_LEAD and up to 1000.
@@ -29,13 +31,12 @@
  * the waking deadline at once, so the next wakeup picks another CPU.
  *
  * Starvation guard. Strict class order would let a busy higher class starve a lower one into a
- * watchdog ejection. Each CPU records when it last dispatched from each class; when a class below
- * LIVE has not been served on a CPU for starve_ns, that CPU's next dispatch serves it first (the
- * longest-waiting class, if several), unless the CPU was just kicked for a LIVE task. At most one guard dispatch per CPU per starve_ns, so higher
- * classes keep at least 1 - slice / starve_ns of every CPU, and a class with queued tasks gets a
- * dispatch on every CPU at least every (NR_CLASSES - 1) * starve_ns. Limit: a class holding more
- * than about nr_cpus * timeout / ((NR_CLASSES - 1) * starve_ns) always-runnable tasks can still
- * keep its last task waiting past the watchdog.
+ * watchdog ejection. Each CPU records when it last served each class (dispatched from it, or found
+ * it empty); when a class below LIVE has waited starve_ns on a CPU, that CPU's next dispatch
+ * serves it first (the longest-waiting class, if several), unless the CPU was just kicked for a
+ * LIVE task. A guard dispatch runs for at most starve_ns / 10 and comes at most once per starve_ns
+ * per CPU, so higher classes keep at least 90% of every CPU, and each class with waiting tasks is
+ * served on every CPU at least every (NR_CLASSES - 1) * starve_ns.
  *
  * Hints cost one task-storage lookup per callback: the resolved hint is cached in the task's
  * storage together with the hint generation it was resolved at. The agent bumps live.hint_gen
@@ -156,7 +157,9 @@ struct cpu_ctx {
 	u64 running_key;                  /* deadline of its LIVE task, or NONLIVE_KEY(class) */
 	u64 guard_at;                     /* last guard dispatch */
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
+	bool guarded;                     /* its next task came from the guard: cap its slice */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
+	u64 clock[BATON_NR_CLASSES];      /* per class: vtime reached by the tasks pinned here */
 };
 
 struct {
@@ -229,6 +232,25 @@ static struct task_ctx *task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
+/*
+ * The clock a task's vtime is bounded against: its class's, or, for a task that may run on one
+ * CPU only, that CPU's (what the tasks pinned there had reached when dispatched). Other CPUs drive the class
+ * clock, and tasks pinned to a busy CPU fall behind it: bounded against it, a waking per-CPU
+ * kthread would wait for the pinned hogs to catch up, and a new pinned task never started.
+ */
+static u64 *task_clock(struct task_struct *p, u32 cls)
+{
+	struct cpu_ctx *c;
+	u32 zero = 0;
+
+	if (p->nr_cpus_allowed == 1) {
+		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, scx_bpf_task_cpu(p));
+		if (c)
+			return &c->clock[class_index(cls)];
+	}
+	return &vtime_now[class_index(cls)];
+}
+
 static u64 task_cgroup_id(struct task_struct *p)
 {
 	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
@@ -294,7 +316,7 @@ static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 			tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 			tctx->ran_ns = 0;
 		} else {
-			tctx->vtime = vtime_now[class_index(cls)];
+			tctx->vtime = *task_clock(p, cls);
 		}
 		tctx->class = cls;
 	}
@@ -378,22 +400,31 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	return cpu;
 }
 
+/* A waking task starts a LIVE activation, or is brought up to its clock (one slice of credit). */
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx;
+	u64 floor, *clock;
+	u32 cls;
 
 	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
 		return;
-	if (refresh(p, tctx) == BATON_CLASS_LIVE) {
+	cls = refresh(p, tctx);
+	if (cls == BATON_CLASS_LIVE) {
 		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
+		return;
 	}
+	clock = task_clock(p, cls);
+	floor = *clock - task_slice(tctx, cls) * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
+	if ((s64)(tctx->vtime - floor) < 0)
+		tctx->vtime = floor;
 }
 
 void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 slice, floor;
+	u64 slice, ceiling;
 	u32 cls;
 
 	stat_inc(BATON_STAT_ENQUEUES);
@@ -412,9 +443,10 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			preempt_for(p, tctx->deadline);
 		return;
 	}
-	floor = vtime_now[class_index(cls)] - slice * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
-	if ((s64)(tctx->vtime - floor) < 0)
-		tctx->vtime = floor;
+	/* No task leads its clock by more than VTIME_MAX_LEAD slices (see the top of the file). */
+	ceiling = *task_clock(p, cls) + VTIME_MAX_LEAD * slice;
+	if ((s64)(tctx->vtime - ceiling) > 0)
+		tctx->vtime = ceiling;
 	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
 }
 
@@ -442,6 +474,7 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 		c->served_at[class_index(oldest)] = now;
 		if (baton_dsq_move_to_local(oldest)) {
 			c->guard_at = now;
+			c->guarded = true;
 			stat_inc(BATON_STAT_GUARD);
 			return true;
 		}
@@ -449,10 +482,33 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 	return false;
 }
 
+/*
+ * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
+ * its class's DSQ that may run on this CPU. prev is not queued while dispatch runs: without this
+ * comparison any queued task would win, and two tasks sharing a CPU would simply alternate,
+ * whatever their weights or deadlines.
+ */
+static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu)
+{
+	struct task_struct *p;
+	u64 key;
+
+	if (cls == BATON_CLASS_LIVE)
+		key = tctx->deadline;
+	else
+		key = tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) * BATON_WEIGHT_DEFAULT /
+				    vtime_weight(prev, tctx);
+	bpf_for_each(scx_dsq, p, cls, 0) {
+		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			return (s64)(key - p->scx.dsq_vtime) <= 0;
+	}
+	return true;
+}
+
 void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 {
 	struct cpu_ctx *c = this_cpu_ctx();
-	u32 cls, last = BATON_NR_CLASSES - 1;
+	s32 cls, last = BATON_NR_CLASSES - 1;
 	u64 now = baton_now();
 	struct task_ctx *tctx;
 
@@ -465,10 +521,16 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 		return;
 	/*
 	 * A task whose slice ran out is not queued yet. Nothing below its class may take the CPU
-	 * from it: dispatching nothing keeps it running, with a fresh slice.
+	 * from it, nor anything of its class that comes after it: dispatching nothing keeps it
+	 * running, with a fresh slice.
 	 */
-	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)))
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev))) {
 		last = class_index(tctx->class);
+		if (prev_goes_first(prev, tctx, last, cpu)) {
+			c->served_at[class_index(last)] = now;
+			last--;
+		}
+	}
 	/* A class is "served" when it gets the CPU or has nothing waiting; only the rest starve. */
 	bpf_for(cls, 0, BATON_NR_CLASSES) {
 		if (cls > last)
@@ -485,34 +547,42 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 	struct cpu_ctx *c = this_cpu_ctx();
+	u64 *clock;
 	u32 cls;
 
 	if (!tctx)
 		return;
 	tctx->exec_at_run = p->se.sum_exec_runtime;
 	cls = tctx->class;
-	if (c)
+	if (c) {
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
+		if (c->guarded) {
+			c->guarded = false;
+			if (p->scx.slice > tunables.starve_ns / 10)
+				baton_task_set_slice(p, tunables.starve_ns / 10);
+		}
+	}
 	/* Racy across CPUs; a clock that lags a little only gives a waking task a little more credit. */
-	if (cls != BATON_CLASS_LIVE && !tctx->direct && (s64)(vtime_now[class_index(cls)] - tctx->vtime) < 0)
-		vtime_now[class_index(cls)] = tctx->vtime;
+	if (cls != BATON_CLASS_LIVE && !tctx->direct) {
+		clock = &vtime_now[class_index(cls)];
+		if ((s64)(*clock - tctx->vtime) < 0)
+			*clock = tctx->vtime;
+		if (c && p->nr_cpus_allowed == 1 && (s64)(c->clock[class_index(cls)] - tctx->vtime) < 0)
+			c->clock[class_index(cls)] = tctx->vtime;
+	}
 	tctx->direct = false;
 }
 
 void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 used, lead, cls;
+	u64 used;
 
 	if (!tctx)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
 	if (tctx->class != BATON_CLASS_LIVE) {
-		cls = class_index(tctx->class);
-		lead = vtime_now[cls] + VTIME_MAX_LEAD * task_slice(tctx, cls);
 		tctx->vtime += used * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
-		if ((s64)(tctx->vtime - lead) > 0)
-			tctx->vtime = lead;
 		return;
 	}
 	tctx->ran_ns += used;
@@ -566,6 +636,15 @@ void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task
 	/* Housekeeping only: the start time in the key already keeps the hint from a new task. */
 	bpf_map_delete_elem(&task_hints, &key);
 	emit_task_event(p, BATON_EV_TASK_EXIT);
+}
+
+/* A task that changes cgroup may change hint: look it up again at its next callback. */
+void BPF_STRUCT_OPS(baton_cgroup_move, struct task_struct *p, struct cgroup *from, struct cgroup *to)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx)
+		tctx->hint_gen = 0;
 }
 
 static bool heartbeat_stale(u64 now)
@@ -694,6 +773,7 @@ struct sched_ext_ops baton_ops = {
 	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
 	.exit_task = (void *)baton_exit_task,
+	.cgroup_move = (void *)baton_cgroup_move,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
 	.dump = (void *)baton_dump,
