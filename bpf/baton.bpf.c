@@ -11,8 +11,16 @@
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that runs a whole slice
  * without sleeping has its deadline pushed back by one relative deadline, so an overrunning task
  * cannot keep the head of the queue. The other classes are weighted virtual time: a task's vtime
- * advances by runtime * 100 / weight, and a waking task is placed no more than one slice behind
- * its class's clock, so sleeping banks at most one slice of credit.
+ * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
+ * own CPU time behind its class's clock, so sleeping banks at most one slice of credit (a task
+ * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
+ * by the inverse of their weights). The clock follows the tasks dispatched from the class's DSQ
+ * (not those sent straight to an idle CPU); tasks that may run on one CPU only are bounded by that
+ * CPU's clock instead. No task may lead its clock by more than VTIME_MAX_LEAD slices, and weights
+ * above VTIME_WEIGHT_MAX count as that. The watchdog needs every task to run within timeout_ms; unbounded, a nice-19 kernel
+ * thread charged 100x its runtime waited seconds behind hogs and got Baton ejected. The bound
+ * this buys: a task waits at most about (its class's runnable tasks per CPU) * (1 + 10 *
+ * VTIME_MAX_LEAD) slices; weights are honoured down to 100 / VTIME_MAX_LEAD and up to 1000.
  *
  * CPU selection and preemption. select_cpu keeps the previous CPU if it is idle, else takes the
  * kernel's default idle pick, and dispatches straight to that CPU. A waking LIVE task that found
@@ -23,13 +31,12 @@
  * the waking deadline at once, so the next wakeup picks another CPU.
  *
  * Starvation guard. Strict class order would let a busy higher class starve a lower one into a
- * watchdog ejection. Each CPU records when it last dispatched from each class; when a class below
- * LIVE has not been served on a CPU for starve_ns, that CPU's next dispatch serves it first (the
- * longest-waiting class, if several), unless the CPU was just kicked for a LIVE task. At most one guard dispatch per CPU per starve_ns, so higher
- * classes keep at least 1 - slice / starve_ns of every CPU, and a class with queued tasks gets a
- * dispatch on every CPU at least every (NR_CLASSES - 1) * starve_ns. Limit: a class holding more
- * than about nr_cpus * timeout / ((NR_CLASSES - 1) * starve_ns) always-runnable tasks can still
- * keep its last task waiting past the watchdog.
+ * watchdog ejection. Each CPU records when it last served each class (dispatched from it, or found
+ * it empty); when a class below LIVE has waited starve_ns on a CPU, that CPU's next dispatch
+ * serves it first (the longest-waiting class, if several), unless the CPU was just kicked for a
+ * LIVE task. A guard dispatch runs for at most starve_ns / 10 and comes at most once per starve_ns
+ * per CPU, so higher classes keep at least 90% of every CPU, and each class with waiting tasks is
+ * served on every CPU at least every (NR_CLASSES - 1) * starve_ns.
  *
  * Hints cost one task-storage lookup per callback: the resolved hint is cached in the task's
  * storage together with the hint generation it was resolved at. The agent bumps live.hint_gen
@@ -59,6 +66,8 @@ char _license[] SEC("license") = "GPL";
 #define SLICE_MAX_NS (1000 * NSEC_PER_MSEC)
 /* How far, in slices, a task's vtime may run ahead of its class's clock. */
 #define VTIME_MAX_LEAD 10
+/* The largest weight vtime honours (nice -10 is 932): it bounds what heavier tasks make others wait. */
+#define VTIME_WEIGHT_MAX 1000
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
 #define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
 
@@ -149,7 +158,9 @@ struct cpu_ctx {
 	u64 running_key;                  /* deadline of its LIVE task, or NONLIVE_KEY(class) */
 	u64 guard_at;                     /* last guard dispatch */
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
+	bool guarded;                     /* its next task came from the guard: cap its slice */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
+	u64 clock[BATON_NR_CLASSES];      /* per class: vtime reached by the tasks pinned here */
 };
 
 struct {
@@ -223,6 +234,25 @@ static struct task_ctx *task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
+/*
+ * The clock a task's vtime is bounded against: its class's, or, for a task that may run on one
+ * CPU only, that CPU's (what the tasks pinned there had reached when dispatched). Other CPUs drive the class
+ * clock, and tasks pinned to a busy CPU fall behind it: bounded against it, a waking per-CPU
+ * kthread would wait for the pinned hogs to catch up, and a new pinned task never started.
+ */
+static u64 *task_clock(struct task_struct *p, u32 cls)
+{
+	struct cpu_ctx *c;
+	u32 zero = 0;
+
+	if (p->nr_cpus_allowed == 1) {
+		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, scx_bpf_task_cpu(p));
+		if (c)
+			return &c->clock[class_index(cls)];
+	}
+	return &vtime_now[class_index(cls)];
+}
+
 static u64 task_cgroup_id(struct task_struct *p)
 {
 	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
@@ -288,7 +318,7 @@ static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 			tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 			tctx->ran_ns = 0;
 		} else {
-			tctx->vtime = vtime_now[class_index(cls)];
+			tctx->vtime = *task_clock(p, cls);
 		}
 		tctx->class = cls;
 	}
@@ -307,6 +337,14 @@ static u32 task_weight(struct task_struct *p, struct task_ctx *tctx)
 	u32 w = !hints_stale && tctx->hint_weight ? tctx->hint_weight : p->scx.weight;
 
 	return w ? w : BATON_WEIGHT_DEFAULT;
+}
+
+/* The weight vtime advances with: task_weight, at most VTIME_WEIGHT_MAX. */
+static u32 vtime_weight(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 w = task_weight(p, tctx);
+
+	return w < VTIME_WEIGHT_MAX ? w : VTIME_WEIGHT_MAX;
 }
 
 /*
@@ -459,23 +497,32 @@ static void sample_stopping(struct task_struct *p, bool runnable)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* A waking task starts a LIVE activation, or is brought up to its clock (one slice of credit). */
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx;
+	u64 floor, *clock;
+	u32 cls;
 
 	sample_runnable(p, enq_flags);
 	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
 		return;
-	if (refresh(p, tctx) == BATON_CLASS_LIVE) {
+	cls = refresh(p, tctx);
+	if (cls == BATON_CLASS_LIVE) {
 		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
+		return;
 	}
+	clock = task_clock(p, cls);
+	floor = *clock - task_slice(tctx, cls) * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
+	if ((s64)(tctx->vtime - floor) < 0)
+		tctx->vtime = floor;
 }
 
 void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 slice, floor;
+	u64 slice, ceiling;
 	u32 cls;
 
 	stat_inc(BATON_STAT_ENQUEUES);
@@ -494,9 +541,10 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			preempt_for(p, tctx->deadline);
 		return;
 	}
-	floor = vtime_now[class_index(cls)] - slice;
-	if ((s64)(tctx->vtime - floor) < 0)
-		tctx->vtime = floor;
+	/* No task leads its clock by more than VTIME_MAX_LEAD slices (see the top of the file). */
+	ceiling = *task_clock(p, cls) + VTIME_MAX_LEAD * slice;
+	if ((s64)(tctx->vtime - ceiling) > 0)
+		tctx->vtime = ceiling;
 	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
 }
 
@@ -524,6 +572,7 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 		c->served_at[class_index(oldest)] = now;
 		if (baton_dsq_move_to_local(oldest)) {
 			c->guard_at = now;
+			c->guarded = true;
 			stat_inc(BATON_STAT_GUARD);
 			return true;
 		}
@@ -531,10 +580,33 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 	return false;
 }
 
+/*
+ * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
+ * its class's DSQ that may run on this CPU. prev is not queued while dispatch runs: without this
+ * comparison any queued task would win, and two tasks sharing a CPU would simply alternate,
+ * whatever their weights or deadlines.
+ */
+static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu)
+{
+	struct task_struct *p;
+	u64 key;
+
+	if (cls == BATON_CLASS_LIVE)
+		key = tctx->deadline;
+	else
+		key = tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) * BATON_WEIGHT_DEFAULT /
+				    vtime_weight(prev, tctx);
+	bpf_for_each(scx_dsq, p, cls, 0) {
+		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			return (s64)(key - p->scx.dsq_vtime) <= 0;
+	}
+	return true;
+}
+
 void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 {
 	struct cpu_ctx *c = this_cpu_ctx();
-	u32 cls, last = BATON_NR_CLASSES - 1;
+	s32 cls, last = BATON_NR_CLASSES - 1;
 	u64 now = baton_now();
 	struct task_ctx *tctx;
 
@@ -547,10 +619,16 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 		return;
 	/*
 	 * A task whose slice ran out is not queued yet. Nothing below its class may take the CPU
-	 * from it: dispatching nothing keeps it running, with a fresh slice.
+	 * from it, nor anything of its class that comes after it: dispatching nothing keeps it
+	 * running, with a fresh slice.
 	 */
-	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)))
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev))) {
 		last = class_index(tctx->class);
+		if (prev_goes_first(prev, tctx, last, cpu)) {
+			c->served_at[class_index(last)] = now;
+			last--;
+		}
+	}
 	/* A class is "served" when it gets the CPU or has nothing waiting; only the rest starve. */
 	bpf_for(cls, 0, BATON_NR_CLASSES) {
 		if (cls > last)
@@ -567,6 +645,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 	struct cpu_ctx *c = this_cpu_ctx();
+	u64 *clock;
 	u32 cls;
 
 	sample_running(p);
@@ -574,29 +653,36 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 		return;
 	tctx->exec_at_run = p->se.sum_exec_runtime;
 	cls = tctx->class;
-	if (c)
+	if (c) {
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
+		if (c->guarded) {
+			c->guarded = false;
+			if (p->scx.slice > tunables.starve_ns / 10)
+				baton_task_set_slice(p, tunables.starve_ns / 10);
+		}
+	}
 	/* Racy across CPUs; a clock that lags a little only gives a waking task a little more credit. */
-	if (cls != BATON_CLASS_LIVE && !tctx->direct && (s64)(vtime_now[class_index(cls)] - tctx->vtime) < 0)
-		vtime_now[class_index(cls)] = tctx->vtime;
+	if (cls != BATON_CLASS_LIVE && !tctx->direct) {
+		clock = &vtime_now[class_index(cls)];
+		if ((s64)(*clock - tctx->vtime) < 0)
+			*clock = tctx->vtime;
+		if (c && p->nr_cpus_allowed == 1 && (s64)(c->clock[class_index(cls)] - tctx->vtime) < 0)
+			c->clock[class_index(cls)] = tctx->vtime;
+	}
 	tctx->direct = false;
 }
 
 void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 used, lead, cls;
+	u64 used;
 
 	sample_stopping(p, runnable);
 	if (!tctx)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
 	if (tctx->class != BATON_CLASS_LIVE) {
-		cls = class_index(tctx->class);
-		lead = vtime_now[cls] + VTIME_MAX_LEAD * task_slice(tctx, cls);
-		tctx->vtime += used * BATON_WEIGHT_DEFAULT / task_weight(p, tctx);
-		if ((s64)(tctx->vtime - lead) > 0)
-			tctx->vtime = lead;
+		tctx->vtime += used * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 		return;
 	}
 	tctx->ran_ns += used;
@@ -652,6 +738,15 @@ void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task
 	/* Housekeeping only: the start time in the key already keeps the hint from a new task. */
 	bpf_map_delete_elem(&task_hints, &key);
 	emit_task_event(p, BATON_EV_TASK_EXIT);
+}
+
+/* A task that changes cgroup may change hint: look it up again at its next callback. */
+void BPF_STRUCT_OPS(baton_cgroup_move, struct task_struct *p, struct cgroup *from, struct cgroup *to)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx)
+		tctx->hint_gen = 0;
 }
 
 static bool heartbeat_stale(u64 now)
@@ -719,6 +814,7 @@ void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
 		out->exit_code = BPF_CORE_READ(ei, exit_code);
 		bpf_probe_read_kernel_str(out->reason, sizeof(out->reason), BPF_CORE_READ(ei, reason));
 		bpf_probe_read_kernel_str(out->msg, sizeof(out->msg), BPF_CORE_READ(ei, msg));
+		bpf_probe_read_kernel_str(out->dump, sizeof(out->dump), BPF_CORE_READ(ei, dump));
 		/*
 		 * The agent reads this map after the SCHED_EXIT event below, whose commit orders
 		 * these writes before it, or after detaching, when ops.exit has returned.
@@ -726,6 +822,23 @@ void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
 		out->kind = BPF_CORE_READ(ei, kind);
 	}
 	emit_task_event(NULL, BATON_EV_SCHED_EXIT);
+}
+
+/* Baton's part of the kernel's debug dump: what an ejection report needs to be explained. */
+void BPF_STRUCT_OPS(baton_dump, struct scx_dump_ctx *dctx)
+{
+	baton_dump_line("baton: hints_stale=%d hint_gen=%llu vtime_now live=%llu int=%llu normal=%llu batch=%llu idle=%llu",
+		   hints_stale, live.hint_gen, vtime_now[0], vtime_now[1], vtime_now[2], vtime_now[3], vtime_now[4]);
+}
+
+void BPF_STRUCT_OPS(baton_dump_task, struct scx_dump_ctx *dctx, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx)
+		baton_dump_line("baton: class=%u hint=%u gen=%llu vtime=%llu deadline=%llu ran=%llu direct=%d",
+			   tctx->class, tctx->hint_class, tctx->hint_gen, tctx->vtime, tctx->deadline,
+			   tctx->ran_ns, tctx->direct);
 }
 
 /*
@@ -762,8 +875,11 @@ struct sched_ext_ops baton_ops = {
 	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
 	.exit_task = (void *)baton_exit_task,
+	.cgroup_move = (void *)baton_cgroup_move,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
+	.dump = (void *)baton_dump,
+	.dump_task = (void *)baton_dump_task,
 	.timeout_ms = 0, /* the kernel's default (30 s) unless the agent sets it before load */
 	.name = "baton",
 };

@@ -13,9 +13,13 @@ s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
 s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym;
 bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
+s32 scx_bpf_task_cpu(const struct task_struct *p) __ksym;
 u32 scx_bpf_nr_cpu_ids(void) __ksym;
 bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym;
 struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+int bpf_iter_scx_dsq_new(struct bpf_iter_scx_dsq *it, u64 dsq_id, u64 flags) __ksym;
+struct task_struct *bpf_iter_scx_dsq_next(struct bpf_iter_scx_dsq *it) __ksym;
+void bpf_iter_scx_dsq_destroy(struct bpf_iter_scx_dsq *it) __ksym;
 void bpf_task_release(struct task_struct *p) __ksym;
 
 /* 6.13 renamed dispatch -> dsq_insert; 6.19 made it return bool (___v2). */
@@ -32,6 +36,30 @@ void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vt
 bool scx_bpf_dsq_move_to_local___v2___baton(u64 dsq_id, u64 enq_flags) __ksym __weak;
 bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
+
+/* 6.19 (sub-schedulers) added a kfunc for what was a plain store to p->scx.slice. */
+bool scx_bpf_task_set_slice(struct task_struct *p, u64 slice) __ksym __weak;
+
+static __always_inline void baton_task_set_slice(struct task_struct *p, u64 slice)
+{
+	if (bpf_ksym_exists(scx_bpf_task_set_slice))
+		scx_bpf_task_set_slice(p, slice);
+	else
+		p->scx.slice = slice;
+}
+
+/* Lines of the kernel's debug dump, which it writes when it ejects the scheduler. */
+void scx_bpf_dump_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksym __weak;
+
+#define baton_dump_line(fmt, args...)							\
+({											\
+	static char ___fmt[] = fmt;							\
+	unsigned long long ___param[___bpf_narg(args)];					\
+											\
+	___bpf_fill(___param, args);							\
+	if (bpf_ksym_exists(scx_bpf_dump_bstr))						\
+		scx_bpf_dump_bstr(___fmt, ___param, sizeof(___param));			\
+})
 
 /* 6.14: the rq clock, cheaper than a clocksource read; any monotonic clock orders deadlines. */
 u64 scx_bpf_now(void) __ksym __weak;

@@ -24,6 +24,7 @@ enum baton_consts {
 	BATON_COMM_LEN = 16,         /* TASK_COMM_LEN */
 	BATON_EXIT_REASON_LEN = 128, /* scx_exit_info.reason, truncated */
 	BATON_EXIT_MSG_LEN = 1024,   /* scx_exit_info.msg, truncated */
+	BATON_EXIT_DUMP_LEN = 16384, /* scx_exit_info.dump (the kernel's debug dump), truncated */
 	BATON_WEIGHT_MIN = 1,        /* hint weights, on the kernel's scale: 100 is nice 0 ... */
 	BATON_WEIGHT_DEFAULT = 100,
 	BATON_WEIGHT_MAX = 10000,    /* ... and 10000 the most (nice -20 is 8876) */
@@ -109,8 +110,10 @@ struct baton_exit_info {
 	s64 exit_code;                         /* the code passed to scx_bpf_exit(), else 0 */
 	char reason[BATON_EXIT_REASON_LEN];    /* the kernel's one-line reason, NUL-terminated */
 	char msg[BATON_EXIT_MSG_LEN];          /* the detailed message, NUL-terminated */
+	char dump[BATON_EXIT_DUMP_LEN];        /* the kernel's state dump on an error exit (with each
+						  runnable task's Baton state), NUL-terminated */
 };
-_Static_assert(sizeof(struct baton_exit_info) == 16 + 128 + 1024, "baton_exit_info is part of the ABI");
+_Static_assert(sizeof(struct baton_exit_info) == 16 + 128 + 1024 + 16384, "baton_exit_info is part of the ABI");
 
 /*
  * Key of the task_hints map. The start time makes it unique for the life of the machine, so a

@@ -66,6 +66,9 @@ final class Agent {
       if (!exit.message().isEmpty()) {
         err.println("baton:   " + exit.message());
       }
+      // The kernel's state at the time, with Baton's view of each runnable task: what a report
+      // of the ejection needs.
+      exit.dump().lines().forEach(l -> err.println("baton: dump: " + l));
       return Main.EJECTED;
     } catch (BpfException | IOException e) {
       err.println("baton: " + e.getMessage());

@@ -43,7 +43,7 @@ final class Scheduler {
   private static final long SUMMARY_EVERY_NS = 1_000_000_000L;
 
   /** How a run ended, as the kernel recorded it. */
-  record Exit(int kind, String kindName, long code, String reason, String message) {
+  record Exit(int kind, String kindName, long code, String reason, String message, String dump) {
     /** Detached by us (or by an administrator), not by an error. */
     boolean byUserSpace() {
       return kind < ScxExitKind.SCX_EXIT_ERROR;
@@ -234,7 +234,7 @@ final class Scheduler {
     byte[] key = new byte[4];
     byte[] value = new byte[exitInfo.valueSize()];
     if (!exitInfo.lookup(key, value)) {
-      return new Exit(0, "NONE", 0, "", "");
+      return new Exit(0, "NONE", 0, "", "", "");
     }
     ByteBuffer b = ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN);
     int kind = b.getInt((int) BatonExitInfo.KIND_OFFSET);
@@ -243,7 +243,8 @@ final class Scheduler {
         exitKindName(kind),
         b.getLong((int) BatonExitInfo.EXIT_CODE_OFFSET),
         cString(value, BatonExitInfo.REASON_OFFSET, BatonExitInfo.REASON_SIZE),
-        cString(value, BatonExitInfo.MSG_OFFSET, BatonExitInfo.MSG_SIZE));
+        cString(value, BatonExitInfo.MSG_OFFSET, BatonExitInfo.MSG_SIZE),
+        cString(value, BatonExitInfo.DUMP_OFFSET, BatonExitInfo.DUMP_SIZE));
   }
 
   /** The kernel's name for an exit kind without its SCX_EXIT_ prefix; unknown kinds as numbers. */

@@ -1,0 +1,264 @@
+#!/bin/sh
+# Runs inside a sched_ext guest (bin/baton vm --cpus 2): Baton's classes, deadlines, weights,
+# starvation guard, stale-heartbeat fallback and pid-reuse safety, each measured with
+# integration-tests/target/scenarios/schedprobe while Baton runs, hints written through the agent
+# (the baton hint CLI once, its HTTP API otherwise). Prints key=value facts for SchedulerIT;
+# raw logs follow prefixed with "agent|", "agent2|" and "dmesg|".
+#
+# Timing in an emulated guest on a shared host is noisy, so the deadline scenarios run the
+# policies side by side in the same seconds (a SCHED_FIFO copy of the task is the noise floor)
+# and the facts are sums over rounds; the test asserts contrasts, never absolute times.
+#
+# Usage: sched-classes.sh [full|core]. core leaves out what costs a JVM start each (the baton hint
+# CLI, and a second agent run without the starvation guard): for the second kernel.
+set -u
+mode=${1:-full}
+P=integration-tests/target/scenarios/schedprobe
+out=$(mktemp -d)
+state() { cat /sys/kernel/sched_ext/state; }
+fact() { echo "$1=$2"; }
+
+# The agent's API without a JVM per call: METHOD PATH [JSON]; prints the status code.
+api() { $P http "$@" 2>/dev/null | head -1; }
+
+# The body of GET PATH from the agent's API.
+api_get() { $P http GET "$1" 2>/dev/null | tail -n +2; }
+
+# Nanoseconds PID has run on a CPU (first field of /proc/PID/schedstat).
+cpu_ns() { cut -d' ' -f1 "/proc/$1/schedstat" 2>/dev/null || echo 0; }
+
+# Starts the agent with the given options; waits until it attached and serves hints.
+start_agent() {
+  log=$1
+  shift
+  bin/baton run "$@" >"$log" 2>&1 &
+  agent=$!
+  i=0
+  until [ "$(api GET /v1/hints)" = 200 ] || [ $i -ge 1500 ] || ! kill -0 $agent 2>/dev/null; do
+    sleep 0.2
+    i=$((i + 1))
+  done
+}
+
+# Sums the key=value fields KEYS of the result lines of NAME in FILE: "name_key=sum" facts.
+sum_results() {
+  awk -v name="$2" -v prefix="$3" '$1 == name {
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2] } n++
+    } END { for (k in s) print prefix "_" k "=" s[k]; print prefix "_rounds=" n + 0 }' "$1"
+}
+
+fact kernel "$(uname -r)"
+fact cpus "$(nproc)"
+t0=$(date +%s)
+# Longer NORMAL and BATCH slices put the cost of not preempting (a wait for the running slice to
+# end) above the host's timer noise; LIVE keeps the default.
+start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-ms 10000
+fact agent_start_s $(($(date +%s) - t0))
+fact state_attached "$(state)"
+fact ops "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
+
+# Cgroup hints: the operator's commands run INTERACTIVE (their JVM would otherwise crawl behind
+# the hogs below), and a "background" cgroup is IDLE.
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+mkdir -p /sys/fs/cgroup/operator /sys/fs/cgroup/background
+fact cgroup_operator_put "$(api PUT /v1/hints/cgroups/$(stat -c %i /sys/fs/cgroup/operator) '{"class":"interactive"}')"
+fact cgroup_background_put "$(api PUT /v1/hints/cgroups/$(stat -c %i /sys/fs/cgroup/background) '{"class":"idle"}')"
+# Runs a command in cgroup NAME.
+in_cgroup() {
+  name=$1
+  shift
+  sh -c 'echo $$ >/sys/fs/cgroup/'"$name"'/cgroup.procs && exec "$@"' sh "$@"
+}
+
+# Background load for the deadline scenarios: more CPU hogs than CPUs, NORMAL and BATCH.
+hogs="" # NORMAL, NORMAL, BATCH, BATCH
+for k in 1 2; do
+  $P hog --duration-ms 600000 --name normal_hog >/dev/null &
+  hogs="$hogs $!"
+done
+for k in 1 2; do
+  $P hog --duration-ms 600000 --name batch_hog >/dev/null &
+  hogs="$hogs $!"
+  api PUT /v1/hints/$! '{"class":"batch"}' >/dev/null
+done
+
+# --- LIVE vs NORMAL under hogs: three copies of one frame loop run together, released 66 ms
+# apart: one hinted LIVE, one left NORMAL, one SCHED_FIFO (what the host's noise allows).
+: >"$out/live.txt"
+for round in 1 2 3; do
+  rm -f "$out/go"
+  opts="--period-us 200000 --work-us 15000 --deadline-us 50000 --duration-ms 8000 --go $out/go"
+  $P periodic $opts --name live >>"$out/live.txt" &
+  live=$!
+  $P periodic $opts --offset-us 66000 --name normal >>"$out/live.txt" &
+  normal=$!
+  $P periodic $opts --offset-us 133000 --fifo 10 --name fifo >>"$out/live.txt" &
+  fifo=$!
+  if [ $round = 1 ] && [ $mode = full ]; then
+    # The operator's path, end to end: CLI -> agent API -> HintWriter -> BPF map -> scheduling.
+    in_cgroup operator bin/baton hint $live --class live --deadline-us 50000 >"$out/cli.txt" 2>&1
+    fact cli_hint_exit $?
+    fact cli_hint_out "$(cat "$out/cli.txt")"
+  else
+    api PUT /v1/hints/$live '{"class":"live","deadline_us":50000}' >/dev/null
+  fi
+  touch "$out/go"
+  wait $live $normal $fifo
+done
+if [ $mode = full ]; then
+  in_cgroup operator bin/baton hint --list >"$out/list.txt" 2>&1
+  fact cli_list_exit $?
+  fact cli_list_batch "$(awk -v p=$(echo $hogs | cut -d' ' -f3) '$1 == p' "$out/list.txt")"
+  sed 's/^/list|/' "$out/list.txt"
+fi
+sum_results "$out/live.txt" live live
+sum_results "$out/live.txt" normal normal
+sum_results "$out/live.txt" fifo fifo
+
+# --- EDF: two LIVE tasks on one CPU, 25% and 55% of it, deadlines equal to their periods; then
+# the same pair under SCHED_FIFO, which runs each job to completion in arrival order. Periods of
+# 200 ms and 1 s keep the host's timer noise small against the slack; slices as long as a job
+# keep the starvation guard from cutting into one.
+: >"$out/edf.txt"
+for policy in live fifo; do
+  rm -f "$out/go"
+  f=""
+  [ $policy = fifo ] && f="--fifo 10"
+  $P periodic --cpu 1 --period-us 200000 --work-us 50000 --duration-ms 10000 --go "$out/go" $f \
+    --name ${policy}_short >>"$out/edf.txt" &
+  short=$!
+  $P periodic --cpu 1 --period-us 1000000 --work-us 550000 --duration-ms 10000 --go "$out/go" $f \
+    --name ${policy}_long >>"$out/edf.txt" &
+  long=$!
+  if [ $policy = live ]; then
+    api PUT /v1/hints/$short '{"class":"live","deadline_us":200000,"slice_us":60000}' >/dev/null
+    api PUT /v1/hints/$long '{"class":"live","deadline_us":1000000,"slice_us":600000}' >/dev/null
+  fi
+  touch "$out/go"
+  wait $short $long
+done
+for n in live_short live_long fifo_short fifo_long; do sum_results "$out/edf.txt" $n edf_$n; done
+kill $hogs 2>/dev/null
+wait $hogs 2>/dev/null
+
+# --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+heavy=$!
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+light=$!
+fact weights_heavy_put "$(api PUT /v1/hints/$heavy '{"class":"normal","weight":200,"slice_us":20000}')"
+fact weights_light_put "$(api PUT /v1/hints/$light '{"class":"normal","weight":100,"slice_us":20000}')"
+sleep 1
+h0=$(cpu_ns $heavy) l0=$(cpu_ns $light)
+sleep 5
+fact weights_heavy_ns $(($(cpu_ns $heavy) - h0))
+fact weights_light_ns $(($(cpu_ns $light) - l0))
+
+# --- Stale heartbeat: the same pair at 400:100; stop the agent (SIGSTOP: no heartbeat, BPF
+# keeps scheduling), then let it go on.
+api PUT /v1/hints/$heavy '{"class":"normal","weight":400,"slice_us":20000}' >/dev/null
+sleep 1
+phase() { # NAME SECONDS
+  h0=$(cpu_ns $heavy) l0=$(cpu_ns $light)
+  sleep "$2"
+  fact stale_${1}_heavy_ns $(($(cpu_ns $heavy) - h0))
+  fact stale_${1}_light_ns $(($(cpu_ns $light) - l0))
+}
+phase fresh 3
+kill -STOP $agent
+sleep 3 # past stale_ms (2000) and a timer tick
+phase stopped 3
+kill -CONT $agent
+sleep 3 # the agent catches up and beats again
+phase resumed 3
+kill $heavy $light 2>/dev/null
+wait $heavy $light 2>/dev/null
+
+# --- Pid reuse: A is hinted IDLE and competes with a NORMAL hog C on CPU 1; then A exits and a
+# new process B is given A's pid, and competes with C in turn.
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+c=$!
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+a=$!
+fact reuse_a_put "$(api PUT /v1/hints/$a '{"class":"idle","slice_us":20000}')"
+sleep 1
+a0=$(cpu_ns $a) c0=$(cpu_ns $c)
+sleep 3
+fact reuse_a_ns $(($(cpu_ns $a) - a0))
+fact reuse_c_with_a_ns $(($(cpu_ns $c) - c0))
+kill $a
+wait $a 2>/dev/null
+$P reuse-pid $a hog --cpu 1 --duration-ms 6000 >"$out/reuse.txt" 2>&1 &
+i=0
+until [ -d /proc/$a ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+fact reuse_pid_taken "$([ -d /proc/$a ] && echo yes || echo no)"
+sleep 1
+b0=$(cpu_ns $a) c0=$(cpu_ns $c)
+sleep 3
+fact reuse_b_ns $(($(cpu_ns $a) - b0))
+fact reuse_c_with_b_ns $(($(cpu_ns $c) - c0))
+fact reuse_listing "$(api_get /v1/hints)"
+kill $c 2>/dev/null
+wait $c 2>/dev/null
+
+# --- No starvation: full LIVE + NORMAL load with a BATCH and an IDLE hog, under a 5 s watchdog.
+hogs=""
+for k in 1 2 3; do
+  $P hog --duration-ms 60000 >/dev/null &
+  hogs="$hogs $!"
+done
+$P hog --duration-ms 60000 >/dev/null &
+batch=$!
+# IDLE by its cgroup's hint; sh execs the hog, so $! is the hog.
+sh -c 'echo $$ >/sys/fs/cgroup/background/cgroup.procs && exec "$@"' sh $P hog --duration-ms 60000 >/dev/null &
+idle=$!
+api PUT /v1/hints/$batch '{"class":"batch"}' >/dev/null
+$P periodic --period-us 20000 --work-us 8000 --duration-ms 10000 --name starve_live >"$out/starve.txt" &
+sl=$!
+api PUT /v1/hints/$sl '{"class":"live","deadline_us":20000}' >/dev/null
+b0=$(cpu_ns $batch) i0=$(cpu_ns $idle) n0=$(cpu_ns $(echo $hogs | cut -d' ' -f1))
+sleep 10
+fact starve_batch_ns $(($(cpu_ns $batch) - b0))
+fact starve_idle_ns $(($(cpu_ns $idle) - i0))
+fact starve_normal_ns $(($(cpu_ns $(echo $hogs | cut -d' ' -f1)) - n0))
+wait $sl
+fact starve_state "$(state)"
+fact starve_agent_alive "$(kill -0 $agent 2>/dev/null && echo yes || echo no)"
+kill $hogs $batch $idle 2>/dev/null
+wait $hogs $batch $idle 2>/dev/null
+
+kill -TERM $agent
+wait $agent
+fact agent_exit $?
+i=0
+while [ "$(state)" != disabled ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fact state_detached "$(state)"
+
+# --- The guard is what prevents ejection: without it, the same kind of load (NORMAL hogs on
+# every CPU and an IDLE task) ends in the watchdog's ejection.
+if [ $mode = full ]; then
+  start_agent "$out/agent2.log" --starve-ms 0 --timeout-ms 3000
+  fact noguard_attached "$(state)"
+  hogs=""
+  for k in 1 2 3; do
+    $P hog --duration-ms 60000 >/dev/null &
+    hogs="$hogs $!"
+  done
+  $P hog --duration-ms 60000 >/dev/null &
+  idle=$!
+  api PUT /v1/hints/$idle '{"class":"idle"}' >/dev/null
+  i=0
+  while kill -0 $agent 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -TERM $agent 2>/dev/null
+  wait $agent
+  fact noguard_agent_exit $?
+  kill $hogs $idle 2>/dev/null
+  wait $hogs $idle 2>/dev/null
+fi
+fact state_final "$(state)"
+
+sed 's/^/agent|/' "$out/agent.log"
+[ -f "$out/agent2.log" ] && sed 's/^/agent2|/' "$out/agent2.log"
+sed 's/^/probe|/' "$out/reuse.txt"
+dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

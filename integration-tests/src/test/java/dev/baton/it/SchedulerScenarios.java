@@ -1,0 +1,170 @@
+package dev.baton.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Baton's scheduling behaviour on a real sched_ext kernel, measured in one guest boot per kernel
+ * (integration-tests/scripts/sched-classes.sh): classes and preemption, EDF, weights, the
+ * starvation guard, the stale-heartbeat fallback and pid-reuse safety, with hints written through
+ * the agent's API. Timing in an emulated guest on a shared host is noisy: every assertion compares two
+ * policies measured in the same seconds (or with a SCHED_FIFO noise floor), never absolute times.
+ * Subclasses choose the kernel.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class SchedulerScenarios {
+
+  Vm.Result run;
+  Map<String, String> facts;
+
+  /** The cached kernel version to boot. */
+  abstract String kernel();
+
+  /** The script's mode: "full", or "core" without the scenarios that each cost a JVM start. */
+  abstract String mode();
+
+  @BeforeAll
+  void bootOnce() {
+    run =
+        Vm.guest(
+            List.of("--cpus", "2", "--kernel", kernel()),
+            Duration.ofSeconds(1500),
+            "sh",
+            "integration-tests/scripts/sched-classes.sh",
+            mode());
+    facts = run.facts();
+  }
+
+  /** The cached kernels, newest (the default) first, as bin/baton vm --list-kernels prints them. */
+  static List<String> cachedKernels() {
+    Vm.Result r = Vm.host(Duration.ofSeconds(30), "bin/baton", "vm", "--list-kernels");
+    assertThat(r.exitCode()).as("bin/baton vm --list-kernels: " + r.output()).isZero();
+    return r.output().lines().map(l -> l.split(" ")[0]).filter(l -> !l.isBlank()).toList();
+  }
+
+  @Test
+  void attachesAndDetachesCleanly() {
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(facts.get("kernel")).startsWith(kernel());
+    assertThat(facts.get("state_attached")).as(agentLog()).isEqualTo("enabled");
+    assertThat(facts.get("ops")).isEqualTo("baton");
+    assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("0");
+    assertThat(facts.get("state_detached")).isEqualTo("disabled");
+    assertThat(stats()).containsEntry("hints_invalid", 0L);
+  }
+
+  @Test
+  void liveMeetsDeadlinesThatNormalMissesUnderHogs() {
+    long jobs = num("live_jobs");
+    assertThat(num("live_rounds")).isEqualTo(3);
+    assertThat(num("normal_jobs")).isEqualTo(jobs);
+    // LIVE within 10% of jobs of what SCHED_FIFO managed in the same seconds ...
+    assertThat(num("live_misses"))
+        .as(deadlineFacts("live", "normal", "fifo"))
+        .isLessThanOrEqualTo(num("fifo_misses") + jobs / 10);
+    // ... while the same task as NORMAL misses many more.
+    assertThat(num("normal_misses"))
+        .as(deadlineFacts("live", "normal", "fifo"))
+        .isGreaterThanOrEqualTo(num("live_misses") + jobs / 5);
+    assertThat(stats().get("kicks")).isPositive();
+  }
+
+  @Test
+  void edfMeetsDeadlinesThatFifoOrderMisses() {
+    String all = deadlineFacts("edf_live_short", "edf_live_long", "edf_fifo_short", "edf_fifo_long");
+    long shortJobs = num("edf_live_short_jobs");
+    // Run-to-completion in arrival order makes the short-period task wait behind the long job.
+    assertThat(num("edf_fifo_short_misses")).as(all).isGreaterThanOrEqualTo(shortJobs / 4);
+    assertThat(num("edf_live_short_misses")).as(all).isLessThanOrEqualTo(shortJobs / 10);
+    assertThat(num("edf_live_long_misses")).as(all).isLessThanOrEqualTo(num("edf_live_long_jobs") / 10);
+  }
+
+  @Test
+  void weightsSplitOneCpuTwoToOne() {
+    assertThat(facts.get("weights_heavy_put")).isEqualTo("200");
+    double ratio = (double) num("weights_heavy_ns") / num("weights_light_ns");
+    assertThat(ratio).as("heavy/light CPU time").isBetween(2 * 0.85, 2 * 1.15);
+  }
+
+  @Test
+  void hintsAreIgnoredWhileTheHeartbeatIsStaleAndUsedAgainAfter() {
+    assertThat(ratio("stale_fresh")).as("400:100 with a fresh heartbeat").isGreaterThan(3.0);
+    assertThat(ratio("stale_stopped")).as("agent stopped: both tasks NORMAL, equal weight").isBetween(0.7, 1.4);
+    assertThat(ratio("stale_resumed")).as("agent running again").isGreaterThan(3.0);
+    assertThat(stats().get("stale_periods")).isPositive();
+    assertThat(stats().get("stale_enqueues")).isPositive();
+    assertThat(stats().get("stale_ns")).isGreaterThanOrEqualTo(1_000_000_000L);
+  }
+
+  @Test
+  void aProcessGivenADeadTasksPidDoesNotInheritItsHint() {
+    assertThat(facts.get("reuse_a_put")).isEqualTo("200");
+    double aShare = share("reuse_a_ns", "reuse_c_with_a_ns");
+    assertThat(aShare).as("A hinted IDLE against a NORMAL hog").isLessThan(0.3);
+    assertThat(facts.get("reuse_pid_taken")).isEqualTo("yes");
+    assertThat(run.section("probe")).anyMatch(l -> l.startsWith("reused pid="));
+    double bShare = share("reuse_b_ns", "reuse_c_with_b_ns");
+    assertThat(bShare).as("B, with A's pid, against the same hog: NORMAL").isBetween(0.35, 0.65);
+  }
+
+  @Test
+  void lowerClassesProgressUnderFullLoadAndNothingIsEjected() {
+    assertThat(num("starve_batch_ns")).as("BATCH CPU time in 10 s").isGreaterThan(300_000_000L);
+    assertThat(num("starve_idle_ns")).as("IDLE CPU time in 10 s").isGreaterThan(300_000_000L);
+    // IDLE by its cgroup's hint: it gets the guard's share, well under a NORMAL hog's.
+    assertThat(facts.get("cgroup_background_put")).isEqualTo("200");
+    assertThat(num("starve_idle_ns")).isLessThan(num("starve_normal_ns") / 2);
+    assertThat(facts.get("starve_state")).isEqualTo("enabled");
+    assertThat(facts.get("starve_agent_alive")).isEqualTo("yes");
+    assertThat(stats().get("guard")).isPositive();
+    assertThat(run.section("agent")).noneMatch(l -> l.contains("the kernel ended the scheduler"));
+  }
+
+  long num(String key) {
+    String v = facts.get(key);
+    assertThat(v).as("fact %s missing; output:\n%s", key, run.output()).isNotNull();
+    return Long.parseLong(v);
+  }
+
+  private double ratio(String prefix) {
+    return (double) num(prefix + "_heavy_ns") / Math.max(1, num(prefix + "_light_ns"));
+  }
+
+  private double share(String mine, String other) {
+    return (double) num(mine) / Math.max(1, num(mine) + num(other));
+  }
+
+  private String deadlineFacts(String... names) {
+    StringBuilder sb = new StringBuilder();
+    facts.forEach(
+        (k, v) -> {
+          if (Arrays.stream(names).anyMatch(n -> k.startsWith(n + "_"))) {
+            sb.append(k).append('=').append(v).append(' ');
+          }
+        });
+    return sb.toString();
+  }
+
+  /** The scheduler's counters as the agent printed them when it stopped ("baton: stats k=v ..."). */
+  Map<String, Long> stats() {
+    String line =
+        run.section("agent").stream()
+            .filter(l -> l.startsWith("baton: stats "))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no stats line in the agent's log:\n" + agentLog()));
+    return Arrays.stream(line.substring("baton: stats ".length()).split(" "))
+        .map(kv -> kv.split("="))
+        .collect(java.util.stream.Collectors.toMap(kv -> kv[0], kv -> Long.parseLong(kv[1])));
+  }
+
+  private String agentLog() {
+    return String.join("\n", run.section("agent"));
+  }
+}
