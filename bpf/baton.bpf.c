@@ -1,14 +1,44 @@
 /*
- * Baton's BPF scheduler: the hot path, which never waits for user space.
+ * Baton's BPF scheduler: the hot path. Mechanism only; the agent's policies decide through hints,
+ * and nothing here waits for the agent or trusts it.
  *
- * Walking skeleton: one shared FIFO DSQ. select_cpu keeps a task where the kernel's default
- * selection finds an idle CPU and dispatches it there directly (no queueing, no lock on the
- * shared DSQ); everything else is queued FIFO and pulled by whichever CPU goes idle first.
- * FIFO on one global queue is fair enough to pass the watchdog on a small host, and scales badly
- * past a few dozen CPUs (one queue lock); the class DSQs replace it.
+ * Classes. Five DSQs, one per enum baton_class, served in strict order: LIVE, INTERACTIVE,
+ * NORMAL, BATCH, IDLE. A task takes its class, weight, slice and relative deadline from its own
+ * hint (task_hints, keyed by thread or process plus start time, so a recycled pid never inherits
+ * a hint), else from its cgroup's (cgroup_hints), else it is NORMAL with its own (nice) weight.
  *
- * Task lifecycle goes to user space as fixed-size records in a ring buffer. A full ring drops the
- * record and counts it: losing an event is preferable to making a task wait for the agent.
+ * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
+ * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that runs a whole slice
+ * without sleeping has its deadline pushed back by one relative deadline, so an overrunning task
+ * cannot keep the head of the queue. The other classes are weighted virtual time: a task's vtime
+ * advances by runtime * 100 / weight, and a waking task is placed no more than one slice behind
+ * its class's clock, so sleeping banks at most one slice of credit.
+ *
+ * CPU selection and preemption. select_cpu keeps the previous CPU if it is idle, else takes the
+ * kernel's default idle pick, and dispatches straight to that CPU. A waking LIVE task that found
+ * no idle CPU kicks the CPU whose current task is due latest (any non-LIVE task counts as later
+ * than every deadline), if that is later than its own deadline. Only wakeups kick: a kick lands
+ * on whatever the CPU runs next, so kicking on slice expiry, or judging a CPU by a task it is
+ * switching away from, preempts the scheduler's own choices in a loop. A kicked CPU is marked with
+ * the waking deadline at once, so the next wakeup picks another CPU.
+ *
+ * Starvation guard. Strict class order would let a busy higher class starve a lower one into a
+ * watchdog ejection. Each CPU records when it last dispatched from each class; when a class below
+ * LIVE has not been served on a CPU for starve_ns, that CPU's next dispatch serves it first (the
+ * longest-waiting class, if several), unless the CPU was just kicked for a LIVE task. At most one guard dispatch per CPU per starve_ns, so higher
+ * classes keep at least 1 - slice / starve_ns of every CPU, and a class with queued tasks gets a
+ * dispatch on every CPU at least every (NR_CLASSES - 1) * starve_ns. Limit: a class holding more
+ * than about nr_cpus * timeout / ((NR_CLASSES - 1) * starve_ns) always-runnable tasks can still
+ * keep its last task waiting past the watchdog.
+ *
+ * Hints cost one task-storage lookup per callback: the resolved hint is cached in the task's
+ * storage together with the hint generation it was resolved at. The agent bumps live.hint_gen
+ * after changing a hint map, and each task resolves again (at most three hash lookups) at its next
+ * callback. A timer compares the agent's heartbeat with stale_ns; while it is stale, every task is
+ * scheduled as NORMAL with its own weight, and the hints count again once it is fresh.
+ *
+ * One DSQ per class shared by every CPU keeps the code small and the order global; it costs one
+ * lock per class, which is fine for tens of CPUs, not for hundreds (per-LLC DSQs would fix it).
  */
 #define BPF_NO_KFUNC_PROTOTYPES
 #include "vmlinux.h"
@@ -20,8 +50,41 @@
 
 char _license[] SEC("license") = "GPL";
 
-/* Time slice given to every task. */
-const volatile u64 slice_ns = 20ULL * 1000 * 1000;
+#define ENOMEM 12
+#define ESRCH 3
+#define CLOCK_MONOTONIC 1
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define SLICE_MIN_NS (50 * NSEC_PER_USEC)
+#define SLICE_MAX_NS (1000 * NSEC_PER_MSEC)
+/* How far, in slices, a task's vtime may run ahead of its class's clock. */
+#define VTIME_MAX_LEAD 10
+/* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
+#define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
+
+const volatile struct baton_tunables tunables = {
+	.stale_ns = 2000 * NSEC_PER_MSEC,
+	.starve_ns = 100 * NSEC_PER_MSEC,
+	.sample_ns = 100 * NSEC_PER_MSEC,
+};
+
+struct baton_live live SEC(".data.live") = {
+	.hint_gen = 1, /* tasks start at 0, so each resolves its hint once */
+	.slice_ns = {
+		[BATON_CLASS_LIVE] = 20 * NSEC_PER_MSEC,
+		[BATON_CLASS_INTERACTIVE] = 20 * NSEC_PER_MSEC,
+		[BATON_CLASS_NORMAL] = 20 * NSEC_PER_MSEC,
+		[BATON_CLASS_BATCH] = 20 * NSEC_PER_MSEC,
+		[BATON_CLASS_IDLE] = 20 * NSEC_PER_MSEC,
+	},
+};
+
+/* Set by the heartbeat timer; read by every callback. */
+static bool hints_stale = true;
+static u64 last_heartbeat_check;
+/* Per class: the vtime of the task that started running last, the clock waking tasks are bounded by. */
+static u64 vtime_now[BATON_NR_CLASSES];
+static u32 nr_cpu_ids;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -42,23 +105,505 @@ struct {
 	__type(value, struct baton_exit_info);
 } exit_info SEC(".maps");
 
+/* No preallocation: a hint Java replaces is freed after RCU, so a reader never sees it half-written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BATON_MAX_TASK_HINTS);
+	__type(key, struct baton_task_key);
+	__type(value, struct baton_hint);
+} task_hints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BATON_MAX_CGROUP_HINTS);
+	__type(key, u64);
+	__type(value, struct baton_hint);
+} cgroup_hints SEC(".maps");
+
+/* Per task, private to BPF: the resolved hint and the scheduling state. */
+struct task_ctx {
+	u64 hint_gen;        /* live.hint_gen the hint_* fields were resolved at; 0: never */
+	u64 hint_slice_ns;   /* 0: the class default */
+	u64 rel_deadline_ns; /* LIVE only */
+	u64 vtime;           /* non-LIVE: virtual time, on its class's clock */
+	u64 deadline;        /* LIVE: absolute deadline of the current activation */
+	u64 ran_ns;          /* LIVE: runtime since the deadline was last set */
+	u64 exec_at_run;     /* se.sum_exec_runtime when it last started running */
+	u32 hint_weight;     /* 0: the task's own */
+	u32 hint_class;      /* class the hints give it */
+	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
+	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+/* Per CPU: what it runs, and when it last served each class (the starvation guard). */
+struct cpu_ctx {
+	u64 running_key;                  /* deadline of its LIVE task, or NONLIVE_KEY(class) */
+	u64 guard_at;                     /* last guard dispatch */
+	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
+	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct cpu_ctx);
+} cpu_ctxs SEC(".maps");
+
+struct heartbeat_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct heartbeat_timer);
+} timers SEC(".maps");
+
 /*
  * Never accessed: it only makes clang write into the object's BTF the intf.h types that no map or
  * function signature mentions, because native/ generates the Java side of the ABI from that BTF.
  */
 struct {
 	struct baton_task_event task_event;
+	struct baton_task_sample task_sample;
 	enum baton_consts consts;
+	enum baton_class class;
 	enum baton_event_kind event_kind;
 	enum baton_stat stat;
 } baton_abi_anchor SEC(".bss");
 
-static void stat_inc(u32 idx)
+static void stat_add(u32 idx, u64 n)
 {
 	u64 *cnt = bpf_map_lookup_elem(&stats, &idx);
 
 	if (cnt)
-		(*cnt)++;
+		*cnt += n;
+}
+
+static void stat_inc(u32 idx)
+{
+	stat_add(idx, 1);
+}
+
+static struct cpu_ctx *this_cpu_ctx(void)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_ctxs, &zero);
+}
+
+/*
+ * A class as an index into a per-class array. Bounded on a 64-bit copy behind a compiler barrier:
+ * otherwise clang may test one register and index with a re-extended other, which the verifier
+ * cannot follow.
+ */
+static __always_inline u64 class_index(u32 cls)
+{
+	u64 i = cls;
+
+	barrier_var(i);
+	if (i >= BATON_NR_CLASSES)
+		i = BATON_CLASS_NORMAL;
+	return i;
+}
+
+static struct task_ctx *task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+static u64 task_cgroup_id(struct task_struct *p)
+{
+	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
+}
+
+static u64 clamp_slice(u64 ns)
+{
+	return ns < SLICE_MIN_NS ? SLICE_MIN_NS : ns > SLICE_MAX_NS ? SLICE_MAX_NS : ns;
+}
+
+/* Looks the task's hint up: its thread's, its process's, its cgroup's, in that order. */
+static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen)
+{
+	struct baton_task_key key = { .pid = p->pid, .start_ns = p->start_time };
+	struct baton_hint *h;
+	u64 cgid;
+
+	h = bpf_map_lookup_elem(&task_hints, &key);
+	if (!h && p->pid != p->tgid) {
+		key.pid = p->tgid;
+		key.start_ns = p->group_leader->start_time;
+		h = bpf_map_lookup_elem(&task_hints, &key);
+	}
+	if (!h) {
+		cgid = task_cgroup_id(p);
+		h = bpf_map_lookup_elem(&cgroup_hints, &cgid);
+	}
+	stat_inc(BATON_STAT_HINT_LOOKUPS);
+
+	tctx->hint_class = BATON_CLASS_NORMAL;
+	tctx->hint_weight = 0;
+	tctx->hint_slice_ns = 0;
+	tctx->rel_deadline_ns = 0;
+	tctx->hint_gen = gen;
+	if (!h)
+		return;
+	if (h->sched_class >= BATON_NR_CLASSES || h->weight > BATON_WEIGHT_MAX ||
+	    (h->sched_class == BATON_CLASS_LIVE && !h->deadline_us)) {
+		stat_inc(BATON_STAT_HINTS_INVALID);
+		return;
+	}
+	tctx->hint_class = h->sched_class;
+	tctx->hint_weight = h->weight;
+	tctx->hint_slice_ns = h->slice_us ? clamp_slice(h->slice_us * NSEC_PER_USEC) : 0;
+	tctx->rel_deadline_ns = h->deadline_us * NSEC_PER_USEC;
+}
+
+/*
+ * Brings the task's class up to date with the hints and the heartbeat, and returns it. A task
+ * changing class starts afresh on the new class's clock: vtimes of different classes do not
+ * compare, and a deadline set under another class means nothing.
+ */
+static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
+{
+	u64 gen = live.hint_gen;
+	u32 cls;
+
+	if (tctx->hint_gen != gen)
+		resolve_hint(p, tctx, gen);
+	cls = hints_stale ? BATON_CLASS_NORMAL : class_index(tctx->hint_class);
+	if (cls != tctx->class) {
+		if (cls == BATON_CLASS_LIVE) {
+			tctx->deadline = baton_now() + tctx->rel_deadline_ns;
+			tctx->ran_ns = 0;
+		} else {
+			tctx->vtime = vtime_now[class_index(cls)];
+		}
+		tctx->class = cls;
+	}
+	return cls;
+}
+
+static u64 task_slice(struct task_ctx *tctx, u32 cls)
+{
+	if (!hints_stale && tctx->hint_slice_ns)
+		return tctx->hint_slice_ns;
+	return clamp_slice(live.slice_ns[class_index(cls)]);
+}
+
+static u32 task_weight(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 w = !hints_stale && tctx->hint_weight ? tctx->hint_weight : p->scx.weight;
+
+	return w ? w : BATON_WEIGHT_DEFAULT;
+}
+
+/*
+ * A LIVE task woke with no idle CPU: preempt the allowed CPU whose work is due latest, if that is
+ * later than this task's deadline. Linear in the number of CPUs, once per such wakeup.
+ */
+static void preempt_for(struct task_struct *p, u64 deadline)
+{
+	u64 latest = deadline;
+	struct cpu_ctx *c;
+	s32 victim = -1;
+	u32 zero = 0;
+	u32 cpu;
+
+	bpf_for(cpu, 0, nr_cpu_ids) {
+		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+		if (c && c->running_key > latest) {
+			latest = c->running_key;
+			victim = cpu;
+		}
+	}
+	if (victim < 0)
+		return;
+	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, victim);
+	if (c) {
+		c->running_key = deadline;
+		c->kicked = true;
+	}
+	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
+	stat_inc(BATON_STAT_KICKS);
+}
+
+s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+{
+	struct task_ctx *tctx;
+	bool is_idle = false;
+	s32 cpu = prev_cpu;
+	u32 cls;
+
+	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+		is_idle = true;
+	else
+		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (!is_idle)
+		return cpu;
+
+	tctx = task_ctx(p);
+	cls = tctx ? refresh(p, tctx) : BATON_CLASS_NORMAL;
+	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
+	if (tctx)
+		tctx->direct = true;
+	stat_inc(BATON_STAT_DIRECT);
+	return cpu;
+}
+
+
+/*
+ * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
+ * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
+ * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in a task
+ * storage of its own so that this block stays apart from the scheduling state; the price is one
+ * more task-storage lookup in runnable, running and stopping. Samples do not wake the agent one
+ * by one: it polls every 100 ms anyway, and is woken early only when the ring buffer fills past a
+ * quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record. Limit: a
+ * task that stops running for good (exits) takes its last partial sample with it.
+ */
+#define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
+
+struct sample_ctx {
+	u64 cpu_ns;       /* since the last sample */
+	u64 wait_ns;
+	u64 exec_at_run;  /* se.sum_exec_runtime when it last started running */
+	u64 queued_at;    /* when it last became runnable without running; 0: it is not waiting */
+	u64 sampled_at;   /* when its last sample was sent */
+	u32 wakeups;
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sample_ctx);
+} sample_ctxs SEC(".maps");
+
+static u64 sample_woken_at;
+
+static void sample_runnable(struct task_struct *p, u64 enq_flags)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+
+	if (!s)
+		return;
+	s->queued_at = bpf_ktime_get_ns();
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		s->wakeups++;
+}
+
+static void sample_running(struct task_struct *p)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+	u64 now;
+
+	if (!s)
+		return;
+	now = bpf_ktime_get_ns();
+	if (s->queued_at && (s64)(now - s->queued_at) > 0)
+		s->wait_ns += now - s->queued_at;
+	s->queued_at = 0;
+	s->exec_at_run = p->se.sum_exec_runtime;
+}
+
+static void sample_stopping(struct task_struct *p, bool runnable)
+{
+	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
+	struct baton_task_sample *e;
+	u64 now, flags = BPF_RB_NO_WAKEUP;
+
+	if (!s)
+		return;
+	now = bpf_ktime_get_ns();
+	s->cpu_ns += p->se.sum_exec_runtime - s->exec_at_run;
+	if (runnable) /* preempted: waiting again from now */
+		s->queued_at = now;
+	if (now - s->sampled_at < tunables.sample_ns)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(BATON_STAT_EVENTS_DROPPED);
+		return; /* the counts carry over to the next sample */
+	}
+	e->kind = BATON_EV_TASK_SAMPLE;
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->wakeups = s->wakeups;
+	e->ts_ns = now;
+	e->cpu_ns = s->cpu_ns;
+	e->wait_ns = s->wait_ns;
+	s->cpu_ns = 0;
+	s->wait_ns = 0;
+	s->wakeups = 0;
+	s->sampled_at = now;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SAMPLE_WAKE_BYTES ||
+	    now - sample_woken_at > tunables.sample_ns) {
+		sample_woken_at = now; /* racy across CPUs: at worst an extra wakeup */
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
+void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx;
+
+	sample_runnable(p, enq_flags);
+	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
+		return;
+	if (refresh(p, tctx) == BATON_CLASS_LIVE) {
+		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
+		tctx->ran_ns = 0;
+	}
+}
+
+void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u64 slice, floor;
+	u32 cls;
+
+	stat_inc(BATON_STAT_ENQUEUES);
+	if (!tctx) { /* cannot happen once init_task succeeded; schedule it plainly */
+		baton_dsq_insert_vtime(p, BATON_CLASS_NORMAL, SCX_SLICE_DFL, vtime_now[BATON_CLASS_NORMAL], enq_flags);
+		return;
+	}
+	cls = refresh(p, tctx);
+	if (hints_stale)
+		stat_inc(BATON_STAT_STALE_ENQUEUES);
+	slice = task_slice(tctx, cls);
+
+	if (cls == BATON_CLASS_LIVE) {
+		baton_dsq_insert_vtime(p, BATON_CLASS_LIVE, slice, tctx->deadline, enq_flags);
+		if (enq_flags & SCX_ENQ_WAKEUP)
+			preempt_for(p, tctx->deadline);
+		return;
+	}
+	floor = vtime_now[class_index(cls)] - slice;
+	if ((s64)(tctx->vtime - floor) < 0)
+		tctx->vtime = floor;
+	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
+}
+
+/* Serves the class below LIVE that this CPU has neglected longest, if one is overdue. */
+static bool guard_dispatch(struct cpu_ctx *c, u64 now)
+{
+	u64 due, oldest_at;
+	u32 i, cls, oldest;
+
+	if (!tunables.starve_ns || now - c->guard_at < tunables.starve_ns)
+		return false;
+	due = now - tunables.starve_ns;
+	/* The overdue classes, oldest first; an empty one counts as served. */
+	for (i = BATON_CLASS_INTERACTIVE; i < BATON_NR_CLASSES; i++) {
+		oldest = BATON_NR_CLASSES;
+		oldest_at = due;
+		for (cls = BATON_CLASS_INTERACTIVE; cls < BATON_NR_CLASSES; cls++) {
+			if ((s64)(c->served_at[class_index(cls)] - oldest_at) <= 0) {
+				oldest = cls;
+				oldest_at = c->served_at[class_index(cls)];
+			}
+		}
+		if (oldest >= BATON_NR_CLASSES)
+			return false;
+		c->served_at[class_index(oldest)] = now;
+		if (baton_dsq_move_to_local(oldest)) {
+			c->guard_at = now;
+			stat_inc(BATON_STAT_GUARD);
+			return true;
+		}
+	}
+	return false;
+}
+
+void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
+{
+	struct cpu_ctx *c = this_cpu_ctx();
+	u32 cls, last = BATON_NR_CLASSES - 1;
+	u64 now = baton_now();
+	struct task_ctx *tctx;
+
+	if (!c)
+		return;
+	/* The guard waits for the next dispatch rather than take a CPU kicked for a LIVE task. */
+	if (c->kicked)
+		c->kicked = false;
+	else if (guard_dispatch(c, now))
+		return;
+	/*
+	 * A task whose slice ran out is not queued yet. Nothing below its class may take the CPU
+	 * from it: dispatching nothing keeps it running, with a fresh slice.
+	 */
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)))
+		last = class_index(tctx->class);
+	/* A class is "served" when it gets the CPU or has nothing waiting; only the rest starve. */
+	bpf_for(cls, 0, BATON_NR_CLASSES) {
+		if (cls > last)
+			break;
+		c->served_at[class_index(cls)] = now;
+		if (baton_dsq_move_to_local(cls)) {
+			stat_inc(BATON_STAT_DISPATCH_LIVE + cls);
+			return;
+		}
+	}
+}
+
+void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	struct cpu_ctx *c = this_cpu_ctx();
+	u32 cls;
+
+	sample_running(p);
+	if (!tctx)
+		return;
+	tctx->exec_at_run = p->se.sum_exec_runtime;
+	cls = tctx->class;
+	if (c)
+		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
+	/* Racy across CPUs; a clock that lags a little only gives a waking task a little more credit. */
+	if (cls != BATON_CLASS_LIVE && !tctx->direct && (s64)(vtime_now[class_index(cls)] - tctx->vtime) < 0)
+		vtime_now[class_index(cls)] = tctx->vtime;
+	tctx->direct = false;
+}
+
+void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u64 used, lead, cls;
+
+	sample_stopping(p, runnable);
+	if (!tctx)
+		return;
+	used = p->se.sum_exec_runtime - tctx->exec_at_run;
+	if (tctx->class != BATON_CLASS_LIVE) {
+		cls = class_index(tctx->class);
+		lead = vtime_now[cls] + VTIME_MAX_LEAD * task_slice(tctx, cls);
+		tctx->vtime += used * BATON_WEIGHT_DEFAULT / task_weight(p, tctx);
+		if ((s64)(tctx->vtime - lead) > 0)
+			tctx->vtime = lead;
+		return;
+	}
+	tctx->ran_ns += used;
+	if (tctx->ran_ns >= task_slice(tctx, BATON_CLASS_LIVE)) {
+		tctx->deadline += tctx->rel_deadline_ns;
+		tctx->ran_ns = 0;
+	}
 }
 
 static void emit_task_event(struct task_struct *p, u32 kind)
@@ -76,7 +621,7 @@ static void emit_task_event(struct task_struct *p, u32 kind)
 	e->_pad = 0;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->start_ns = p ? BPF_CORE_READ(p, start_time) : 0;
-	e->cgroup_id = p ? BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id) : 0;
+	e->cgroup_id = p ? task_cgroup_id(p) : 0;
 	if (p)
 		BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	else
@@ -84,41 +629,84 @@ static void emit_task_event(struct task_struct *p, u32 kind)
 	bpf_ringbuf_submit(e, 0);
 }
 
-s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
-{
-	bool is_idle = false;
-	s32 cpu;
-
-	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	if (is_idle)
-		baton_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
-	return cpu;
-}
-
-void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
-{
-	baton_dsq_insert(p, BATON_DSQ_SHARED, slice_ns, enq_flags);
-}
-
-void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
-{
-	baton_dsq_move_to_local(BATON_DSQ_SHARED);
-}
-
 s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_args *args)
 {
+	struct task_ctx *tctx;
+
+	tctx = bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tctx)
+		return -ENOMEM;
+	tctx->class = BATON_CLASS_NORMAL;
+	tctx->hint_class = BATON_CLASS_NORMAL;
+	tctx->vtime = vtime_now[BATON_CLASS_NORMAL];
+	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
 	emit_task_event(p, BATON_EV_TASK_INIT);
 	return 0;
 }
 
 void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task_args *args)
 {
+	struct baton_task_key key = { .pid = p->pid, .start_ns = p->start_time };
+
+	/* Housekeeping only: the start time in the key already keeps the hint from a new task. */
+	bpf_map_delete_elem(&task_hints, &key);
 	emit_task_event(p, BATON_EV_TASK_EXIT);
+}
+
+static bool heartbeat_stale(u64 now)
+{
+	u64 beat = live.heartbeat_ns;
+
+	/* A beat from the future (another clock's skew) counts as fresh rather than wrapping. */
+	return !beat || (s64)(now - beat) > (s64)tunables.stale_ns;
+}
+
+static u64 heartbeat_period_ns(void)
+{
+	u64 period = tunables.stale_ns / 4;
+
+	return period < NSEC_PER_MSEC ? NSEC_PER_MSEC : period;
+}
+
+/* Runs every stale_ns / 4: enters or leaves stale mode and counts the time spent in it. */
+static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
+{
+	u64 now = bpf_ktime_get_ns();
+	bool stale = heartbeat_stale(now);
+
+	if (hints_stale)
+		stat_add(BATON_STAT_STALE_NS, now - last_heartbeat_check);
+	if (stale && !hints_stale)
+		stat_inc(BATON_STAT_STALE_PERIODS);
+	hints_stale = stale;
+	last_heartbeat_check = now;
+	bpf_timer_start(timer, heartbeat_period_ns(), 0);
+	return 0;
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(baton_init)
 {
-	return scx_bpf_create_dsq(BATON_DSQ_SHARED, -1);
+	struct bpf_timer *timer;
+	u32 zero = 0;
+	s32 err;
+	u32 cls;
+
+	nr_cpu_ids = scx_bpf_nr_cpu_ids();
+	bpf_for(cls, 0, BATON_NR_CLASSES) {
+		err = scx_bpf_create_dsq(cls, -1);
+		if (err)
+			return err;
+	}
+	last_heartbeat_check = bpf_ktime_get_ns();
+	hints_stale = heartbeat_stale(last_heartbeat_check);
+
+	timer = bpf_map_lookup_elem(&timers, &zero);
+	if (!timer)
+		return -ESRCH;
+	bpf_timer_init(timer, &timers, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(timer, check_heartbeat);
+	return bpf_timer_start(timer, heartbeat_period_ns(), 0);
 }
 
 void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
@@ -140,14 +728,42 @@ void BPF_STRUCT_OPS(baton_exit, struct scx_exit_info *ei)
 	emit_task_event(NULL, BATON_EV_SCHED_EXIT);
 }
 
+/*
+ * Not a scheduler callback: the agent runs it with BPF_PROG_TEST_RUN to learn what the kernel
+ * knows of a pid, chiefly the start time that a task_hints key needs.
+ */
+SEC("syscall")
+int baton_query_task(struct baton_task_query *q)
+{
+	struct task_struct *p = bpf_task_from_pid(q->pid);
+	struct task_ctx *tctx;
+
+	if (!p)
+		return -ESRCH;
+	q->tgid = p->tgid;
+	q->start_ns = p->start_time;
+	q->leader_start_ns = p->group_leader->start_time;
+	q->cgroup_id = task_cgroup_id(p);
+	tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	q->sched_class = tctx ? tctx->class : BATON_CLASS_NORMAL;
+	q->weight = tctx ? task_weight(p, tctx) : p->scx.weight;
+	bpf_probe_read_kernel_str(q->comm, sizeof(q->comm), p->comm);
+	bpf_task_release(p);
+	return 0;
+}
+
 SEC(".struct_ops.link")
 struct sched_ext_ops baton_ops = {
 	.select_cpu = (void *)baton_select_cpu,
 	.enqueue = (void *)baton_enqueue,
 	.dispatch = (void *)baton_dispatch,
+	.runnable = (void *)baton_runnable,
+	.running = (void *)baton_running,
+	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
 	.exit_task = (void *)baton_exit_task,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
+	.timeout_ms = 0, /* the kernel's default (30 s) unless the agent sets it before load */
 	.name = "baton",
 };

@@ -1,35 +1,78 @@
 /*
- * The sched_ext kfuncs Baton calls, declared here rather than taken from vmlinux.h so that one
- * object loads on every sched_ext kernel (6.12+): names that changed are declared weak and chosen
- * at load time with bpf_ksym_exists(), which the verifier folds to a constant.
+ * The kfuncs Baton calls, declared here rather than taken from vmlinux.h so that one object loads
+ * on every sched_ext kernel (6.12+): names that changed are declared weak and chosen at load time
+ * with bpf_ksym_exists(), which the verifier folds to a constant, newest first.
+ *
+ * libbpf strips a trailing ___suffix from an extern's name before looking it up (it marks a CO-RE
+ * flavour), so a kernel function whose own name ends in ___v2 is declared with one more suffix.
  */
 #ifndef BATON_COMPAT_BPF_H
 #define BATON_COMPAT_BPF_H
 
 s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
 s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym;
+bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
-s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym;
+u32 scx_bpf_nr_cpu_ids(void) __ksym;
+bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym;
+struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+void bpf_task_release(struct task_struct *p) __ksym;
 
-/* 6.13 renamed dispatch -> dsq_insert and consume -> dsq_move_to_local. */
+/* 6.13 renamed dispatch -> dsq_insert; 6.19 made it return bool (___v2). */
+bool scx_bpf_dsq_insert___v2___baton(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
 void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
 void scx_bpf_dispatch(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
+
+/* The vtime variant: renamed in 6.13; 6.19 passes its arguments in a struct. */
+bool __scx_bpf_dsq_insert_vtime(struct task_struct *p, struct scx_bpf_dsq_insert_vtime_args *args) __ksym __weak;
+void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym __weak;
+void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym __weak;
+
+/* consume -> dsq_move_to_local in 6.13; 7.1 added enq_flags (___v2). */
+bool scx_bpf_dsq_move_to_local___v2___baton(u64 dsq_id, u64 enq_flags) __ksym __weak;
 bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
 
+/* 6.14: the rq clock, cheaper than a clocksource read; any monotonic clock orders deadlines. */
+u64 scx_bpf_now(void) __ksym __weak;
+
 static __always_inline void baton_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
 {
-	if (bpf_ksym_exists(scx_bpf_dsq_insert))
+	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___baton))
+		scx_bpf_dsq_insert___v2___baton(p, dsq_id, slice, enq_flags);
+	else if (bpf_ksym_exists(scx_bpf_dsq_insert))
 		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
 	else
 		scx_bpf_dispatch(p, dsq_id, slice, enq_flags);
 }
 
+static __always_inline void baton_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime,
+						   u64 enq_flags)
+{
+	if (bpf_ksym_exists(__scx_bpf_dsq_insert_vtime)) {
+		struct scx_bpf_dsq_insert_vtime_args args = {
+			.dsq_id = dsq_id, .slice = slice, .vtime = vtime, .enq_flags = enq_flags,
+		};
+		__scx_bpf_dsq_insert_vtime(p, &args);
+	} else if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime)) {
+		scx_bpf_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags);
+	} else {
+		scx_bpf_dispatch_vtime(p, dsq_id, slice, vtime, enq_flags);
+	}
+}
+
 static __always_inline bool baton_dsq_move_to_local(u64 dsq_id)
 {
+	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local___v2___baton))
+		return scx_bpf_dsq_move_to_local___v2___baton(dsq_id, 0);
 	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local))
 		return scx_bpf_dsq_move_to_local(dsq_id);
 	return scx_bpf_consume(dsq_id);
+}
+
+static __always_inline u64 baton_now(void)
+{
+	return bpf_ksym_exists(scx_bpf_now) ? scx_bpf_now() : bpf_ktime_get_ns();
 }
 
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)

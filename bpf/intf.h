@@ -24,7 +24,24 @@ enum baton_consts {
 	BATON_COMM_LEN = 16,         /* TASK_COMM_LEN */
 	BATON_EXIT_REASON_LEN = 128, /* scx_exit_info.reason, truncated */
 	BATON_EXIT_MSG_LEN = 1024,   /* scx_exit_info.msg, truncated */
-	BATON_DSQ_SHARED = 0,        /* the one user DSQ of the walking skeleton */
+	BATON_WEIGHT_MIN = 1,        /* hint weights, on the kernel's scale: 100 is nice 0 ... */
+	BATON_WEIGHT_DEFAULT = 100,
+	BATON_WEIGHT_MAX = 10000,    /* ... and 10000 the most (nice -20 is 8876) */
+	BATON_MAX_TASK_HINTS = 16384,   /* entries of the task_hints map */
+	BATON_MAX_CGROUP_HINTS = 1024,  /* entries of the cgroup_hints map */
+};
+
+/*
+ * Scheduling classes, in the order the BPF side serves them; each has its own DSQ, whose id is
+ * the class value. A task without a hint is NORMAL.
+ */
+enum baton_class {
+	BATON_CLASS_LIVE = 0,        /* earliest deadline first; preempts the other classes on wakeup */
+	BATON_CLASS_INTERACTIVE = 1, /* weighted fair, before NORMAL */
+	BATON_CLASS_NORMAL = 2,      /* weighted fair; every task without a hint */
+	BATON_CLASS_BATCH = 3,       /* weighted fair, after NORMAL */
+	BATON_CLASS_IDLE = 4,        /* only what the others leave, and the starvation guard's share */
+	BATON_NR_CLASSES = 5,
 };
 
 /* What a baton_task_event reports. */
@@ -32,13 +49,30 @@ enum baton_event_kind {
 	BATON_EV_TASK_INIT = 1,   /* a task joined the scheduler (existing at attach, or forked) */
 	BATON_EV_TASK_EXIT = 2,   /* a task left the scheduler (exited, or the scheduler detached) */
 	BATON_EV_SCHED_EXIT = 3,  /* the scheduler is exiting; read exit_info (wakes the consumer) */
+	BATON_EV_TASK_SAMPLE = 4, /* a struct baton_task_sample: what a task did lately */
 };
 
 /* Per-CPU counters (stats map index); the agent sums over CPUs when it reads them. */
 enum baton_stat {
-	BATON_STAT_EVENTS_DROPPED = 0, /* events lost because the ring buffer was full */
+	BATON_STAT_EVENTS_DROPPED = 0,  /* events lost because the ring buffer was full */
+	BATON_STAT_ENQUEUES = 1,        /* ops.enqueue calls: tasks queued in a class DSQ */
+	BATON_STAT_DIRECT = 2,          /* tasks sent straight to an idle CPU by select_cpu */
+	BATON_STAT_DISPATCH_LIVE = 3,   /* dispatches from each class DSQ, in enum baton_class order */
+	BATON_STAT_DISPATCH_INTERACTIVE = 4,
+	BATON_STAT_DISPATCH_NORMAL = 5,
+	BATON_STAT_DISPATCH_BATCH = 6,
+	BATON_STAT_DISPATCH_IDLE = 7,
+	BATON_STAT_GUARD = 8,           /* dispatches the starvation guard forced ahead of a higher class */
+	BATON_STAT_KICKS = 9,           /* CPUs preempted for a waking LIVE task */
+	BATON_STAT_STALE_ENQUEUES = 10, /* enqueues that ignored hints because the heartbeat was stale */
+	BATON_STAT_STALE_PERIODS = 11,  /* times the heartbeat went stale */
+	BATON_STAT_STALE_NS = 12,       /* time spent with a stale heartbeat, ns (to the last timer tick) */
+	BATON_STAT_HINT_LOOKUPS = 13,   /* hint resolutions: a task's first, or after a hint change */
+	BATON_STAT_HINTS_INVALID = 14,  /* hints ignored as malformed (bad class or weight, LIVE without deadline) */
 	BATON_NR_STATS,
 };
+_Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,
+	       "one dispatch counter per class, in class order");
 
 /* One ring-buffer record. */
 struct baton_task_event {
@@ -53,6 +87,21 @@ struct baton_task_event {
 };
 _Static_assert(sizeof(struct baton_task_event) == 56, "baton_task_event is part of the ABI");
 
+/*
+ * What one task did since its previous sample: at most one per task per sample_ns, emitted when it
+ * stops running, so a task that does not run sends none. Same ring buffer, same kind field first.
+ */
+struct baton_task_sample {
+	u32 kind;     /* BATON_EV_TASK_SAMPLE */
+	u32 pid;      /* the task's kernel pid */
+	u32 tgid;     /* its process id */
+	u32 wakeups;  /* times it woke up */
+	u64 ts_ns;    /* CLOCK_MONOTONIC ns when the sample was emitted */
+	u64 cpu_ns;   /* CPU time it received */
+	u64 wait_ns;  /* time it was runnable but waiting for a CPU */
+};
+_Static_assert(sizeof(struct baton_task_sample) == 40, "baton_task_sample is part of the ABI");
+
 /* Why the scheduler stopped, copied from scx_exit_info in ops.exit for the agent to report. */
 struct baton_exit_info {
 	s32 kind;                              /* enum scx_exit_kind; 0 while running */
@@ -62,5 +111,66 @@ struct baton_exit_info {
 	char msg[BATON_EXIT_MSG_LEN];          /* the detailed message, NUL-terminated */
 };
 _Static_assert(sizeof(struct baton_exit_info) == 16 + 128 + 1024, "baton_exit_info is part of the ABI");
+
+/*
+ * Key of the task_hints map. The start time makes it unique for the life of the machine, so a
+ * process that is given a dead task's pid never matches that task's hint. A key naming a process
+ * (its pid and its leader's start) applies to all its threads; one naming a thread, to that
+ * thread only, and wins over its process's.
+ */
+struct baton_task_key {
+	u32 pid;      /* a thread id, or a process id (= its leader's thread id) */
+	u32 _pad;     /* always 0 */
+	u64 start_ns; /* that task's start time, as baton_task_event.start_ns reports it */
+};
+_Static_assert(sizeof(struct baton_task_key) == 16, "baton_task_key is part of the ABI");
+
+/*
+ * Value of the task_hints map and of the cgroup_hints map (keyed by the u64 cgroup id). Advice:
+ * the BPF side ignores a malformed hint (counted in BATON_STAT_HINTS_INVALID) and every hint while
+ * the agent's heartbeat is stale. A zero field means "the default".
+ */
+struct baton_hint {
+	u32 sched_class; /* enum baton_class */
+	u32 weight;      /* BATON_WEIGHT_MIN..MAX, 100 = nice 0; 0: the task's own weight (its nice) */
+	u32 slice_us;    /* time slice; 0: the class's default (baton_live.slice_ns) */
+	u32 deadline_us; /* LIVE: deadline relative to each wakeup; required for LIVE, else ignored */
+};
+_Static_assert(sizeof(struct baton_hint) == 16, "baton_hint is part of the ABI");
+
+/* Read-only tunables (the .rodata variable `tunables`): set by the agent before load. */
+struct baton_tunables {
+	u64 stale_ns;  /* heartbeat age after which every hint is ignored */
+	u64 starve_ns; /* a class below LIVE waiting this long on a CPU gets its next dispatch; 0: off */
+	u64 sample_ns; /* a task's runtime samples are at least this far apart */
+};
+_Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");
+
+/*
+ * What the agent changes while the scheduler runs: the variable `live`, alone in section
+ * .data.live, which libbpf maps into the agent's memory; plain aligned stores, no system call.
+ */
+struct baton_live {
+	u64 heartbeat_ns;                /* the agent's CLOCK_MONOTONIC time at its last heartbeat; 0: none */
+	u64 hint_gen;                    /* bumped after each change to a hint map or to slice_ns */
+	u64 slice_ns[BATON_NR_CLASSES];  /* default time slice per class (clamped to 50 us .. 1 s) */
+};
+_Static_assert(sizeof(struct baton_live) == 56, "baton_live is part of the ABI");
+
+/*
+ * Argument of the baton_query_task program (run with BPF_PROG_TEST_RUN): what the kernel knows of
+ * one task, so the agent can build an exact task_hints key from a pid it was given.
+ */
+struct baton_task_query {
+	u32 pid;                   /* in: a thread id or process id */
+	u32 tgid;                  /* out: its process id */
+	u64 start_ns;              /* out: its start time */
+	u64 leader_start_ns;       /* out: its process leader's start time (= start_ns for a leader) */
+	u64 cgroup_id;             /* out: its cgroup (v2) id */
+	u32 sched_class;           /* out: the class it was last scheduled in (enum baton_class) */
+	u32 weight;                /* out: the weight its virtual time advances with */
+	char comm[BATON_COMM_LEN]; /* out: its name */
+};
+_Static_assert(sizeof(struct baton_task_query) == 56, "baton_task_query is part of the ABI");
 
 #endif /* BATON_INTF_H */

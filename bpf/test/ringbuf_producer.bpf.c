@@ -11,6 +11,9 @@ char _license[] SEC("license") = "GPL";
 /* Copied into every record, so a test can see that a .rodata write before load took effect. */
 const volatile u64 stamp = 0;
 
+/* Writable while loaded: user space stores into it through the mmapped section, echo() reads it. */
+u64 control SEC(".data.ctl") = 7;
+
 /* Small on purpose: tests push thousands of records through it and fill it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -103,4 +106,11 @@ int produce(struct produce_args *args)
 	bpf_loop(a.count, produce_one, &a, 0);
 	args->submitted = a.submitted;
 	return 0;
+}
+
+/* Returns the low 32 bits of control, as the program sees it now. */
+SEC("syscall")
+int echo(void *ctx)
+{
+	return (int)control;
 }

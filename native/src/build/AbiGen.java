@@ -11,7 +11,11 @@
  *   - one class per `struct baton_*`: SIZEOF, <MEMBER>_OFFSET/_SIZE, FIELDS and a StructLayout;
  *   - one class per `enum baton_*`: a constant per enumerator and the ordered VALUES map;
  *   - one class per kernel enum in KERNEL_ENUMS (e.g. ScxExitKind), the same way;
+ *   - one class per kernel struct in KERNEL_STRUCTS (e.g. SchedExtOps), the same way as for
+ *     intf.h structs, with the layout the object was compiled against (libbpf translates it to
+ *     the running kernel's by member name);
  *   - Rodata: offset and size of every variable in .rodata, the tunables Java writes before load;
+ *   - one such class per custom data section .data.NAME (e.g. DataLive for .data.live);
  *   - Field (the record FIELDS lists) and AbiTypes (the generated type classes, for the test).
  *
  * The BTF comes from `bpftool btf dump file <obj> format raw -j`: bpftool already knows every BTF
@@ -43,6 +47,11 @@ public final class AbiGen {
      * so their values are the kernel's. Not intf.h types, so AbiTypes does not list them.
      */
     static final Set<String> KERNEL_ENUMS = Set.of("scx_exit_kind");
+    /**
+     * Kernel structs whose fields Java sets in the object before load: sched_ext_ops carries
+     * timeout_ms in the struct_ops map's initial value. Not intf.h types either.
+     */
+    static final Set<String> KERNEL_STRUCTS = Set.of("sched_ext_ops");
 
     /** A failure the user can act on; main prints its message and exits non-zero. */
     static final class Fail extends RuntimeException {
@@ -88,6 +97,12 @@ public final class AbiGen {
                         + enumClass(t, className(name)).replace("from bpf/intf.h", "from the kernel's BTF"));
                 continue;
             }
+            if (KERNEL_STRUCTS.contains(name) && Btf.str(t, "kind").equals("STRUCT")) {
+                sources.put(className(name), header + structClass(btf, t, className(name))
+                        .replace("from bpf/intf.h, as clang laid it out for the BPF program",
+                                "from the kernel's BTF, as the object was compiled against it"));
+                continue;
+            }
             if (!name.startsWith(PREFIX)) {
                 continue;
             }
@@ -109,7 +124,21 @@ public final class AbiGen {
             sources.put(cls, header + (target == structs ? structClass(btf, t, cls) : enumClass(t, cls))
                     .replace("from " + INTF_H, "from " + sharedHeader));
         }
-        sources.put("Rodata", header + rodataClass(btf));
+        sources.put("Rodata", header + sectionClass(btf, ".rodata", "Rodata",
+                "The read-only globals of the BPF program ({@code const volatile} in C, section .rodata):\n"
+                        + " * the tunables Java writes into the map's initial value before the program is loaded."));
+        for (var t : btf.types) {
+            var section = Btf.name(t);
+            if (Btf.str(t, "kind").equals("DATASEC") && section.startsWith(".data.")) {
+                var cls = "Data" + className(section.substring(".data.".length()));
+                if (sources.containsKey(cls)) {
+                    throw new Fail("section " + section + ": a class named " + cls + " was already generated");
+                }
+                sources.put(cls, header + sectionClass(btf, section, cls,
+                        "The globals of the BPF program in section " + section + ", a map that libbpf maps into\n"
+                                + " * this process: Java writes them before load and while the program runs."));
+            }
+        }
         sources.put("Field", header + """
                 /** One member of a generated struct, or one .rodata variable: its byte offset and size. */
                 public record Field(String name, long offset, long size) {}
@@ -381,19 +410,19 @@ public final class AbiGen {
                 """.formatted(name, cls, constants, puts);
     }
 
-    static String rodataClass(Btf btf) {
+    /** Offsets of the variables in one data section; an absent section gives an empty class. */
+    static String sectionClass(Btf btf, String section, String cls, String javadoc) {
         var constants = new StringBuilder();
         var fields = new ArrayList<String>();
         var names = new HashSet<String>(List.of("FIELDS"));
-        // An object without read-only globals has no .rodata: the class is then generated empty.
         var datasec = btf.types.stream()
-                .filter(t -> Btf.str(t, "kind").equals("DATASEC") && Btf.name(t).equals(".rodata"))
+                .filter(t -> Btf.str(t, "kind").equals("DATASEC") && Btf.name(t).equals(section))
                 .findFirst();
         for (var v : datasec.map(d -> Btf.list(d, "vars")).orElse(List.of())) {
             var variable = Btf.name(btf.type(Btf.num(v, "type_id")));
             var constant = upperSnake(variable);
             if (!names.add(constant + "_OFFSET") || !names.add(constant + "_SIZE")) {
-                throw new Fail(".rodata " + variable + ": constant " + constant + "_OFFSET would be generated twice");
+                throw new Fail(section + " " + variable + ": constant " + constant + "_OFFSET would be generated twice");
             }
             constants.append("    public static final long ").append(constant).append("_OFFSET = ").append(Btf.num(v, "offset")).append(";\n")
                     .append("    public static final long ").append(constant).append("_SIZE = ").append(Btf.num(v, "size")).append(";\n");
@@ -403,17 +432,16 @@ public final class AbiGen {
                 import java.util.List;
 
                 /**
-                 * The read-only globals of the BPF program ({@code const volatile} in C, section .rodata):
-                 * the tunables Java writes into the map's initial value before the program is loaded.
+                 * %s
                  */
-                public final class Rodata {
-                    private Rodata() {}
+                public final class %s {
+                    private %2$s() {}
 
                 %s
                     /** The variables in section order. */
                     public static final List<Field> FIELDS = List.of(%s);
                 }
-                """.formatted(constants, argList(fields));
+                """.formatted(javadoc, cls, constants, argList(fields));
     }
 
     static String abiTypesClass(Iterable<String> structs, Iterable<String> enums) {

@@ -29,13 +29,26 @@ public final class Main {
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
         run [options]              load and attach the scheduler, follow task events, detach on
                                    SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
-            --slice-us N           time slice per task, microseconds (default 20000)
+            --slice-us [CLASS=]N   default time slice of every class, or of one, in
+                                   microseconds (default 20000; repeatable)
+            --stale-ms N           heartbeat age after which hints are ignored (default 2000)
+            --starve-ms N          a class below live waiting this long on a CPU is served
+                                   next (default 100; 0: off, which risks watchdog ejection)
+            --timeout-ms N         kernel watchdog limit for a waiting task (default 0: the
+                                   kernel's, 30000)
+            --sample-ms N          per-task runtime samples (CPU, waiting) at most this often
+                                   (default 100)
             --max-tasks N          live tasks tracked (default 65536)
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
+            --policy-config FILE   policy config (YAML); re-read on SIGHUP or POST /v1/reload
         status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    what the running agent reports; S bounds the wait (default 10)
+      """
+          + HintCommand.USAGE
+          + JobCommand.USAGE
+          + """
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
@@ -66,6 +79,9 @@ public final class Main {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
         case "status" -> status(rest, out, err);
+        case "hint" -> HintCommand.run(rest, out, err);
+        case "job" -> JobCommand.run(rest, out, err);
+        case "reload" -> JobCommand.reload(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
@@ -120,7 +136,7 @@ public final class Main {
   // An idle host answers in milliseconds; an emulated test guest can take tens of seconds.
   static final long DEFAULT_STATUS_TIMEOUT_S = 10;
 
-  private static long timeoutSeconds(String v) {
+  static long timeoutSeconds(String v) {
     try {
       long s = Long.parseLong(v);
       if (s >= 1 && s <= 3600) {
@@ -173,7 +189,14 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(hook);
 
     try {
-      code[0] = new Agent(options, out, err, stop).run();
+      PolicyDriver policy;
+      try {
+        policy = new PolicyDriver(options.policyConfig(), Runtime.getRuntime().availableProcessors(), System::nanoTime, out);
+      } catch (dev.baton.policy.config.ConfigException e) {
+        err.println("baton: " + e.getMessage());
+        return USAGE;
+      }
+      code[0] = new Agent(options, out, err, stop, policy).run();
     } finally {
       returning.set(true);
       finished.countDown();

@@ -51,12 +51,60 @@ class MainTest {
   @Test
   void runOptionsHaveDefaults() {
     RunOptions o = RunOptions.parse(List.of());
-    assertThat(o.sliceUs()).isEqualTo(RunOptions.DEFAULT_SLICE_US);
+    for (SchedClass c : SchedClass.values()) {
+      assertThat(o.sliceUs(c)).isEqualTo(RunOptions.DEFAULT_SLICE_US);
+    }
+    assertThat(o.staleMs()).isEqualTo(RunOptions.DEFAULT_STALE_MS);
+    assertThat(o.starveMs()).isEqualTo(RunOptions.DEFAULT_STARVE_MS);
+    assertThat(o.timeoutMs()).isZero();
     assertThat(o.maxTasks()).isEqualTo(RunOptions.DEFAULT_MAX_TASKS);
     assertThat(o.tasksOut()).isNull();
     assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks")))
         .isInstanceOf(UsageException.class)
         .hasMessageContaining("--max-tasks needs a value");
+  }
+
+  @Test
+  void slicesAreSetForAllClassesOrOne() {
+    RunOptions o =
+        RunOptions.parse(List.of("--slice-us", "5000", "--slice-us", "live=2000", "--slice-us", "BATCH=40000"));
+    assertThat(o.sliceUs(SchedClass.LIVE)).isEqualTo(2000);
+    assertThat(o.sliceUs(SchedClass.NORMAL)).isEqualTo(5000);
+    assertThat(o.sliceUs(SchedClass.BATCH)).isEqualTo(40000);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--slice-us", "fast=100")))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("unknown class 'fast'");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--slice-us", "idle=99")))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("not 99 (class idle)");
+  }
+
+  @Test
+  void tunablesAreValidatedWithTheirUnits() {
+    assertThat(RunOptions.parse(List.of("--starve-ms", "0")).starveMs()).isZero();
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "3000")).timeoutMs()).isEqualTo(3000);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--stale-ms", "50")))
+        .hasMessageContaining("--stale-ms must be between 100 and 60000, not 50");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "5")))
+        .hasMessageContaining("--starve-ms must be 0 (off) or between 10 and 10000, not 5");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "40000")))
+        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 1000 and 30000");
+  }
+
+  @Test
+  void theEventLoopKnowsItsOwnThreadId() throws Exception {
+    int tid = Scheduler.currentThreadId();
+    assertThat(java.nio.file.Path.of("/proc/self/task/" + tid)).isDirectory();
+    int[] other = new int[1];
+    Thread t = Thread.ofPlatform().start(() -> {
+      try {
+        other[0] = Scheduler.currentThreadId();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    t.join();
+    assertThat(other[0]).isPositive().isNotEqualTo(tid);
   }
 
   @Test

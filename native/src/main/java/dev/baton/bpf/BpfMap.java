@@ -31,6 +31,7 @@ public final class BpfMap {
     private final MemorySegment key;
     private final MemorySegment value;
     private final Arena arena;
+    private final MemorySegment nextKey;
 
     BpfMap(BpfObject owner, MemorySegment map, String name, Arena arena) throws BpfException {
         this.owner = owner;
@@ -47,10 +48,16 @@ public final class BpfMap {
         this.key = arena.allocate(keySize, 8);
         this.value = arena.allocate(valueBytes, 8);
         this.arena = arena;
+        this.nextKey = arena.allocate(keySize, 8);
     }
 
     public String name() {
         return name;
+    }
+
+    /** libbpf's struct bpf_map. */
+    MemorySegment handle() {
+        return map;
     }
 
     /** The map's fd; negative until the object is loaded. */
@@ -149,6 +156,29 @@ public final class BpfMap {
         if (err < 0) {
             throw BpfException.of("bpf_map_delete_elem", name, err);
         }
+        return true;
+    }
+
+    /**
+     * Copies into {@code next} the key that follows {@code key} in the map's iteration order, or
+     * the first key if {@code key} is null; false when there is none. Walks a map whose entries
+     * may change meanwhile: a deleted {@code key} restarts the walk from the first key (hash maps).
+     */
+    public boolean nextKey(byte[] key, byte[] next) throws BpfException {
+        checkSize("key", next.length, keySize);
+        MemorySegment from = MemorySegment.NULL;
+        if (key != null) {
+            copyKey(key);
+            from = this.key;
+        }
+        int err = LibBpf.bpf_map_get_next_key(fd(), from, this.nextKey);
+        if (err == -LibBpf.ENOENT) {
+            return false;
+        }
+        if (err < 0) {
+            throw BpfException.of("bpf_map_get_next_key", name, err);
+        }
+        MemorySegment.copy(this.nextKey, C_CHAR, 0, next, 0, next.length);
         return true;
     }
 

@@ -29,7 +29,7 @@ public final class BpfObject implements AutoCloseable {
     private final Map<String, BpfMap> maps = new HashMap<>();
     private final Map<String, BpfProgram> programs = new HashMap<>();
     private final List<Runnable> attachments = new ArrayList<>();
-    private GlobalData rodata;
+    private final Map<String, GlobalData> globals = new HashMap<>();
     private boolean loaded;
     private boolean closed;
 
@@ -69,20 +69,55 @@ public final class BpfObject implements AutoCloseable {
      * writable until {@link #load()}, read-only after.
      */
     public GlobalData rodata() throws BpfException {
+        return globals(".rodata");
+    }
+
+    /**
+     * The globals in data section {@code section}: {@code ".rodata"} (see {@link #rodata()}), or a
+     * writable one such as {@code ".data"}, {@code ".bss"} or a custom {@code ".data.NAME"}, which
+     * libbpf maps into this process so that it stays writable after load: a store there is seen
+     * by the running program without a system call.
+     */
+    public GlobalData globals(String section) throws BpfException {
         requireOpen();
-        if (rodata == null) {
-            MemorySegment map = findMap(".rodata");
-            try (Arena tmp = Arena.ofConfined()) {
-                MemorySegment size = tmp.allocate(C_SIZE_T);
-                MemorySegment data = LibBpf.bpf_map__initial_value(map, size);
-                if (data.equals(MemorySegment.NULL)) {
-                    throw BpfException.of("bpf_map__initial_value", name + ".rodata", LibBpf.EINVAL);
-                }
-                // libbpf mmaps it and keeps the address across load, remapped read-only.
-                rodata = new GlobalData(this, LibBpf.view(data, size.get(C_SIZE_T, 0), arena, null));
+        GlobalData data = globals.get(section);
+        if (data == null) {
+            data = initialValue(section, section.startsWith(".rodata"));
+            if (loaded) {
+                data.loaded(arena);
             }
+            globals.put(section, data);
         }
-        return rodata;
+        return data;
+    }
+
+    /**
+     * The value of the struct_ops map {@code mapName} (e.g. a {@code struct sched_ext_ops}), laid
+     * out as in the object's BTF: its plain fields, such as a timeout, may be set before
+     * {@link #load()}, after which the kernel has its own copy.
+     */
+    public GlobalData structOps(String mapName) throws BpfException {
+        requireOpen();
+        if (map(mapName).type() != LibBpf.BPF_MAP_TYPE_STRUCT_OPS) {
+            throw new IllegalArgumentException(name + "." + mapName + " is not a struct_ops map");
+        }
+        if (loaded) {
+            throw new IllegalStateException(name + "." + mapName + " is read-only once loaded");
+        }
+        return initialValue(mapName, true);
+    }
+
+    private GlobalData initialValue(String mapName, boolean frozenOnLoad) throws BpfException {
+        BpfMap map = map(mapName);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment size = tmp.allocate(C_SIZE_T);
+            MemorySegment data = LibBpf.bpf_map__initial_value(map.handle(), size);
+            if (data.equals(MemorySegment.NULL)) {
+                throw BpfException.of("bpf_map__initial_value", name + "." + mapName, LibBpf.EINVAL);
+            }
+            // libbpf owns this memory as long as the object lives.
+            return new GlobalData(this, map, LibBpf.view(data, size.get(C_SIZE_T, 0), arena, null), frozenOnLoad);
+        }
     }
 
     public void load() throws BpfException {
@@ -95,6 +130,9 @@ public final class BpfObject implements AutoCloseable {
             throw BpfException.of("bpf_object__load", name, err);
         }
         loaded = true;
+        for (GlobalData data : globals.values()) {
+            data.loaded(arena);
+        }
     }
 
     public boolean isLoaded() {

@@ -45,7 +45,7 @@ final class LibBpf {
     // enum bpf_map_type and map_flags (uapi/linux/bpf.h).
     static final int BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_HASH = 5, BPF_MAP_TYPE_PERCPU_ARRAY = 6,
             BPF_MAP_TYPE_LRU_PERCPU_HASH = 10, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21,
-            BPF_MAP_TYPE_RINGBUF = 27;
+            BPF_MAP_TYPE_STRUCT_OPS = 26, BPF_MAP_TYPE_RINGBUF = 27;
     static final int BPF_F_MMAPABLE = 1 << 10;
 
     /*
@@ -245,6 +245,8 @@ final class LibBpf {
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_LONG));
     private static final MethodHandle bpf_map_delete_elem$mh = bpf("bpf_map_delete_elem",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
+    private static final MethodHandle bpf_map_get_next_key$mh = bpf("bpf_map_get_next_key",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     private static final MethodHandle bpf_map_lookup_batch$mh = bpf("bpf_map_lookup_batch",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle bpf_map_update_batch$mh = bpf("bpf_map_update_batch",
@@ -433,6 +435,14 @@ final class LibBpf {
     static int bpf_map_delete_elem(int fd, MemorySegment key) {
         try {
             return (int) bpf_map_delete_elem$mh.invokeExact(fd, key);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_map_get_next_key(int fd, MemorySegment key, MemorySegment next_key) {
+        try {
+            return (int) bpf_map_get_next_key$mh.invokeExact(fd, key, next_key);
         } catch (Throwable t) {
             throw unreachable(t);
         }

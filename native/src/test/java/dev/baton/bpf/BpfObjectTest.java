@@ -175,6 +175,55 @@ class BpfObjectTest {
     }
 
     @Test
+    void dataSectionStoresReachTheLoadedProgram() throws BpfException {
+        try (Producer producer = new Producer()) {
+            GlobalData ctl = producer.object.globals(".data.ctl");
+            BpfProgram echo = producer.object.program("echo");
+
+            assertThat(ctl.isWritable()).isTrue();
+            assertThat(ctl.getLong(0)).as("the ELF's initial value").isEqualTo(7);
+            assertThat(echo.testRun(new byte[8])).isEqualTo(7);
+            ctl.putLong(0, 123456);
+            assertThat(echo.testRun(new byte[8])).as("a plain store, seen without a syscall").isEqualTo(123456);
+            assertThat(producer.object.globals(".data.ctl")).isSameAs(ctl);
+            assertThat(producer.object.rodata().isWritable()).isFalse();
+        }
+    }
+
+    @Test
+    void dataSectionWrittenBeforeLoadKeepsItsValueAfter() throws BpfException {
+        try (BpfObject object = BpfObject.open(Producer.elf(), "rb_test")) {
+            GlobalData ctl = object.globals(".data.ctl");
+            ctl.putLong(0, 99);
+            object.load();
+            assertThat(ctl.getLong(0)).isEqualTo(99);
+            assertThat(object.program("echo").testRun(new byte[8])).isEqualTo(99);
+            ctl.putLong(0, 100);
+            assertThat(object.program("echo").testRun(new byte[8])).isEqualTo(100);
+        }
+    }
+
+    @Test
+    void nextKeyWalksEveryKeyOnce() throws BpfException {
+        try (Producer producer = new Producer()) {
+            BpfMap kv = producer.object.map("kv");
+            byte[] next = new byte[4];
+            assertThat(kv.nextKey(null, next)).as("empty map").isFalse();
+            for (int k = 1; k <= 5; k++) {
+                kv.update(new byte[] {(byte) k, 0, 0, 0}, new byte[16], BpfMap.ANY);
+            }
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            byte[] key = null;
+            while (kv.nextKey(key, next)) {
+                assertThat(seen.add((int) next[0])).as("key %d seen twice", next[0]).isTrue();
+                key = next.clone();
+            }
+            assertThat(seen).containsExactlyInAnyOrder(1, 2, 3, 4, 5);
+            assertThatThrownBy(() -> kv.nextKey(null, new byte[8])).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
     void closeIsIdempotentAndFencesOffEverything() throws BpfException {
         Producer producer = new Producer();
         BpfMap kv = producer.object.map("kv");

@@ -97,7 +97,15 @@ public final class ApiServer implements AutoCloseable {
                       ch.pipeline()
                           .addLast(new HttpServerCodec())
                           .addLast(new HttpServerExpectContinueHandler())
-                          .addLast(new HttpObjectAggregator(options.maxBodyBytes()))
+                          .addLast(
+                              new HttpObjectAggregator(options.maxBodyBytes()) {
+                                // Netty's own answer has no body; ours says what the limit is.
+                                @Override
+                                protected void handleOversizedMessage(
+                                    ChannelHandlerContext ctx, io.netty.handler.codec.http.HttpMessage m) {
+                                  send(ctx, Response.json(413, tooLarge()), false);
+                                }
+                              })
                           .addLast(new Dispatcher());
                     }
                   })
@@ -149,7 +157,7 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       if (cause instanceof TooLongFrameException) {
-        send(ctx, Response.json(413, error("request body over " + options.maxBodyBytes() + " bytes")), false);
+        send(ctx, Response.json(413, tooLarge()), false);
       } else {
         ctx.close();
       }
@@ -214,6 +222,10 @@ public final class ApiServer implements AutoCloseable {
       }
     }
     return params;
+  }
+
+  private Map<String, String> tooLarge() {
+    return error("request body over " + options.maxBodyBytes() + " bytes");
   }
 
   static Map<String, String> error(String message) {

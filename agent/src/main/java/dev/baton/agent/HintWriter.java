@@ -1,0 +1,232 @@
+package dev.baton.agent;
+
+import dev.baton.bpf.BpfException;
+import dev.baton.bpf.BpfMap;
+import dev.baton.bpf.BpfObject;
+import dev.baton.bpf.BpfProgram;
+import dev.baton.bpf.GlobalData;
+import dev.baton.bpf.abi.BatonHint;
+import dev.baton.bpf.abi.BatonLive;
+import dev.baton.bpf.abi.BatonTaskKey;
+import dev.baton.bpf.abi.BatonTaskQuery;
+import dev.baton.bpf.abi.DataLive;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The one path by which hints reach the BPF side, for the operator's API and the policies alike:
+ * per-task and per-cgroup hints in their maps, the default slice of each class, and the heartbeat
+ * that tells BPF the agent is alive. After each map change it bumps the hint generation, which
+ * makes every task look its hint up again at its next scheduling event.
+ *
+ * <p>Hint methods are synchronized (they share the maps' buffers and the generation counter);
+ * {@link #heartbeat()} is a single store and may run concurrently with them.
+ */
+public final class HintWriter implements Hints {
+
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  private static final int ESRCH = 3;
+  private static final int E2BIG = 7;
+  private static final long LIVE = DataLive.LIVE_OFFSET;
+
+  private final BpfMap taskHints;
+  private final BpfMap cgroupHints;
+  private final BpfProgram queryTask;
+  private final GlobalData live;
+
+  /** {@code object} is Baton's scheduler object, loaded. */
+  public HintWriter(BpfObject object) throws BpfException {
+    this.taskHints = object.map("task_hints");
+    this.cgroupHints = object.map("cgroup_hints");
+    this.queryTask = object.program("baton_query_task");
+    this.live = object.globals(".data.live");
+  }
+
+  /** Tells the BPF side the agent is alive; call at least every stale_ms / 2. */
+  public void heartbeat() {
+    // System.nanoTime() is CLOCK_MONOTONIC on Linux, the clock of bpf_ktime_get_ns().
+    live.putLong(LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime());
+  }
+
+  /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
+  public long lastHeartbeatNs() {
+    return live.getLong(LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
+  }
+
+  /** Sets the default time slice of a class, in microseconds. */
+  public synchronized void setClassSlice(SchedClass schedClass, long sliceUs) {
+    if (sliceUs < Hint.MIN_SLICE_US || sliceUs > Hint.MAX_SLICE_US) {
+      throw new IllegalArgumentException(
+          "slice must be between " + Hint.MIN_SLICE_US + " and " + Hint.MAX_SLICE_US + " us");
+    }
+    live.putLong(
+        LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value(), sliceUs * 1000);
+    bumpGeneration();
+  }
+
+  public synchronized long classSliceUs(SchedClass schedClass) {
+    return live.getLong(LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value())
+        / 1000;
+  }
+
+  /** The task with thread or process id {@code pid}, as the kernel sees it now. */
+  public synchronized Optional<TaskInfo> task(int pid) throws BpfException {
+    if (pid <= 0) {
+      return Optional.empty();
+    }
+    ByteBuffer q = ByteBuffer.allocate((int) BatonTaskQuery.SIZEOF).order(ORDER);
+    q.putInt((int) BatonTaskQuery.PID_OFFSET, pid);
+    int rc = queryTask.testRun(q.array());
+    if (rc == -ESRCH) {
+      return Optional.empty();
+    }
+    if (rc != 0) {
+      throw new BpfException("baton_query_task(" + pid + ") returned " + rc, -rc);
+    }
+    return Optional.of(
+        new TaskInfo(
+            pid,
+            q.getInt((int) BatonTaskQuery.TGID_OFFSET),
+            q.getLong((int) BatonTaskQuery.START_NS_OFFSET),
+            q.getLong((int) BatonTaskQuery.LEADER_START_NS_OFFSET),
+            q.getLong((int) BatonTaskQuery.CGROUP_ID_OFFSET),
+            SchedClass.of(q.getInt((int) BatonTaskQuery.SCHED_CLASS_OFFSET)),
+            q.getInt((int) BatonTaskQuery.WEIGHT_OFFSET),
+            cString(q.array(), BatonTaskQuery.COMM_OFFSET, BatonTaskQuery.COMM_SIZE)));
+  }
+
+  @Override
+  public synchronized Optional<TaskInfo> setTask(int pid, Hint hint) throws BpfException {
+    Optional<TaskInfo> task = task(pid);
+    if (task.isPresent()) {
+      update(taskHints, taskKey(pid, task.get().startNs()), encode(hint));
+      bumpGeneration();
+    }
+    return task;
+  }
+
+  @Override
+  public synchronized boolean clearTask(int pid) throws BpfException {
+    Optional<TaskInfo> task = task(pid);
+    return task.isPresent() && delete(taskHints, taskKey(pid, task.get().startNs()));
+  }
+
+  @Override
+  public synchronized List<TaskHint> taskHints() throws BpfException {
+    List<TaskHint> hints = new ArrayList<>();
+    byte[] key = null;
+    byte[] next = new byte[taskHints.keySize()];
+    byte[] value = new byte[taskHints.valueSize()];
+    while (taskHints.nextKey(key, next)) {
+      key = next.clone();
+      if (!taskHints.lookup(key, value)) {
+        continue; // deleted meanwhile
+      }
+      ByteBuffer k = ByteBuffer.wrap(key).order(ORDER);
+      int pid = k.getInt((int) BatonTaskKey.PID_OFFSET);
+      long start = k.getLong((int) BatonTaskKey.START_NS_OFFSET);
+      Optional<TaskInfo> task = task(pid).filter(t -> t.startNs() == start);
+      hints.add(new TaskHint(pid, start, decode(value), task));
+      if (hints.size() > taskHints.maxEntries()) {
+        break; // a walk restarted by concurrent deletes; enough
+      }
+    }
+    return hints;
+  }
+
+  @Override
+  public synchronized void setCgroup(long cgroupId, Hint hint) throws BpfException {
+    update(cgroupHints, cgroupKey(cgroupId), encode(hint));
+    bumpGeneration();
+  }
+
+  @Override
+  public synchronized boolean clearCgroup(long cgroupId) throws BpfException {
+    return delete(cgroupHints, cgroupKey(cgroupId));
+  }
+
+  @Override
+  public synchronized List<CgroupHint> cgroupHints() throws BpfException {
+    List<CgroupHint> hints = new ArrayList<>();
+    byte[] key = null;
+    byte[] next = new byte[cgroupHints.keySize()];
+    byte[] value = new byte[cgroupHints.valueSize()];
+    while (cgroupHints.nextKey(key, next) && hints.size() <= cgroupHints.maxEntries()) {
+      key = next.clone();
+      if (cgroupHints.lookup(key, value)) {
+        hints.add(new CgroupHint(ByteBuffer.wrap(key).order(ORDER).getLong(0), decode(value)));
+      }
+    }
+    return hints;
+  }
+
+  private void update(BpfMap map, byte[] key, byte[] value) throws BpfException {
+    try {
+      map.update(key, value, BpfMap.ANY);
+    } catch (BpfException e) {
+      if (e.errno() == E2BIG) {
+        throw new BpfException(
+            map.name() + " is full (" + map.maxEntries() + " hints): clear some first", E2BIG);
+      }
+      throw e;
+    }
+  }
+
+  private boolean delete(BpfMap map, byte[] key) throws BpfException {
+    boolean deleted = map.delete(key);
+    if (deleted) {
+      bumpGeneration();
+    }
+    return deleted;
+  }
+
+  /* Stored after the map change, which the bpf() call has completed: a task that sees it sees that. */
+  private void bumpGeneration() {
+    long gen = live.getLong(LIVE + BatonLive.HINT_GEN_OFFSET);
+    live.putLong(LIVE + BatonLive.HINT_GEN_OFFSET, gen + 1);
+  }
+
+  static byte[] taskKey(int pid, long startNs) {
+    return ByteBuffer.allocate((int) BatonTaskKey.SIZEOF)
+        .order(ORDER)
+        .putInt((int) BatonTaskKey.PID_OFFSET, pid)
+        .putLong((int) BatonTaskKey.START_NS_OFFSET, startNs)
+        .array();
+  }
+
+  static byte[] cgroupKey(long cgroupId) {
+    return ByteBuffer.allocate(Long.BYTES).order(ORDER).putLong(0, cgroupId).array();
+  }
+
+  static byte[] encode(Hint hint) {
+    return ByteBuffer.allocate((int) BatonHint.SIZEOF)
+        .order(ORDER)
+        .putInt((int) BatonHint.SCHED_CLASS_OFFSET, hint.schedClass().value())
+        .putInt((int) BatonHint.WEIGHT_OFFSET, hint.weight())
+        .putInt((int) BatonHint.SLICE_US_OFFSET, hint.sliceUs())
+        .putInt((int) BatonHint.DEADLINE_US_OFFSET, hint.deadlineUs())
+        .array();
+  }
+
+  static Hint decode(byte[] value) {
+    ByteBuffer b = ByteBuffer.wrap(value).order(ORDER);
+    return new Hint(
+        SchedClass.of(b.getInt((int) BatonHint.SCHED_CLASS_OFFSET)),
+        b.getInt((int) BatonHint.WEIGHT_OFFSET),
+        b.getInt((int) BatonHint.SLICE_US_OFFSET),
+        b.getInt((int) BatonHint.DEADLINE_US_OFFSET));
+  }
+
+  private static String cString(byte[] bytes, long off, long max) {
+    int start = (int) off;
+    int end = start;
+    while (end < start + max && bytes[end] != 0) {
+      end++;
+    }
+    return new String(bytes, start, end - start, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,50 @@
+package dev.baton.agent;
+
+import dev.baton.bpf.BpfException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The agent's path for hints, as the control API and the policies use it. {@link HintWriter}
+ * writes them into the BPF side's maps; tests substitute their own.
+ */
+public interface Hints {
+
+  /** What the kernel knows of a task (struct baton_task_query). */
+  record TaskInfo(
+      int pid,
+      int tgid,
+      long startNs,
+      long leaderStartNs,
+      long cgroupId,
+      SchedClass schedClass,
+      int weight,
+      String comm) {}
+
+  /**
+   * One task hint. {@code task} is the task its key names if that task is still alive; empty
+   * once it is gone (the BPF side removes it when it sees the exit).
+   */
+  record TaskHint(int pid, long startNs, Hint hint, Optional<TaskInfo> task) {}
+
+  record CgroupHint(long cgroupId, Hint hint) {}
+
+  /**
+   * Hints the live task {@code pid}: a process id covers all its threads, a thread id that thread
+   * only (and wins over its process's hint). Returns the task the hint was keyed to (with its
+   * start time, so a later process given the same pid is not covered), or empty if none has it.
+   */
+  Optional<TaskInfo> setTask(int pid, Hint hint) throws BpfException;
+
+  /** Removes the hint of the live task {@code pid}; false if it had none or no such task lives. */
+  boolean clearTask(int pid) throws BpfException;
+
+  List<TaskHint> taskHints() throws BpfException;
+
+  /** Hints every task of the cgroup (v2) with id {@code cgroupId} that has no hint of its own. */
+  void setCgroup(long cgroupId, Hint hint) throws BpfException;
+
+  boolean clearCgroup(long cgroupId) throws BpfException;
+
+  List<CgroupHint> cgroupHints() throws BpfException;
+}

@@ -1,0 +1,308 @@
+package dev.baton.agent;
+
+import dev.baton.bpf.BpfException;
+import dev.baton.policy.Decision;
+import dev.baton.policy.HintChange;
+import dev.baton.policy.Job;
+import dev.baton.policy.JobStatus;
+import dev.baton.policy.PolicyEngine;
+import dev.baton.policy.Rule;
+import dev.baton.policy.TaskInfo;
+import dev.baton.policy.TrackedJob;
+import dev.baton.policy.Match;
+import dev.baton.policy.config.ConfigException;
+import dev.baton.policy.config.ConfigParser;
+import dev.baton.policy.config.PolicyConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+
+/**
+ * Joins the policy engine to the running agent: feeds it the event stream (tasks appearing and
+ * exiting, runtime samples), ticks it, and writes what it decides through {@link Hints}.
+ *
+ * <p>Threads: the scheduler's event loop calls the event methods and {@link #tickIfDue}; the
+ * control API calls the job methods. The engine is not thread-safe, so every method holds this
+ * object's monitor. The loop takes it once per event and never blocks while holding it (map
+ * writes are system calls, not waits), and API calls are rare, so the lock is uncontended in
+ * practice; a command queue run by the loop would add up to a poll interval of latency to every
+ * API call for no gain.
+ *
+ * <p>Reload builds a new engine from the file, carries the API jobs and the known tasks over,
+ * and swaps it in only if the file is valid; the hints of the new engine's first tick replace the
+ * old ones, and old hints it does not repeat are cleared. The scheduler stays attached throughout.
+ */
+final class PolicyDriver {
+
+  /** How often the engine decides. */
+  static final long TICK_NS = 100_000_000L;
+
+  private final Path configFile;
+  private final int nrCpus;
+  private final LongSupplier clockNs;
+  private final PrintStream log;
+  private final Function<Integer, ProcReader> proc;
+  private PolicyConfig config;
+  private PolicyEngine engine;
+  private boolean needsUid;
+  private final Map<Integer, TaskInfo> tasks = new HashMap<>();
+  private Hints hints;
+  private final Map<Long, HintChange> appliedTasks = new HashMap<>();
+  private final Map<Long, HintChange> appliedCgroups = new HashMap<>();
+  private long nextTickNs = Long.MIN_VALUE;
+  private long hintErrors;
+
+  /** What /proc says of a task; tests substitute their own. */
+  interface ProcReader {
+    String cgroupPath();
+
+    String cmdline();
+
+    int uid();
+  }
+
+  /**
+   * @param configFile the policy config (YAML), or null for the fair policy without rules
+   * @throws ConfigException if the file cannot be read or is invalid
+   */
+  PolicyDriver(Path configFile, int nrCpus, LongSupplier clockNs, PrintStream log) throws ConfigException {
+    this(configFile, nrCpus, clockNs, log, Proc::new);
+  }
+
+  PolicyDriver(
+      Path configFile, int nrCpus, LongSupplier clockNs, PrintStream log, Function<Integer, ProcReader> proc)
+      throws ConfigException {
+    this.configFile = configFile;
+    this.nrCpus = nrCpus;
+    this.clockNs = clockNs;
+    this.log = log;
+    this.proc = proc;
+    install(configFile == null ? PolicyConfig.DEFAULT : ConfigParser.parse(configFile));
+  }
+
+  private void install(PolicyConfig cfg) {
+    config = cfg;
+    engine = cfg.newEngine(nrCpus, clockNs);
+    needsUid = cfg.rules().stream().map(Rule::match).anyMatch(m -> m.uid() != Match.ANY_UID);
+  }
+
+  synchronized String policyName() {
+    return config.policy();
+  }
+
+  synchronized Path configFile() {
+    return configFile;
+  }
+
+  // ---- the event loop ----
+
+  /** Hints go to {@code h} from now on; null once the scheduler is gone (its maps with it). */
+  synchronized void attach(Hints h) {
+    hints = h;
+    appliedTasks.clear();
+    appliedCgroups.clear();
+    if (h != null) {
+      // The maps are new: every hint the engine holds must be written again.
+      reload(config);
+    }
+  }
+
+  synchronized void taskInit(int pid, int tgid, long startNs, long cgroupId, String comm) {
+    if (pid <= 0 || tgid <= 0) {
+      return;
+    }
+    ProcReader[] reader = new ProcReader[1];
+    java.util.function.Supplier<ProcReader> r =
+        () -> reader[0] != null ? reader[0] : (reader[0] = proc.apply(pid));
+    TaskInfo info =
+        new TaskInfo(
+            pid, tgid, comm, needsUid ? r.get().uid() : Match.ANY_UID, startNs, cgroupId,
+            () -> r.get().cgroupPath(), () -> r.get().cmdline());
+    tasks.put(pid, info);
+    engine.taskAppeared(info);
+  }
+
+  synchronized void taskExit(int pid) {
+    tasks.remove(pid);
+    engine.taskExited(pid);
+  }
+
+  synchronized void sample(int pid, long cpuNs, long waitNs, long wakeups) {
+    engine.runtimeSample(pid, cpuNs, waitNs, wakeups);
+  }
+
+  /** Lets the engine decide if a tick is due, and writes what changed. */
+  synchronized void tickIfDue(long nowNs) {
+    if (nowNs - nextTickNs < 0 && nextTickNs != Long.MIN_VALUE) {
+      return;
+    }
+    nextTickNs = nowNs + TICK_NS;
+    tick();
+  }
+
+  synchronized void tick() {
+    Decision d = engine.tick();
+    apply(d.hints());
+    for (JobStatus s : d.statusChanges()) {
+      log.printf("baton: job %s: %s%s (%s)%n", s.jobId(), s.health().name().toLowerCase(java.util.Locale.ROOT),
+          s.lagLevel() > 0 ? " lag " + s.lagLevel() : "", s.reason());
+    }
+  }
+
+  private void apply(List<HintChange> changes) {
+    for (HintChange c : changes) {
+      boolean task = c.target() == HintChange.Target.TASK;
+      Map<Long, HintChange> applied = task ? appliedTasks : appliedCgroups;
+      if (c.isRemoval()) {
+        applied.remove(c.id());
+      } else {
+        applied.put(c.id(), c);
+      }
+      if (hints == null) {
+        continue;
+      }
+      try {
+        if (task) {
+          if (c.isRemoval()) {
+            hints.clearTask((int) c.id());
+          } else {
+            hints.setTask((int) c.id(), toAgent(c.hint()));
+          }
+        } else if (c.isRemoval()) {
+          hints.clearCgroup(c.id());
+        } else {
+          hints.setCgroup(c.id(), toAgent(c.hint()));
+        }
+      } catch (BpfException | RuntimeException e) {
+        if (hintErrors++ % 1000 == 0) {
+          log.println("baton: could not write a policy hint (" + hintErrors + " so far): " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** The policies' hint on the BPF side's scale: the agent's limits are a little narrower. */
+  static Hint toAgent(dev.baton.policy.Hint h) {
+    SchedClass c = SchedClass.valueOf(h.schedClass().name());
+    int slice = h.sliceUs() == 0 ? 0 : Math.clamp(h.sliceUs(), Hint.MIN_SLICE_US, Hint.MAX_SLICE_US);
+    int deadline = c == SchedClass.LIVE ? Math.clamp(h.deadlineUs(), 1, Hint.MAX_DEADLINE_US) : 0;
+    return new Hint(c, h.weight(), slice, deadline);
+  }
+
+  // ---- the control API ----
+
+  synchronized void registerJob(Job job) {
+    engine.registerJob(job);
+  }
+
+  synchronized boolean removeJob(String id) {
+    return engine.removeJob(id);
+  }
+
+  /** False if there is no such job; IllegalArgumentException if the count went backwards. */
+  synchronized boolean frameProgress(String id, long frames) {
+    if (engine.job(id).isEmpty()) {
+      return false;
+    }
+    engine.frameProgress(id, frames);
+    return true;
+  }
+
+  /** Runs {@code view} on the engine under the lock; the result must not hold engine objects. */
+  synchronized <T> T read(Function<PolicyEngine, T> view) {
+    return view.apply(engine);
+  }
+
+  /** Re-reads the config file; on any problem the running config stays and this throws. */
+  synchronized PolicyConfig reload() throws ConfigException {
+    if (configFile == null) {
+      throw new ConfigException("baton run", 0, 0, "no policy config file to reload (start with --policy-config FILE)");
+    }
+    PolicyConfig cfg = ConfigParser.parse(configFile);
+    reload(cfg);
+    return cfg;
+  }
+
+  private void reload(PolicyConfig cfg) {
+    List<Job> apiJobs =
+        engine.jobs().stream().filter(j -> j.origin() == TrackedJob.Origin.API).map(TrackedJob::registration).toList();
+    Set<Long> oldTasks = new HashSet<>(appliedTasks.keySet());
+    Set<Long> oldCgroups = new HashSet<>(appliedCgroups.keySet());
+    install(cfg);
+    apiJobs.forEach(engine::registerJob);
+    // The main thread of each process first, so that it names its process.
+    tasks.values().stream().filter(t -> t.pid() == t.tgid()).forEach(engine::taskAppeared);
+    tasks.values().stream().filter(t -> t.pid() != t.tgid()).forEach(engine::taskAppeared);
+    appliedTasks.clear();
+    appliedCgroups.clear();
+    Decision first = engine.tick();
+    apply(first.hints());
+    oldTasks.removeAll(appliedTasks.keySet());
+    oldCgroups.removeAll(appliedCgroups.keySet());
+    List<HintChange> stale = new java.util.ArrayList<>();
+    oldTasks.forEach(pid -> stale.add(new HintChange(HintChange.Target.TASK, pid, null)));
+    oldCgroups.forEach(id -> stale.add(new HintChange(HintChange.Target.CGROUP, id, null)));
+    apply(stale);
+    nextTickNs = clockNs.getAsLong() + TICK_NS;
+  }
+
+  /** Reads /proc/PID once per fact, on first use. */
+  private record Proc(int pid) implements ProcReader {
+    @Override
+    public String cgroupPath() {
+      // cgroup v2: the one line "0::/path".
+      String s = read("cgroup");
+      if (s == null) {
+        return null;
+      }
+      for (String line : s.split("\n")) {
+        if (line.startsWith("0::")) {
+          return line.substring(3);
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public String cmdline() {
+      String s = read("cmdline");
+      if (s == null) {
+        return null;
+      }
+      if (s.endsWith("\0")) {
+        s = s.substring(0, s.length() - 1);
+      }
+      return s.replace('\0', ' ');
+    }
+
+    @Override
+    public int uid() {
+      String s = read("status");
+      if (s != null) {
+        for (String line : s.split("\n")) {
+          if (line.startsWith("Uid:")) {
+            return Integer.parseInt(line.substring(4).strip().split("\\s+")[0]);
+          }
+        }
+      }
+      return Match.ANY_UID;
+    }
+
+    private String read(String file) {
+      try {
+        return new String(Files.readAllBytes(Path.of("/proc", Integer.toString(pid), file)), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return null;
+      }
+    }
+  }
+}

@@ -1,0 +1,184 @@
+package dev.baton.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.agent.api.ApiClient;
+import dev.baton.agent.api.ApiOptions;
+import dev.baton.agent.api.ApiServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** /v1/jobs, /v1/tasks and /v1/reload on loopback, and baton job as their client. */
+class JobsApiTest {
+
+  @TempDir Path dir;
+  private final HintsApiTest.FakeHints hints = new HintsApiTest.FakeHints();
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private long nowNs = 1_000_000_000L;
+  private Path config;
+  private PolicyDriver driver;
+  private ApiServer server;
+  private ApiClient client;
+
+  private static final String CAM =
+      "{\"class\":\"live\",\"tenant\":\"acme\",\"period_us\":20000,\"pids\":[100]}";
+
+  @BeforeEach
+  void start() throws Exception {
+    config = dir.resolve("baton.yaml");
+    Files.writeString(config, "policy: transcode\n");
+    driver = new PolicyDriver(config, 2, () -> nowNs, new PrintStream(new ByteArrayOutputStream()));
+    driver.attach(hints);
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    server = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024));
+    new JobsApi(driver).register(server);
+    server.start();
+    client = new ApiClient(api(), null, Duration.ofSeconds(10));
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private String api() {
+    return "127.0.0.1:" + server.address().getPort();
+  }
+
+  private int baton(String... args) {
+    out.reset();
+    err.reset();
+    return Main.run(List.of(args), new PrintStream(out, true), new PrintStream(err, true));
+  }
+
+  private String jobs() throws Exception {
+    ApiClient.Reply r = client.send("GET", "/v1/jobs", null);
+    assertThat(r.status()).isEqualTo(200);
+    return r.body();
+  }
+
+  @Test
+  void aJobPutThroughTheCliGetsItsTasksLiveHints() throws Exception {
+    assertThat(baton("job", "put", "cam1", "--class", "live", "--period-us", "20000",
+        "--tenant", "acme", "--pid", "100", "--api", api())).as(err.toString()).isZero();
+    assertThat(out.toString()).contains("\"id\":\"cam1\"").contains("\"tasks\":2");
+    driver.tick();
+    assertThat(hints.tasks).containsEntry(100, new Hint(SchedClass.LIVE, 100, 0, 18_000));
+
+    assertThat(baton("job", "ls", "--api", api())).isZero();
+    assertThat(out.toString())
+        .contains("\"class\":\"live\"", "\"period_us\":20000", "\"pids\":[100]", "\"health\":\"measuring\"");
+    ApiClient.Reply tasks = client.send("GET", "/v1/tasks", null);
+    assertThat(tasks.body()).contains("\"pid\":101", "\"job\":\"cam1\"", "\"deadline_us\":18000");
+
+    assertThat(baton("job", "progress", "cam1", "--frames", "30", "--api", api())).isZero();
+    assertThat(jobs()).contains("\"frames_done\":30");
+
+    assertThat(baton("job", "rm", "cam1", "--api", api())).isZero();
+    driver.tick();
+    assertThat(hints.tasks).isEmpty();
+    assertThat(jobs()).isEqualTo("{\"jobs\":[]}");
+  }
+
+  @Test
+  void aCgroupJobAndAnUpdate() throws Exception {
+    assertThat(client.send("PUT", "/v1/jobs/vod1", "{\"class\":\"vod\",\"cgroup\":\"/farm/vod\"}").status())
+        .isEqualTo(200);
+    assertThat(client.send("PUT", "/v1/jobs/vod1", "{\"class\":\"batch\",\"weight\":50,\"cgroup\":\"/farm/vod\"}").status())
+        .isEqualTo(200);
+    assertThat(jobs()).contains("\"class\":\"batch\"", "\"weight\":50", "\"cgroup\":\"/farm/vod\"");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      quoteCharacter = '`',
+      textBlock =
+          """
+          malformed JSON       | PUT  | /v1/jobs/cam2          | {"class":"live",          | 400 | invalid JSON
+          unknown field        | PUT  | /v1/jobs/cam2          | {"class":"vod","pid":[1]} | 400 | unknown field 'pid'
+          no class             | PUT  | /v1/jobs/cam2          | {"pids":[1]}              | 400 | 'class' is required
+          bad class            | PUT  | /v1/jobs/cam2          | {"class":"vip","pids":[1]} | 400 | class must be one of
+          period out of range  | PUT  | /v1/jobs/cam2          | {"class":"live","period_us":5,"pids":[1]} | 400 | frame_period_us
+          weight out of range  | PUT  | /v1/jobs/cam2          | {"class":"vod","weight":0,"pids":[1]} | 400 | weight
+          negative pid         | PUT  | /v1/jobs/cam2          | {"class":"vod","pids":[-3]} | 400 | pids must be positive
+          both selectors       | PUT  | /v1/jobs/cam2          | {"class":"vod","pids":[1],"cgroup":"/a"} | 400 | exactly one of 'pids' and 'cgroup'
+          no selector          | PUT  | /v1/jobs/cam2          | {"class":"vod"}           | 400 | exactly one of 'pids' and 'cgroup'
+          live without period  | PUT  | /v1/jobs/cam2          | {"class":"live","pids":[1]} | 400 | 'period_us' and 'fps'
+          period for vod       | PUT  | /v1/jobs/cam2          | {"class":"vod","period_us":20000,"pids":[1]} | 400 | live jobs only
+          relative cgroup      | PUT  | /v1/jobs/cam2          | {"class":"vod","cgroup":"farm"} | 400 | cgroup
+          bad id               | PUT  | /v1/jobs/a%2Fb         | {"class":"vod","pids":[1]} | 400 | job id
+          string for number    | PUT  | /v1/jobs/cam2          | {"class":"vod","weight":"5","pids":[1]} | 400 | invalid JSON
+          unknown job rm       | DELETE | /v1/jobs/nope        |                           | 404 | no job 'nope'
+          unknown job progress | POST | /v1/jobs/nope/progress | {"frames":1}              | 404 | no job 'nope'
+          negative frames      | POST | /v1/jobs/cam1/progress | {"frames":-1}             | 400 | 'frames'
+          frames backwards     | POST | /v1/jobs/cam1/progress | {"frames":5}              | 400 | went back
+          """)
+  void badInputIsRefusedAndChangesNothing(
+      String what, String method, String path, String body, int status, String message) throws Exception {
+    assertThat(client.send("PUT", "/v1/jobs/cam1", CAM).status()).isEqualTo(200);
+    assertThat(client.send("POST", "/v1/jobs/cam1/progress", "{\"frames\":10}").status()).isEqualTo(204);
+    driver.tick();
+    String before = jobs();
+    var hintsBefore = new java.util.HashMap<>(hints.tasks);
+
+    ApiClient.Reply r = client.send(method, path, body);
+    assertThat(r.status()).as(r.body()).isEqualTo(status);
+    assertThat(r.body()).contains(message);
+
+    driver.tick();
+    assertThat(jobs()).isEqualTo(before);
+    assertThat(hints.tasks).isEqualTo(hintsBefore);
+  }
+
+  @Test
+  void aBodyOverTheLimitIs413AndChangesNothing() throws Exception {
+    String big = "{\"class\":\"vod\",\"tenant\":\"" + "a".repeat(2000) + "\",\"pids\":[1]}";
+    ApiClient.Reply r = client.send("PUT", "/v1/jobs/big", big);
+    assertThat(r.status()).isEqualTo(413);
+    assertThat(r.body()).contains("over 1024 bytes");
+    assertThat(jobs()).isEqualTo("{\"jobs\":[]}");
+  }
+
+  @Test
+  void reloadKeepsTheRunningConfigWhenTheFileIsInvalid() throws Exception {
+    assertThat(client.send("PUT", "/v1/jobs/cam1", CAM).status()).isEqualTo(200);
+    Files.writeString(config, "policy: transcode\nrules: 7\n");
+    assertThat(baton("reload", "--api", api())).isEqualTo(Main.FAILED);
+    assertThat(err.toString()).contains("baton.yaml:2:8").contains("HTTP 400");
+    assertThat(driver.policyName()).isEqualTo("transcode");
+
+    Files.writeString(config, "policy: fair\n");
+    assertThat(baton("reload", "--api", api())).isZero();
+    assertThat(out.toString()).contains("\"policy\":\"fair\"");
+    assertThat(jobs()).contains("\"id\":\"cam1\"");
+  }
+
+  @Test
+  void theCliRefusesIncompleteCommandsBeforeSending() {
+    assertThat(baton("job", "progress", "cam1", "--api", api())).isEqualTo(Main.USAGE);
+    assertThat(err.toString()).contains("--frames");
+    assertThat(baton("job", "rm", "--api", api())).isEqualTo(Main.USAGE);
+    assertThat(baton("job", "frob", "--api", api())).isEqualTo(Main.USAGE);
+    assertThat(baton("job", "put", "x", "--class", "vod", "--api", api())).isEqualTo(Main.FAILED);
+    assertThat(err.toString()).contains("exactly one of 'pids' and 'cgroup'");
+  }
+
+  @Test
+  void theClientReportsAnAbsentAgent() {
+    assertThat(baton("job", "ls", "--api", "127.0.0.1:1")).isEqualTo(Main.FAILED);
+    assertThat(err.toString()).contains("no Baton agent is listening");
+  }
+}

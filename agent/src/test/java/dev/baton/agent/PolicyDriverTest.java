@@ -1,0 +1,152 @@
+package dev.baton.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.baton.policy.Job;
+import dev.baton.policy.JobSpec;
+import dev.baton.policy.LiveSpec;
+import dev.baton.policy.Selector;
+import dev.baton.policy.config.ConfigException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The driver with a synthetic event stream, a fake clock, fake /proc and hints in a map. */
+class PolicyDriverTest {
+
+  @TempDir Path dir;
+  private long nowNs = 1_000_000_000L;
+  private final HintsApiTest.FakeHints hints = new HintsApiTest.FakeHints();
+  private final List<Integer> procReads = new ArrayList<>();
+  private final ByteArrayOutputStream log = new ByteArrayOutputStream();
+  private Path config;
+  private PolicyDriver driver;
+
+  @BeforeEach
+  void start() throws Exception {
+    config = dir.resolve("baton.yaml");
+    Files.writeString(
+        config,
+        """
+        policy: transcode
+        rules:
+          - name: enc
+            match: {cgroup_prefix: /farm/batch}
+            job: {class: batch}
+        """);
+    driver =
+        new PolicyDriver(
+            config,
+            2,
+            () -> nowNs,
+            new PrintStream(log, true),
+            pid -> {
+              procReads.add(pid);
+              return new PolicyDriver.ProcReader() {
+                public String cgroupPath() {
+                  return pid == 100 ? "/farm/live" : "/farm/batch";
+                }
+
+                public String cmdline() {
+                  return "enc";
+                }
+
+                public int uid() {
+                  return 0;
+                }
+              };
+            });
+    driver.attach(hints);
+  }
+
+  @Test
+  void aRegisteredLiveJobsTasksGetLiveHintsWithItsDeadline() {
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    driver.tick();
+
+    // Deadline: the period less the default 10% margin.
+    Hint live = new Hint(SchedClass.LIVE, 100, 0, 18_000);
+    assertThat(hints.tasks).containsEntry(100, live).containsEntry(101, live);
+
+    // Ticks are 100 ms apart; removing the job clears its hints at the next one.
+    assertThat(driver.removeJob("cam1")).isTrue();
+    driver.tickIfDue(nowNs);
+    nowNs += PolicyDriver.TICK_NS / 2;
+    driver.tickIfDue(nowNs);
+    assertThat(hints.tasks).isNotEmpty();
+    nowNs += PolicyDriver.TICK_NS / 2;
+    driver.tickIfDue(nowNs);
+    assertThat(hints.tasks).isEmpty();
+  }
+
+  @Test
+  void procIsReadOncePerProcessAndOnlyWhenARuleNeedsIt() {
+    driver.taskInit(200, 200, 1, 9, "worker");
+    driver.taskInit(201, 200, 2, 9, "worker");
+    driver.taskInit(202, 200, 3, 9, "worker");
+    driver.tick();
+    assertThat(procReads).containsExactly(200);
+    // The cgroup rule made the process a batch job, which runs IDLE.
+    String job = driver.read(e -> e.task(201).orElseThrow().job().id());
+    String cls = driver.read(e -> e.task(202).orElseThrow().hint().schedClass().name());
+    assertThat(job).isEqualTo("enc/200");
+    assertThat(cls).isEqualTo("IDLE");
+  }
+
+  @Test
+  void anExitedTasksHintIsCleared() {
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.tick();
+    assertThat(hints.tasks).containsKeys(100, 101);
+    driver.taskExit(101);
+    nowNs += PolicyDriver.TICK_NS;
+    driver.tickIfDue(nowNs);
+    assertThat(hints.tasks).containsOnlyKeys(100);
+  }
+
+  @Test
+  void reloadKeepsApiJobsAndHintsAndRefusesABadFile() throws Exception {
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    driver.tick();
+    Hint before = hints.tasks.get(100);
+
+    Files.writeString(config, "policy: transcode\ntranscode:\n  live_margin_pct: 99\n");
+    assertThatThrownBy(driver::reload)
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("baton.yaml:3:");
+    assertThat(driver.policyName()).isEqualTo("transcode");
+    assertThat(hints.tasks).containsEntry(100, before);
+
+    Files.writeString(config, "policy: transcode\ntranscode:\n  live_margin_pct: 20\n");
+    driver.reload();
+    assertThat(hints.tasks).containsEntry(100, new Hint(SchedClass.LIVE, 100, 0, 16_000));
+    boolean kept = driver.read(e -> e.job("cam1").isPresent());
+    assertThat(kept).isTrue();
+
+    Files.writeString(config, "policy: fair\n");
+    driver.reload();
+    assertThat(driver.policyName()).isEqualTo("fair");
+    assertThat(hints.tasks).isEmpty();
+  }
+
+  @Test
+  void hintsBeyondTheAgentsRangeAreClampedNotDropped() {
+    Hint h = PolicyDriver.toAgent(dev.baton.policy.Hint.live(100, 50, 30_000_000));
+    assertThat(h).isEqualTo(new Hint(SchedClass.LIVE, 100, Hint.MIN_SLICE_US, Hint.MAX_DEADLINE_US));
+  }
+}

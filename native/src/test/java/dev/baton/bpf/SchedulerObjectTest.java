@@ -1,0 +1,55 @@
+package dev.baton.bpf;
+
+import dev.baton.bpf.abi.BatonLive;
+import dev.baton.bpf.abi.BatonTunables;
+import dev.baton.bpf.abi.DataLive;
+import dev.baton.bpf.abi.Rodata;
+import dev.baton.bpf.abi.SchedExtOps;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * baton.bpf.o opened (not loaded: this host has no sched_ext): the values Java sets before load
+ * are where the generated layouts say, including the kernel struct sched_ext_ops.
+ */
+class SchedulerObjectTest {
+    private static byte[] elf() throws IOException {
+        return Files.readAllBytes(Path.of(System.getProperty("baton.bpf.build"), "baton.bpf.o"));
+    }
+
+    @Test
+    void structOpsValueHoldsTheNameAndATimeoutJavaCanSet() throws Exception {
+        try (BpfObject object = BpfObject.open(elf(), "baton")) {
+            GlobalData ops = object.structOps("baton_ops");
+            assertThat(ops.size()).isEqualTo(SchedExtOps.SIZEOF);
+            assertThat(ops.getLong(SchedExtOps.NAME_OFFSET)).as("baton, as a little-endian u64")
+                    .isEqualTo(0x6e6f746162L);
+            assertThat(ops.getInt(SchedExtOps.TIMEOUT_MS_OFFSET)).isZero();
+            ops.putInt(SchedExtOps.TIMEOUT_MS_OFFSET, 5000);
+            assertThat(object.structOps("baton_ops").getInt(SchedExtOps.TIMEOUT_MS_OFFSET)).isEqualTo(5000);
+            assertThatThrownBy(() -> object.structOps("events")).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void tunablesAndLiveDataHaveTheirDefaults() throws Exception {
+        try (BpfObject object = BpfObject.open(elf(), "baton")) {
+            GlobalData rodata = object.rodata();
+            assertThat(rodata.getLong(Rodata.TUNABLES_OFFSET + BatonTunables.STALE_NS_OFFSET)).isEqualTo(2_000_000_000L);
+            assertThat(rodata.getLong(Rodata.TUNABLES_OFFSET + BatonTunables.STARVE_NS_OFFSET)).isEqualTo(100_000_000L);
+
+            GlobalData live = object.globals(".data.live");
+            assertThat(live.size()).isEqualTo(DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HEARTBEAT_NS_OFFSET)).isZero();
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).isEqualTo(1);
+            for (int c = 0; c < BatonLive.SLICE_NS_SIZE / 8; c++) {
+                assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.SLICE_NS_OFFSET + 8L * c)).isEqualTo(20_000_000L);
+            }
+        }
+    }
+}
