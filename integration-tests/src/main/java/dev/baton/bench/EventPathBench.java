@@ -53,6 +53,7 @@ public final class EventPathBench {
   private static final long ROUND_TRIP_BUDGET_NS = TimeUnit.SECONDS.toNanos(60);
 
   private static final long COMPARISON_BUDGET_NS = TimeUnit.SECONDS.toNanos(15);
+  private static final long ROUND_TRIP_WARMUP_BUDGET_NS = TimeUnit.SECONDS.toNanos(5);
   private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
@@ -408,10 +409,10 @@ public final class EventPathBench {
   private static void roundTrips(BenchEvents bench, Report report) throws Exception {
     Report.print(
         "%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
-            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips, %,d"
-            + " trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d ms;%n   CPU"
-            + " wait: mean us per trip that the consumer / the BPF side's thread spent runnable but"
-            + " waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
+            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips (or 5"
+            + " s), %,d trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d"
+            + " ms;%n   CPU wait: mean us per trip that the consumer / the BPF side's thread spent"
+            + " runnable but waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
         ROUND_TRIP_WARMUP,
         ROUND_TRIPS,
         COMPARISON_ROUND_TRIPS,
@@ -487,25 +488,17 @@ public final class EventPathBench {
     long consumerWait = 0;
     long driverWait = 0;
     try {
-      long allocatedBefore = 0;
-      long deadline = 0;
-      for (int i = -ROUND_TRIP_WARMUP; i < maxTrips; i++) {
-        if (i == 0) {
-          allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
-          consumerWait = -runDelayNs(CONSUMER_THREAD);
-          driverWait = -runDelayNs(null);
-          deadline = System.nanoTime() + budgetNs;
-        } else if (i > 0 && System.nanoTime() > deadline) {
-          break;
-        }
-        long ns = bench.roundTrip(writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
-        if (consumer.failure != null) {
-          throw new IllegalStateException("the consumer failed", consumer.failure);
-        }
-        if (i >= 0) {
-          latencies[trips++] = ns;
-          timeouts += bench.lastSeen() ? 0 : 1;
-        }
+      long warmupEnd = System.nanoTime() + ROUND_TRIP_WARMUP_BUDGET_NS;
+      for (int i = 0; i < ROUND_TRIP_WARMUP && System.nanoTime() < warmupEnd; i++) {
+        roundTrip(bench, writer, consumer);
+      }
+      long allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
+      consumerWait = -runDelayNs(CONSUMER_THREAD);
+      driverWait = -runDelayNs(null);
+      long end = System.nanoTime() + budgetNs;
+      while (trips < maxTrips && (trips == 0 || System.nanoTime() < end)) {
+        latencies[trips++] = roundTrip(bench, writer, consumer);
+        timeouts += bench.lastSeen() ? 0 : 1;
       }
       allocated = THREADS.getThreadAllocatedBytes(thread.threadId()) - allocatedBefore;
       consumerWait += runDelayNs(CONSUMER_THREAD);
@@ -545,6 +538,15 @@ public final class EventPathBench {
         .put(key + "_consumer_bytes_per_event", bytesPerEvent)
         .put(key + "_consumer_cpu_wait_us_per_trip", consumerWaitUs)
         .put(key + "_bpf_thread_cpu_wait_us_per_trip", driverWaitUs);
+  }
+
+  private static long roundTrip(BenchEvents bench, HintWriter writer, HintingConsumer consumer)
+      throws BpfException {
+    long ns = bench.roundTrip(writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
+    if (consumer.failure != null) {
+      throw new IllegalStateException("the consumer failed", consumer.failure);
+    }
+    return ns;
   }
 
   /**
