@@ -14,7 +14,7 @@ classes=$root/integration-tests/target/classes
 [ -f "$object" ] && [ -d "$classes/dev/baton/bench" ] || die "the benchmark is not built: run make build"
 jdk=$(find_jdk) || die "no JDK >= 25 found: set JAVA_HOME to one"
 mkdir -p "$out"
-gcc -O2 -Wall -Wextra -Werror -I "$root/bpf/test" -o "$out/ringbuf_consumer" \
+gcc -O2 -Wall -Wextra -Werror -I "$root/bpf" -I "$root/bpf/test" -o "$out/ringbuf_consumer" \
   "$root/integration-tests/bench/ringbuf_consumer.c" -lbpf
 # The agent's JVM flags (bin/baton), so the figures are the agent's.
 exec "$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \

@@ -20,10 +20,10 @@
 /* What the Java handler reads from each record, summed the same way so both can be compared. */
 static int on_sample(void *ctx, void *data, size_t size __attribute__((unused)))
 {
-	const struct baton_bench_sample *s = data;
+	const struct baton_task_sample *s = data;
 	u64 *checksum = ctx;
 
-	*checksum += s->seq + s->cpu_ns + s->pid;
+	*checksum += s->ts_ns + s->cpu_ns + s->pid;
 	return 0;
 }
 

@@ -44,7 +44,10 @@ final class BenchEvents implements AutoCloseable {
     }
   }
 
-  /** Fills the ring with samples seq firstSeq.. until it is full; returns how many it submitted. */
+  /**
+   * Fills the ring with samples whose ts_ns count up from {@code firstSeq} until it is full;
+   * returns how many it submitted.
+   */
   int fill(long firstSeq) throws BpfException {
     fillArgs
         .putLong((int) BatonBenchFillArgs.FIRST_SEQ_OFFSET, firstSeq)
@@ -59,13 +62,12 @@ final class BenchEvents implements AutoCloseable {
   }
 
   /**
-   * Submits sample {@code seq}, then waits in BPF until {@code hintMap} answers it or {@code
-   * timeoutNs} passes, spinning at most {@code spinNs} per call; returns the ns from submit to
-   * answer (or to giving up). {@link #lastSeen()} says which.
+   * Submits a sample stamped with the time, then waits in BPF until {@code hintMap} answers it or
+   * {@code timeoutNs} passes, spinning at most {@code spinNs} per call; returns the ns from submit
+   * to answer (or to giving up). {@link #lastSeen()} says which.
    */
-  long roundTrip(long seq, int hintMap, long spinNs, long timeoutNs) throws BpfException {
+  long roundTrip(int hintMap, long spinNs, long timeoutNs) throws BpfException {
     roundtripArgs
-        .putLong((int) BatonBenchRoundtripArgs.SEQ_OFFSET, seq)
         .putLong((int) BatonBenchRoundtripArgs.START_NS_OFFSET, 0)
         .putLong((int) BatonBenchRoundtripArgs.SPIN_NS_OFFSET, spinNs)
         .putInt((int) BatonBenchRoundtripArgs.HINT_MAP_OFFSET, hintMap)

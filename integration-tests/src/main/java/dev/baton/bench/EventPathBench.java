@@ -2,7 +2,7 @@ package dev.baton.bench;
 
 import com.sun.management.ThreadMXBean;
 import dev.baton.bench.abi.BatonBenchConsts;
-import dev.baton.bench.abi.BatonBenchSample;
+import dev.baton.bench.abi.BatonTaskSample;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.Libbpf;
 import dev.baton.bpf.RecordHandler;
@@ -53,13 +53,11 @@ public final class EventPathBench {
   private static final long ROUND_TRIP_BUDGET_NS = TimeUnit.SECONDS.toNanos(60);
 
   private static final long COMPARISON_BUDGET_NS = TimeUnit.SECONDS.toNanos(15);
+  private static final long ROUND_TRIP_WARMUP_BUDGET_NS = TimeUnit.SECONDS.toNanos(5);
   private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
   private static final long ROUND_TRIP_SPIN_NS = TimeUnit.MICROSECONDS.toNanos(20);
-
-  /** Round-trip seqs start here, far above any seq the hint-write section stored. */
-  private static final long ROUND_TRIP_FIRST_SEQ = 1L << 40;
 
   /** Distinct tasks the hint-write section writes hints for, round robin. */
   private static final int HINT_TASKS = 1024;
@@ -133,9 +131,9 @@ public final class EventPathBench {
     @Override
     public void onRecord(RecordView r) {
       checksum +=
-          r.getLong(BatonBenchSample.SEQ_OFFSET)
-              + r.getLong(BatonBenchSample.CPU_NS_OFFSET)
-              + Integer.toUnsignedLong(r.getInt(BatonBenchSample.PID_OFFSET));
+          r.getLong(BatonTaskSample.TS_NS_OFFSET)
+              + r.getLong(BatonTaskSample.CPU_NS_OFFSET)
+              + Integer.toUnsignedLong(r.getInt(BatonTaskSample.PID_OFFSET));
     }
   }
 
@@ -156,13 +154,13 @@ public final class EventPathBench {
   private static void throughput(BenchEvents bench, Path object, Path cConsumer, Report report)
       throws BpfException, IOException, InterruptedException {
     int ringBytes = BatonBenchConsts.BATON_BENCH_RING_BYTES;
-    int footprint = (int) BatonBenchSample.SIZEOF + 8; // the kernel's 8-byte record header
+    int footprint = (int) BatonTaskSample.SIZEOF + 8; // the kernel's 8-byte record header
     Report.print(
         "%n1. Consumer throughput: fill the %d KiB ring with %d-byte samples (%d records) from BPF,"
             + " then time one drain;%n   %,d events per run, %d runs each, alternating Java and C;"
             + " events per second of the draining thread's CPU time (wall clock in brackets)",
         ringBytes / 1024,
-        BatonBenchSample.SIZEOF,
+        BatonTaskSample.SIZEOF,
         (ringBytes - 1) / footprint,
         EVENTS_PER_RUN,
         RUNS);
@@ -211,12 +209,12 @@ public final class EventPathBench {
         .put("java_events_per_s", Math.round(javaMedian))
         .put("c_events_per_s", Math.round(cMedian))
         .put("java_c_ratio", javaMedian / cMedian)
-        .put("java_events_per_s_runs", java)
-        .put("c_events_per_s_runs", c)
+        .put("java_events_per_s_runs", Arrays.stream(java).map(Math::rint).toArray())
+        .put("c_events_per_s_runs", Arrays.stream(c).map(Math::rint).toArray())
         .put("java_events_per_wall_s", Math.round(median(javaWall)))
         .put("c_events_per_wall_s", Math.round(median(cWall)))
         .put("java_c_ratio_wall", median(javaWall) / median(cWall))
-        .put("record_bytes", BatonBenchSample.SIZEOF)
+        .put("record_bytes", BatonTaskSample.SIZEOF)
         .put("ring_bytes_per_record", footprint)
         .put("ring_bytes", ringBytes)
         .put("events_per_run", EVENTS_PER_RUN)
@@ -231,9 +229,9 @@ public final class EventPathBench {
                 + " work on a shared machine does not inflate; *_wall_s is per wall-clock second."
                 + " Java: RingBuffer.consume; C: libbpf ring_buffer__consume in ringbuf_consumer.c,"
                 + " its own instance of the same object, run as a separate process between the Java"
-                + " runs. Both read seq, cpu_ns and pid of each record and must agree on their sum."
-                + " bytes_per_event: ThreadMXBean.getCurrentThreadAllocatedBytes around each Java"
-                + " drain.");
+                + " runs. Both read ts_ns, cpu_ns and pid of each record and must agree on their"
+                + " sum. bytes_per_event: ThreadMXBean.getCurrentThreadAllocatedBytes around each"
+                + " Java drain.");
   }
 
   private static Drain javaDrain(BenchEvents bench, SumHandler handler, long events)
@@ -399,9 +397,9 @@ public final class EventPathBench {
     public void onRecord(RecordView r) {
       try {
         writer.write(
-            r.getInt(BatonBenchSample.PID_OFFSET),
-            r.getLong(BatonBenchSample.SEQ_OFFSET),
-            r.getLong(BatonBenchSample.TS_NS_OFFSET));
+            r.getInt(BatonTaskSample.PID_OFFSET),
+            r.getLong(BatonTaskSample.TS_NS_OFFSET),
+            r.getLong(BatonTaskSample.CPU_NS_OFFSET));
       } catch (BpfException e) {
         throw new IllegalStateException(e);
       }
@@ -411,10 +409,10 @@ public final class EventPathBench {
   private static void roundTrips(BenchEvents bench, Report report) throws Exception {
     Report.print(
         "%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
-            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips, %,d"
-            + " trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d ms;%n   CPU"
-            + " wait: mean us per trip that the consumer / the BPF side's thread spent runnable but"
-            + " waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
+            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips (or 5"
+            + " s), %,d trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d"
+            + " ms;%n   CPU wait: mean us per trip that the consumer / the BPF side's thread spent"
+            + " runnable but waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
         ROUND_TRIP_WARMUP,
         ROUND_TRIPS,
         COMPARISON_ROUND_TRIPS,
@@ -431,27 +429,22 @@ public final class EventPathBench {
         "timeouts",
         "bytes/event",
         "CPU wait us");
-    long seq = ROUND_TRIP_FIRST_SEQ;
-    seq =
-        roundTrip(
-            bench,
-            new HintWriter.Mmap(bench.hintArray),
-            false,
-            "roundtrip",
-            ROUND_TRIPS,
-            ROUND_TRIP_BUDGET_NS,
-            seq,
-            report);
-    seq =
-        roundTrip(
-            bench,
-            new HintWriter.Mmap(bench.hintArray),
-            true,
-            "roundtrip_spin",
-            COMPARISON_ROUND_TRIPS,
-            COMPARISON_BUDGET_NS,
-            seq,
-            report);
+    roundTrip(
+        bench,
+        new HintWriter.Mmap(bench.hintArray),
+        false,
+        "roundtrip",
+        ROUND_TRIPS,
+        ROUND_TRIP_BUDGET_NS,
+        report);
+    roundTrip(
+        bench,
+        new HintWriter.Mmap(bench.hintArray),
+        true,
+        "roundtrip_spin",
+        COMPARISON_ROUND_TRIPS,
+        COMPARISON_BUDGET_NS,
+        report);
     roundTrip(
         bench,
         new HintWriter.UpdateBatch(bench.hintHash, 64),
@@ -459,17 +452,16 @@ public final class EventPathBench {
         "roundtrip_update_batch",
         COMPARISON_ROUND_TRIPS,
         COMPARISON_BUDGET_NS,
-        seq,
         report);
     report.put(
         "roundtrip_method",
-        "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves a 64-byte"
-            + " sample, stamps bpf_ktime_get_ns() and a seq into it, submits it (waking a consumer"
-            + " asleep in epoll), then reads the hint map in a bpf_loop until the hint's seq"
-            + " matches, and the latency is the ktime in between. Each call spins at most 20 us and"
-            + " the thread calls again until the hint arrives (or 10 ms pass: a timeout), so a"
-            + " consumer waiting for this CPU gets it. A second Java thread consumes: poll ="
-            + " RingBuffer.poll (epoll wake-ups), as the agent will; spin = busy"
+        "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves a"
+            + " baton_task_sample, stamps its ts_ns with bpf_ktime_get_ns(), submits it (waking a"
+            + " consumer asleep in epoll), then reads the hint map in a bpf_loop until the hint's"
+            + " seq equals that stamp, and the latency is the ktime in between. Each call spins at"
+            + " most 20 us and the thread calls again until the hint arrives (or 10 ms pass: a"
+            + " timeout), so a consumer waiting for this CPU gets it. A second Java thread"
+            + " consumes: poll = RingBuffer.poll (epoll wake-ups), as the agent will; spin = busy"
             + " RingBuffer.consume. It answers each event with the hint. roundtrip_p50_us/p99_us:"
             + " poll + mmap. *_consumer_bytes_per_event: what the consumer thread allocated per"
             + " trip; not always 0 because a deoptimization now and then sends it back to the"
@@ -478,14 +470,13 @@ public final class EventPathBench {
             + " that other load on the machine adds.");
   }
 
-  private static long roundTrip(
+  private static void roundTrip(
       BenchEvents bench,
       HintWriter writer,
       boolean spin,
       String key,
       int maxTrips,
       long budgetNs,
-      long seq,
       Report report)
       throws Exception {
     HintingConsumer consumer = new HintingConsumer(bench.ring, writer, spin);
@@ -497,26 +488,17 @@ public final class EventPathBench {
     long consumerWait = 0;
     long driverWait = 0;
     try {
-      long allocatedBefore = 0;
-      long deadline = 0;
-      for (int i = -ROUND_TRIP_WARMUP; i < maxTrips; i++) {
-        if (i == 0) {
-          allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
-          consumerWait = -runDelayNs(CONSUMER_THREAD);
-          driverWait = -runDelayNs(null);
-          deadline = System.nanoTime() + budgetNs;
-        } else if (i > 0 && System.nanoTime() > deadline) {
-          break;
-        }
-        long ns =
-            bench.roundTrip(seq++, writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
-        if (consumer.failure != null) {
-          throw new IllegalStateException("the consumer failed", consumer.failure);
-        }
-        if (i >= 0) {
-          latencies[trips++] = ns;
-          timeouts += bench.lastSeen() ? 0 : 1;
-        }
+      long warmupEnd = System.nanoTime() + ROUND_TRIP_WARMUP_BUDGET_NS;
+      for (int i = 0; i < ROUND_TRIP_WARMUP && System.nanoTime() < warmupEnd; i++) {
+        roundTrip(bench, writer, consumer);
+      }
+      long allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
+      consumerWait = -runDelayNs(CONSUMER_THREAD);
+      driverWait = -runDelayNs(null);
+      long end = System.nanoTime() + budgetNs;
+      while (trips < maxTrips && (trips == 0 || System.nanoTime() < end)) {
+        latencies[trips++] = roundTrip(bench, writer, consumer);
+        timeouts += bench.lastSeen() ? 0 : 1;
       }
       allocated = THREADS.getThreadAllocatedBytes(thread.threadId()) - allocatedBefore;
       consumerWait += runDelayNs(CONSUMER_THREAD);
@@ -556,7 +538,15 @@ public final class EventPathBench {
         .put(key + "_consumer_bytes_per_event", bytesPerEvent)
         .put(key + "_consumer_cpu_wait_us_per_trip", consumerWaitUs)
         .put(key + "_bpf_thread_cpu_wait_us_per_trip", driverWaitUs);
-    return seq;
+  }
+
+  private static long roundTrip(BenchEvents bench, HintWriter writer, HintingConsumer consumer)
+      throws BpfException {
+    long ns = bench.roundTrip(writer.hintMap(), ROUND_TRIP_SPIN_NS, ROUND_TRIP_TIMEOUT_NS);
+    if (consumer.failure != null) {
+      throw new IllegalStateException("the consumer failed", consumer.failure);
+    }
+    return ns;
   }
 
   /**

@@ -19,7 +19,7 @@ sealed interface HintWriter {
   /** The map the BPF side reads these hints from (enum baton_bench_hint_map). */
   int hintMap();
 
-  /** Writes, or stages, the hint {seq, value} of task {@code pid}. */
+  /** Writes, or stages, the hint {seq, value} of task {@code pid}; seq names what it answers. */
   void write(int pid, long seq, long value) throws BpfException;
 
   /** Makes staged hints visible to BPF; a no-op where every write already is. */
