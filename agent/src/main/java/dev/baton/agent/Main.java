@@ -29,11 +29,17 @@ public final class Main {
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
         run [options]              load and attach the scheduler, follow task events, detach on
                                    SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
-            --slice-us N           time slice per task, microseconds (default 20000)
-            --max-tasks N          live tasks tracked (default 65536)
+            --config FILE          settings file (YAML; /etc/baton/baton.yaml when installed),
+                                   checked before anything else; options below override it
+            --slice-us N, --max-tasks N, --stale-ms N, --timeout-ms N, --restart-max N,
+            --restart-backoff-ms N
+                                   tunables (see deploy/baton.yaml for what each means)
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
+            --pin-dir DIR          bpffs directory that keeps the scheduler attached if the agent
+                                   dies, for the next agent to adopt (default /sys/fs/bpf/baton)
+            --no-pin               tie the scheduler's life to this process instead
         status [--api HOST:PORT] [--token-file FILE]
                                    what the running agent reports
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
@@ -75,6 +81,9 @@ public final class Main {
     } catch (UsageException e) {
       err.println("baton: " + e.getMessage());
       err.println("(baton help lists the commands)");
+      return USAGE;
+    } catch (ConfigException e) {
+      err.println("baton: " + e.getMessage());
       return USAGE;
     }
   }

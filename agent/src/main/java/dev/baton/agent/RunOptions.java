@@ -2,55 +2,117 @@ package dev.baton.agent;
 
 import dev.baton.agent.api.ApiOptions;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.nodes.Node;
 
 /**
- * The tunables of {@code baton run}: each has one name with its unit, one default and one
- * validation, here.
+ * What {@code baton run} was asked to do: the tunables (see {@link Tunable}, the one place where
+ * each is named, defaulted and range-checked) and where things live. Built from the config file
+ * ({@link AgentConfig}), then the command line, whose options win.
  *
- * @param sliceUs time slice given to each task, in microseconds
- * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
  * @param tasksOut where to write the task table when the agent stops, or null
  * @param api where the control API and metrics listen, and the token that guards them
+ * @param pinDir bpffs directory where the running scheduler is pinned so that it outlives the agent
+ *     and a restarted agent adopts it; null to tie the scheduler to this process
+ * @param configFile the file the options came from (re-read on reload), or null
+ * @param policy the config file's {@code policy:} section, left as a YAML node (with its
+ *     positions) for the policies module to interpret; null when there is none
  */
-record RunOptions(long sliceUs, int maxTasks, Path tasksOut, ApiOptions api) {
+record RunOptions(
+    Map<Tunable, Long> tunables,
+    Path tasksOut,
+    ApiOptions api,
+    Path pinDir,
+    Path configFile,
+    Node policy) {
 
-  static final long DEFAULT_SLICE_US = 20_000;
-  static final int DEFAULT_MAX_TASKS = 65_536;
+  static final String DEFAULT_LISTEN = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
+  static final Path DEFAULT_PIN_DIR = Path.of("/sys/fs/bpf/baton");
 
   RunOptions {
-    if (sliceUs < 100 || sliceUs > 1_000_000) {
-      throw new UsageException("--slice-us must be between 100 and 1000000, not " + sliceUs);
+    EnumMap<Tunable, Long> all = new EnumMap<>(Tunable.class);
+    for (Tunable t : Tunable.values()) {
+      all.put(t, t.check(tunables.getOrDefault(t, t.defaultValue), t.key()));
     }
-    if (maxTasks < 16 || maxTasks > 4_194_304) {
-      throw new UsageException("--max-tasks must be between 16 and 4194304, not " + maxTasks);
+    tunables = java.util.Collections.unmodifiableMap(all);
+  }
+
+  long get(Tunable t) {
+    return tunables.get(t);
+  }
+
+  long sliceUs() {
+    return get(Tunable.SLICE_US);
+  }
+
+  int maxTasks() {
+    return (int) get(Tunable.MAX_TASKS);
+  }
+
+  /** Collects settings from the config file and the command line, later ones winning. */
+  static final class Builder {
+    final EnumMap<Tunable, Long> tunables = new EnumMap<>(Tunable.class);
+    String listen = DEFAULT_LISTEN;
+    Path tokenFile;
+    Path tasksOut;
+    boolean pin = true;
+    Path pinDir = DEFAULT_PIN_DIR;
+    Path configFile;
+    Node policy;
+
+    /** Validates; the exception's message names the setting. */
+    RunOptions build() {
+      ApiOptions api = ApiOptions.parse(listen, tokenFile);
+      return new RunOptions(tunables, tasksOut, api, pin ? pinDir : null, configFile, policy);
     }
   }
 
+  static RunOptions defaults() {
+    return new Builder().build();
+  }
+
+  /**
+   * Parses {@code baton run}'s options. {@code --config FILE} is read first wherever it appears,
+   * so the other options override the file; a bad file is reported before anything else happens.
+   */
   static RunOptions parse(List<String> args) {
-    long sliceUs = DEFAULT_SLICE_US;
-    int maxTasks = DEFAULT_MAX_TASKS;
-    Path tasksOut = null;
-    String listen = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
-    Path tokenFile = null;
+    Builder b = new Builder();
+    int config = args.indexOf("--config");
+    if (config >= 0) {
+      AgentConfig.load(Path.of(value(args, config + 1, "--config")), b);
+    }
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
+      Tunable t = Tunable.byOption(a);
+      if (t != null) {
+        b.tunables.put(t, check(t, number(a, value(args, ++i, a))));
+        continue;
+      }
       switch (a) {
-        case "--slice-us" -> sliceUs = number(a, value(args, ++i, a));
-        case "--max-tasks" -> maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, value(args, ++i, a)));
-        case "--tasks-out" -> tasksOut = Path.of(value(args, ++i, a));
-        case "--listen" -> listen = value(args, ++i, a);
-        case "--token-file" -> tokenFile = Path.of(value(args, ++i, a));
+        case "--config" -> i++;
+        case "--tasks-out" -> b.tasksOut = Path.of(value(args, ++i, a));
+        case "--listen" -> b.listen = value(args, ++i, a);
+        case "--token-file" -> b.tokenFile = Path.of(value(args, ++i, a));
+        case "--pin-dir" -> b.pinDir = Path.of(value(args, ++i, a));
+        case "--no-pin" -> b.pin = false;
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
-    ApiOptions api;
     try {
-      api = ApiOptions.parse(listen, tokenFile);
+      return b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException("--listen: " + e.getMessage());
     }
-    return new RunOptions(sliceUs, maxTasks, tasksOut, api);
+  }
+
+  private static long check(Tunable t, long v) {
+    try {
+      return t.check(v, t.option());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   private static String value(List<String> args, int i, String option) {

@@ -42,8 +42,10 @@ class MainTest {
   @Test
   void runOptionsHaveDefaults() {
     RunOptions o = RunOptions.parse(List.of());
-    assertThat(o.sliceUs()).isEqualTo(RunOptions.DEFAULT_SLICE_US);
-    assertThat(o.maxTasks()).isEqualTo(RunOptions.DEFAULT_MAX_TASKS);
+    assertThat(o.sliceUs()).isEqualTo(Tunable.SLICE_US.defaultValue);
+    assertThat(o.maxTasks()).isEqualTo(Tunable.MAX_TASKS.defaultValue);
+    assertThat(o.pinDir()).isEqualTo(RunOptions.DEFAULT_PIN_DIR);
+    assertThat(RunOptions.parse(List.of("--no-pin")).pinDir()).isNull();
     assertThat(o.tasksOut()).isNull();
     assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks")))
         .isInstanceOf(UsageException.class)
