@@ -17,7 +17,7 @@ import static dev.baton.bpf.LibBpf.C_SIZE_T;
  * <p>Not thread-safe: obtain maps, programs and ring buffers up front. Those may then be used from
  * other threads (one at a time each), but not after or during {@link #close()}.
  */
-public final class BpfObject implements AutoCloseable {
+public final class BpfObject implements BpfMaps, AutoCloseable {
     /*
      * Shared rather than confined: the object is typically opened on one thread and its maps and
      * ring buffers used on others. Holds what lives as long as the object: the ELF image, names,
@@ -102,6 +102,7 @@ public final class BpfObject implements AutoCloseable {
     }
 
     /** The map called {@code name}; its fd and contents are usable once the object is loaded. */
+    @Override
     public BpfMap map(String name) throws BpfException {
         requireOpen();
         BpfMap map = maps.get(name);
@@ -142,6 +143,7 @@ public final class BpfObject implements AutoCloseable {
     }
 
     /** A consumer of the BPF_MAP_TYPE_RINGBUF map {@code mapName}. */
+    @Override
     public RingBuffer ringBuffer(String mapName) throws BpfException {
         requireLoaded();
         BpfMap map = map(mapName);
@@ -151,6 +153,32 @@ public final class BpfObject implements AutoCloseable {
         RingBuffer ring = RingBuffer.open(map.fd(), map.maxEntries(), name + "." + mapName);
         attachments.add(ring::close);
         return ring;
+    }
+
+    /**
+     * Pins every map the program declared (not libbpf's .rodata/.bss/.data, not struct_ops maps) as
+     * {@code dir/<map name>}, so that {@link BpfPins} can reach them after this process is gone.
+     * {@code dir} must be on a bpf filesystem and exist. Returns the names pinned.
+     */
+    public List<String> pinMaps(java.nio.file.Path dir) throws BpfException {
+        requireLoaded();
+        List<String> pinned = new ArrayList<>();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment m = MemorySegment.NULL;
+            while (!(m = LibBpf.bpf_object__next_map(obj, m)).equals(MemorySegment.NULL)) {
+                if (LibBpf.bpf_map__is_internal(m) || LibBpf.bpf_map__type(m) == LibBpf.BPF_MAP_TYPE_STRUCT_OPS) {
+                    continue;
+                }
+                String mapName = LibBpf.string(LibBpf.bpf_map__name(m));
+                String path = dir.resolve(mapName).toString();
+                int err = LibBpf.bpf_obj_pin(LibBpf.bpf_map__fd(m), tmp.allocateFrom(path));
+                if (err < 0) {
+                    throw BpfException.of("bpf_obj_pin", path, err);
+                }
+                pinned.add(mapName);
+            }
+        }
+        return pinned;
     }
 
     /** Detaches links, unmaps ring buffers and frees the object; idempotent. */

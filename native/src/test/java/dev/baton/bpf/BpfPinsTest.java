@@ -1,0 +1,89 @@
+package dev.baton.bpf;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Maps pinned by one object and reopened from bpffs, as a restarted agent reopens them. */
+class BpfPinsTest {
+    private static final Path BPFFS = Path.of("/sys/fs/bpf");
+    private Path dir;
+
+    @BeforeEach
+    void makeDir() throws IOException {
+        assertThat(BPFFS.resolve("maps.debug")).as("a bpf filesystem mounted at " + BPFFS).exists();
+        dir = Files.createTempDirectory(BPFFS, "baton-test-");
+    }
+
+    @AfterEach
+    void removeDir() throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    void pinnedMapsOutliveTheirObjectAndKeepTheirContents() throws Exception {
+        byte[] key = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(7).array();
+        byte[] value = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(4242).putInt(1).putInt(2).array();
+        try (Producer producer = new Producer()) {
+            assertThat(producer.object.pinMaps(dir)).containsExactlyInAnyOrder("ring", "stats", "runs", "kv");
+            producer.object.map("kv").update(key, value, BpfMap.ANY);
+        }
+        // Only the declared maps: no .rodata, and every pin readable by its owner only.
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("ring", "stats", "runs", "kv");
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("kv")))).isEqualTo("rw-------");
+
+        try (BpfPins pins = BpfPins.in(dir)) {
+            BpfMap kv = pins.map("kv");
+            assertThat(kv.keySize()).isEqualTo(4);
+            assertThat(kv.valueSize()).isEqualTo(16);
+            assertThat(kv.maxEntries()).isEqualTo(16);
+            byte[] got = new byte[16];
+            assertThat(kv.lookup(key, got)).isTrue();
+            assertThat(got).isEqualTo(value);
+
+            assertThat(pins.map("runs").isPerCpu()).isTrue();
+            assertThat(pins.map("runs").valueBufferSize()).isEqualTo(8 * Libbpf.possibleCpus());
+            assertThat(pins.ringBuffer("ring")).isNotNull();
+            assertThatThrownBy(() -> pins.ringBuffer("kv")).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void aMissingPinIsNamed() throws Exception {
+        try (BpfPins pins = BpfPins.in(dir)) {
+            assertThatThrownBy(() -> pins.map("nope"))
+                    .isInstanceOfSatisfying(BpfException.class, e -> assertThat(e.errno()).isEqualTo(2))
+                    .hasMessageStartingWith("bpf_obj_get(" + dir.resolve("nope") + ")");
+        }
+    }
+
+    @Test
+    void aClosedSetRefusesUse() throws Exception {
+        try (Producer producer = new Producer()) {
+            producer.object.pinMaps(dir);
+        }
+        BpfPins pins = BpfPins.in(dir);
+        BpfMap kv = pins.map("kv");
+        pins.close();
+        assertThatThrownBy(kv::fd).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> pins.map("kv")).isInstanceOf(IllegalStateException.class);
+    }
+}
