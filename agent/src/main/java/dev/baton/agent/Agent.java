@@ -2,7 +2,10 @@ package dev.baton.agent;
 
 import dev.baton.agent.api.ApiServer;
 import dev.baton.agent.api.Response;
+import dev.baton.agent.metrics.AgentReadings;
+import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
+import dev.baton.bpf.abi.BatonStat;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
@@ -15,31 +18,88 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code baton run}: the API server and the scheduler, started in that order (a busy port fails
- * before anything is attached) and stopped in reverse.
+ * {@code baton run}: the API server (control API and metrics), then the scheduler, stopped in
+ * reverse order. A busy port fails before anything is attached.
+ *
+ * <p>When the kernel ejects the scheduler (an error, or its watchdog), every task is already back
+ * on the default scheduler; the agent reports why and attaches a new one after a backoff that
+ * doubles each time, up to restart_max times in a row, then gives up with exit code 8.
  */
-final class Agent {
+final class Agent implements AgentReadings {
+
+  /** A run that lasted this long was healthy: the next ejection starts the count afresh. */
+  private static final long HEALTHY_RUN_NS = 10 * 60 * 1_000_000_000L;
 
   private final RunOptions options;
   private final PrintStream out;
   private final PrintStream err;
+  private final AtomicBoolean stop;
+  private final AtomicBoolean handover = new AtomicBoolean();
+  private final BpfStats bpfStats = new BpfStats();
+  private final ServiceNotifier service;
   private final Scheduler scheduler;
+  private volatile String lastExit = "";
+  private volatile int restarts;
 
   Agent(RunOptions options, PrintStream out, PrintStream err, AtomicBoolean stop) {
     this.options = options;
     this.out = out;
     this.err = err;
-    this.scheduler = new Scheduler(options, out, stop);
+    this.stop = stop;
+    this.service = ServiceNotifier.fromEnvironment(err);
+    this.scheduler =
+        new Scheduler(
+            options,
+            out,
+            stop,
+            handover,
+            bpfStats,
+            () -> service.ready("scheduling"),
+            service::loopTurn);
   }
 
-  /** Runs until stopped or ejected; returns the process exit code. */
+  /** Runs until stopped or given up; returns the process exit code. */
   int run() {
-    try (ApiServer api = new ApiServer(options.api())) {
+    try (Metrics metrics = new Metrics(BatonStat.VALUES, bpfStats, this);
+        ApiServer api = new ApiServer(options.api());
+        service) {
       api.route("GET", "/v1/status", req -> Response.ok(status()));
+      api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
+      api.route(
+          "POST",
+          "/v1/handover",
+          req -> {
+            if (options.pinDir() == null) {
+              throw new dev.baton.agent.api.ApiException(
+                  409, "handover needs pinning (this agent runs with --no-pin)");
+            }
+            handover.set(true);
+            stop.set(true);
+            return Response.ok(Map.of("handover", "the agent exits and leaves the scheduler attached"));
+          });
       api.start();
       out.println("baton: API on " + api.address());
+      return superviseScheduler(metrics);
+    } catch (BpfException | IOException e) {
+      err.println("baton: " + e.getMessage());
+      return Main.FAILED;
+    } finally {
+      dumpTasks();
+    }
+  }
+
+  private int superviseScheduler(Metrics metrics) throws BpfException, IOException {
+    int failures = 0;
+    while (true) {
+      long started = System.nanoTime();
       Scheduler.Exit exit = scheduler.run();
+      if (exit == Scheduler.HANDED_OVER) {
+        service.stopping();
+        out.println("baton: exiting with the scheduler left attached for the next agent (pinned in " + options.pinDir() + ")");
+        return Main.HANDED_OVER;
+      }
       if (exit.byUserSpace()) {
+        service.stopping();
         out.println(
             "baton: detached ("
                 + exit.kindName()
@@ -47,17 +107,51 @@ final class Agent {
                 + ")");
         return Main.OK;
       }
-      err.println("baton: the kernel ended the scheduler: " + exit.kindName() + ": " + exit.reason());
+      lastExit = exit.kindName() + ": " + exit.reason();
+      metrics.ejected(exit.kindName());
+      err.println("baton: the kernel ended the scheduler: " + lastExit);
       if (!exit.message().isEmpty()) {
-        err.println("baton:   " + exit.message());
+        err.println("baton:   " + exit.message().strip().replace("\n", "\nbaton:   "));
       }
-      return Main.EJECTED;
-    } catch (BpfException | IOException e) {
-      err.println("baton: " + e.getMessage());
-      return Main.FAILED;
-    } finally {
-      dumpTasks();
+      err.println("baton: every task is back on the kernel's default scheduler");
+      failures = System.nanoTime() - started > HEALTHY_RUN_NS ? 1 : failures + 1;
+      long max = options.get(Tunable.RESTART_MAX);
+      if (failures > max) {
+        err.println(
+            "baton: giving up: the scheduler was ejected "
+                + failures
+                + " times in a row (restart_max "
+                + max
+                + "); last: "
+                + lastExit
+                + ". Tasks stay on the default scheduler; fix the cause and start baton again.");
+        service.status("gave up after " + failures + " ejections: " + lastExit);
+        return Main.EJECTED;
+      }
+      long backoffMs = options.get(Tunable.RESTART_BACKOFF_MS) << Math.min(failures - 1, 20);
+      err.printf("baton: restarting the scheduler in %d ms (restart %d of %d)%n", backoffMs, failures, max);
+      service.status("ejected (" + lastExit + "); restart " + failures + " of " + max + " in " + backoffMs + " ms");
+      if (!sleepUnlessStopped(backoffMs)) {
+        return Main.EJECTED;
+      }
+      restarts++;
+      metrics.restarted();
     }
+  }
+
+  /** Sleeps in short steps, pinging the service watchdog; false if asked to stop meanwhile. */
+  private boolean sleepUnlessStopped(long ms) {
+    long end = System.nanoTime() + ms * 1_000_000;
+    while (!stop.get() && System.nanoTime() < end) {
+      service.loopTurn();
+      try {
+        Thread.sleep(Math.min(100, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return !stop.get();
   }
 
   private Map<String, Object> status() {
@@ -69,9 +163,50 @@ final class Agent {
     status.put("kernel", read("/proc/sys/kernel/osrelease"));
     status.put("uptime_s", ManagementFactory.getRuntimeMXBean().getUptime() / 1000);
     status.put("policy", "fair");
+    status.put("pinned", options.pinDir() != null);
+    status.put("restarts", restarts);
+    status.put("last_exit", lastExit);
     status.put("events", s.events());
     status.put("tasks_live", s.liveTasks());
+    status.put("tasks_dropped", s.droppedTasks());
     return status;
+  }
+
+  // AgentReadings, for the metrics: published fields, read at scrape time.
+
+  @Override
+  public long eventsReceived() {
+    return scheduler.snapshot().events();
+  }
+
+  @Override
+  public long hintsWritten() {
+    return 0; // hints arrive with the policies; the hint writer will count here
+  }
+
+  @Override
+  public long tasksTracked() {
+    return scheduler.snapshot().liveTasks();
+  }
+
+  @Override
+  public long tasksDropped() {
+    return scheduler.snapshot().droppedTasks();
+  }
+
+  @Override
+  public long jobs(String jobClass) {
+    return 0; // no job API yet: no jobs
+  }
+
+  @Override
+  public long liveDeadlineMisses() {
+    return 0; // no live jobs yet
+  }
+
+  @Override
+  public boolean schedulerEnabled() {
+    return scheduler.snapshot().attached();
   }
 
   private static String read(String path) {

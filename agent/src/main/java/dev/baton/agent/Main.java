@@ -16,8 +16,10 @@ public final class Main {
   static final int OK = 0;
   static final int FAILED = 1;
   static final int USAGE = 2;
-  /** The kernel ended the scheduler (an error or the watchdog), not user space. */
+  /** The kernel ended the scheduler (an error or the watchdog) too often in a row: given up. */
   static final int EJECTED = 8;
+  /** The agent exited leaving the pinned scheduler attached for its successor (baton handover). */
+  static final int HANDED_OVER = 9;
 
   private static final String USAGE_TEXT =
       """
@@ -27,8 +29,10 @@ public final class Main {
         check                      can Baton run here? exit 0 if so, else a code per problem:
                                    3 no sched_ext, 4 no BTF, 5 missing privileges,
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
-        run [options]              load and attach the scheduler, follow task events, detach on
-                                   SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
+        run [options]              attach the scheduler (or adopt the one a previous agent left
+                                   pinned), follow task events, detach on SIGINT/SIGTERM (exit 0);
+                                   if the kernel ejects it, restart it with backoff, and exit 8
+                                   after restart_max ejections in a row
             --config FILE          settings file (YAML; /etc/baton/baton.yaml when installed),
                                    checked before anything else; options below override it
             --slice-us N, --max-tasks N, --stale-ms N, --timeout-ms N, --restart-max N,
@@ -42,6 +46,10 @@ public final class Main {
             --no-pin               tie the scheduler's life to this process instead
         status [--api HOST:PORT] [--token-file FILE]
                                    what the running agent reports
+        handover [--api HOST:PORT] [--token-file FILE]
+                                   the running agent exits (code 9) leaving the scheduler attached
+                                   and pinned, for a new agent (an upgrade) to adopt without a gap
+        stop [--pin-dir DIR]       detach the pinned scheduler, whether or not an agent runs
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
@@ -71,7 +79,9 @@ public final class Main {
       return switch (argv.get(0)) {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
-        case "status" -> status(rest, out, err);
+        case "status" -> call(rest, "GET", "/v1/status", out, err);
+        case "handover" -> call(rest, "POST", "/v1/handover", out, err);
+        case "stop" -> stop(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
@@ -103,18 +113,40 @@ public final class Main {
     return problems.get(0).exitCode();
   }
 
-  private static int status(List<String> args, PrintStream out, PrintStream err) {
+  private static int stop(List<String> args, PrintStream out, PrintStream err) {
+    java.nio.file.Path dir = RunOptions.DEFAULT_PIN_DIR;
+    for (int i = 0; i < args.size(); i++) {
+      switch (args.get(i)) {
+        case "--pin-dir" -> dir = java.nio.file.Path.of(optionValue(args, ++i, "--pin-dir"));
+        default -> throw new UsageException("unknown option for stop: " + args.get(i));
+      }
+    }
+    try {
+      if (!new Pins(dir).detach()) {
+        err.println("baton: no pinned scheduler in " + dir + " (an agent run with --no-pin stops on SIGTERM)");
+        return FAILED;
+      }
+      out.println("baton: detached the scheduler pinned in " + dir);
+      return OK;
+    } catch (dev.baton.bpf.BpfException | IOException e) {
+      err.println("baton: " + e.getMessage());
+      return FAILED;
+    }
+  }
+
+  private static int call(
+      List<String> args, String method, String path, PrintStream out, PrintStream err) {
     String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     java.nio.file.Path token = null;
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--api" -> api = optionValue(args, ++i, "--api");
         case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
-        default -> throw new UsageException("unknown option for status: " + args.get(i));
+        default -> throw new UsageException("unknown option: " + args.get(i));
       }
     }
     try {
-      ApiClient.Reply reply = new ApiClient(api, token).send("GET", "/v1/status", null);
+      ApiClient.Reply reply = new ApiClient(api, token).send(method, path, null);
       (reply.ok() ? out : err).println(reply.body());
       return reply.ok() ? OK : FAILED;
     } catch (IOException e) {
@@ -132,7 +164,9 @@ public final class Main {
 
   private static int runScheduler(List<String> args, PrintStream out, PrintStream err) {
     RunOptions options = RunOptions.parse(args);
-    List<Preflight.Problem> problems = Preflight.ofHost().problems();
+    // Baton's own scheduler, left pinned by an agent that is gone, is adopted, not refused.
+    boolean pinned = options.pinDir() != null && new Pins(options.pinDir()).hasLink();
+    List<Preflight.Problem> problems = Preflight.ofHost().problems(pinned ? "baton" : null);
     if (!problems.isEmpty()) {
       problems.forEach(p -> err.println("baton: cannot run: " + p.message()));
       return problems.get(0).exitCode();

@@ -58,6 +58,14 @@ public final class Preflight {
 
   /** Every problem found, most fundamental first; empty when Baton can run. */
   public List<Problem> problems() {
+    return problems(null);
+  }
+
+  /**
+   * Like {@link #problems()}, except that an enabled scheduler named {@code adoptable} is not a
+   * problem: it is Baton's own, pinned by an agent that is gone, and will be adopted.
+   */
+  public List<Problem> problems(String adoptable) {
     List<Problem> problems = new ArrayList<>();
     Path scx = root.resolve("sys/kernel/sched_ext");
     if (!Files.isDirectory(scx)) {
@@ -87,6 +95,7 @@ public final class Preflight {
     }
     if (Files.isDirectory(scx)) {
       otherScheduler(scx)
+          .filter(other -> adoptable == null || !other.startsWith(adoptable + " ("))
           .ifPresent(
               name ->
                   problems.add(

@@ -50,7 +50,8 @@ public final class Metrics implements AutoCloseable {
    */
   public Metrics(Map<String, Long> statNames, BpfReadings bpf, AgentReadings agent) {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    registry.config().meterFilter(fillMissingUnits());
+    // process.cpu.time counts nanoseconds, which Prometheus conventions (and promtool) refuse.
+    registry.config().meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time")).meterFilter(fillMissingUnits());
 
     for (Map.Entry<String, Long> stat : statNames.entrySet()) {
       if (stat.getKey().startsWith("BATON_NR_")) {
