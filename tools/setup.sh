@@ -65,6 +65,7 @@ command -v make >/dev/null || missing_base+=(make)
 command -v zstd >/dev/null || missing_base+=(zstd)
 command -v xz >/dev/null || missing_base+=(xz-utils)
 command -v pkg-config >/dev/null || missing_base+=(pkg-config)
+command -v curl >/dev/null || missing_base+=(curl) # the VM tests scrape and query over HTTP
 command -v python3 >/dev/null || missing_base+=(python3) # plays systemd's notify socket in a test
 command -v modinfo >/dev/null || missing_base+=(kmod)
 have_pkg busybox-static || missing_base+=(busybox-static)

@@ -156,9 +156,12 @@ public final class BpfObject implements BpfMaps, AutoCloseable {
     }
 
     /**
-     * Pins every map the program declared (not libbpf's .rodata/.bss/.data, not struct_ops maps) as
-     * {@code dir/<map name>}, so that {@link BpfPins} can reach them after this process is gone.
-     * {@code dir} must be on a bpf filesystem and exist. Returns the names pinned.
+     * Pins every map but the struct_ops ones (which the pinned link holds) and the read-only data
+     * (.rodata, frozen into the programs, which the kernel refuses to pin) as {@code dir/<map name>},
+     * so that {@link BpfPins} can reach them after this process is gone; data sections too, under
+     * libbpf's names ({@code <object>.bss}, ...). A pin also keeps a map's user reference, without
+     * which the kernel would cancel the BPF timers in it when this process exits. {@code dir}
+     * must exist on a bpf filesystem. Returns the names pinned.
      */
     public List<String> pinMaps(java.nio.file.Path dir) throws BpfException {
         requireLoaded();
@@ -166,7 +169,8 @@ public final class BpfObject implements BpfMaps, AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment m = MemorySegment.NULL;
             while (!(m = LibBpf.bpf_object__next_map(obj, m)).equals(MemorySegment.NULL)) {
-                if (LibBpf.bpf_map__is_internal(m) || LibBpf.bpf_map__type(m) == LibBpf.BPF_MAP_TYPE_STRUCT_OPS) {
+                if (LibBpf.bpf_map__type(m) == LibBpf.BPF_MAP_TYPE_STRUCT_OPS
+                        || (LibBpf.bpf_map__map_flags(m) & LibBpf.BPF_F_RDONLY_PROG) != 0) {
                     continue;
                 }
                 String mapName = LibBpf.string(LibBpf.bpf_map__name(m));

@@ -47,6 +47,7 @@ final class LibBpf {
             BPF_MAP_TYPE_LRU_PERCPU_HASH = 10, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21,
             BPF_MAP_TYPE_STRUCT_OPS = 26, BPF_MAP_TYPE_RINGBUF = 27;
     // <sys/socket.h>, for sd_notify's datagram.
+    static final int BPF_F_RDONLY_PROG = 1 << 7;
     static final int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, MSG_NOSIGNAL = 0x4000;
     static final int EOPNOTSUPP = 95;
 
@@ -277,8 +278,8 @@ final class LibBpf {
             FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle bpf_map__name$mh = bpf("bpf_map__name",
             FunctionDescriptor.of(C_POINTER, C_POINTER));
-    private static final MethodHandle bpf_map__is_internal$mh = bpf("bpf_map__is_internal",
-            FunctionDescriptor.of(C_BOOL, C_POINTER));
+    private static final MethodHandle bpf_map__map_flags$mh = bpf("bpf_map__map_flags",
+            FunctionDescriptor.of(C_INT, C_POINTER));
     private static final MethodHandle bpf_obj_pin$mh = bpf("bpf_obj_pin",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
     private static final MethodHandle bpf_obj_get$mh = bpf("bpf_obj_get",
@@ -583,9 +584,9 @@ final class LibBpf {
         }
     }
 
-    static boolean bpf_map__is_internal(MemorySegment map) {
+    static int bpf_map__map_flags(MemorySegment map) {
         try {
-            return (boolean) bpf_map__is_internal$mh.invokeExact(map);
+            return (int) bpf_map__map_flags$mh.invokeExact(map);
         } catch (Throwable t) {
             throw unreachable(t);
         }
