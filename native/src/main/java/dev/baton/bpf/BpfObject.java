@@ -156,10 +156,10 @@ public final class BpfObject implements BpfMaps, AutoCloseable {
     }
 
     /**
-     * Pins every map but the struct_ops ones (which the pinned link holds) and the read-only data
-     * (.rodata, frozen into the programs, which the kernel refuses to pin) as {@code dir/<map name>},
-     * so that {@link BpfPins} can reach them after this process is gone; data sections too, under
-     * libbpf's names ({@code <object>.bss}, ...). A pin also keeps a map's user reference, without
+     * Pins every map but the struct_ops ones (which the pinned link holds) and .rodata (frozen into
+     * the programs) as {@code dir/<name>}, so that {@link BpfPins} can reach them after this process
+     * is gone; data sections too, under libbpf's names with '_' for '.' ({@code <object>_bss}),
+     * since bpffs refuses dots. A pin also keeps a map's user reference, without
      * which the kernel would cancel the BPF timers in it when this process exits. {@code dir}
      * must exist on a bpf filesystem. Returns the names pinned.
      */
@@ -174,7 +174,7 @@ public final class BpfObject implements BpfMaps, AutoCloseable {
                     continue;
                 }
                 String mapName = LibBpf.string(LibBpf.bpf_map__name(m));
-                String path = dir.resolve(mapName).toString();
+                String path = dir.resolve(BpfPins.fileName(mapName)).toString();
                 int err = LibBpf.bpf_obj_pin(LibBpf.bpf_map__fd(m), tmp.allocateFrom(path));
                 if (err < 0) {
                     throw BpfException.of("bpf_obj_pin", path, err);

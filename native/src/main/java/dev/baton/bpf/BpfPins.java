@@ -40,7 +40,7 @@ public final class BpfPins implements BpfMaps, AutoCloseable {
         if (map != null) {
             return map;
         }
-        String path = dir.resolve(name).toString();
+        String path = dir.resolve(fileName(name)).toString();
         int fd;
         try (Arena tmp = Arena.ofConfined()) {
             fd = LibBpf.bpf_obj_get(tmp.allocateFrom(path));
@@ -73,6 +73,11 @@ public final class BpfPins implements BpfMaps, AutoCloseable {
         RingBuffer ring = RingBuffer.open(map.fd(), map.maxEntries(), dir.resolve(name).toString());
         rings.add(ring);
         return ring;
+    }
+
+    /** The pin's file name for a map: bpffs reserves '.', which libbpf's data section names have. */
+    static String fileName(String mapName) {
+        return mapName.replace('.', '_');
     }
 
     /** Unmaps ring buffers and closes the fds; the pins themselves stay. Idempotent. */

@@ -67,6 +67,26 @@ class BpfPinsTest {
     }
 
     @Test
+    void dataSectionsArePinnedUnderNamesBpffsAccepts() throws Exception {
+        byte[] zero = new byte[4];
+        try (BpfObject obj = BpfObject.open(Files.readAllBytes(
+                Path.of(System.getProperty("baton.bpf.build"), "test", "pin_data.bpf.o")), "pin_data")) {
+            obj.load();
+            obj.program("bump").testRun(new byte[8]);
+            obj.program("bump").testRun(new byte[8]);
+            assertThat(obj.pinMaps(dir)).containsExactlyInAnyOrder("last", "pin_data.bss");
+        }
+        try (BpfPins pins = BpfPins.in(dir)) {
+            byte[] v = new byte[8];
+            assertThat(pins.map("pin_data.bss").lookup(zero, v)).isTrue();
+            assertThat(ByteBuffer.wrap(v).order(ByteOrder.nativeOrder()).getLong()).isEqualTo(2);
+            assertThat(pins.map("last").lookup(zero, v)).isTrue();
+            assertThat(ByteBuffer.wrap(v).order(ByteOrder.nativeOrder()).getLong()).isEqualTo(20);
+        }
+        assertThat(dir.resolve("pin_data_bss")).exists();
+    }
+
+    @Test
     void aMissingPinIsNamed() throws Exception {
         try (BpfPins pins = BpfPins.in(dir)) {
             assertThatThrownBy(() -> pins.map("nope"))
