@@ -32,16 +32,19 @@ as_root() {
 }
 
 # apt-get/apt-cache over the machine's sources plus one extra suite, with lists kept in our cache.
+# Our list replaces /etc/apt/sources.list, so it carries that file's lines too: a classic install
+# (not a container image with only sources.list.d/) keeps its main suite there.
 apt_with() { # suite tool args...
   local suite=$1 tool=$2
   shift 2
   local d=$apt_dir/$suite
   mkdir -p "$d/lists/partial"
-  echo "deb $DEBIAN_MIRROR $suite main" >"$d/sources.list"
+  { cat /etc/apt/sources.list 2>/dev/null || true; echo "deb $DEBIAN_MIRROR $suite main"; } >"$d/sources.list"
   "$tool" -o Dir::Etc::SourceList="$d/sources.list" -o Dir::State::Lists="$d/lists" "$@"
 }
 
-# Only the one suite, for resolving kernels (never installs from it).
+# Only the one suite, for resolving kernels (never installs from it). Signatures are checked, but
+# not Valid-Until: a mirror or clock a few weeks off must not cost us a kernel we only boot in tests.
 apt_only() { # suite tool args...
   local suite=$1 tool=$2
   shift 2
@@ -49,7 +52,7 @@ apt_only() { # suite tool args...
   mkdir -p "$d/lists/partial"
   echo "deb $DEBIAN_MIRROR $suite main" >"$d/sources.list"
   "$tool" -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-    -o Dir::State::Lists="$d/lists" -o Debug::NoLocking=1 "$@"
+    -o Dir::State::Lists="$d/lists" -o Debug::NoLocking=1 -o Acquire::Check-Valid-Until=false "$@"
 }
 
 ver_ge() { dpkg --compare-versions "$1" ge "$2" 2>/dev/null || [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
@@ -73,7 +76,8 @@ have_pkg busybox-static || missing_base+=(busybox-static)
 libbpf_ver=$(pkg-config --modversion libbpf 2>/dev/null || echo 0)
 ver_ge "$libbpf_ver" 1.4 || missing_bpo+=(libbpf-dev libbpf1)
 bpftool version >/dev/null 2>&1 || missing_bpo+=(bpftool)
-qemu_ver=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/.*version \([0-9.]*\).*/\1/p')
+# || true: with pipefail a missing qemu (status 127) would end the script here without a word.
+qemu_ver=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/.*version \([0-9.]*\).*/\1/p' || true)
 ver_ge "${qemu_ver:-0}" 10 || missing_bpo+=(qemu-system-x86)
 
 jdk=$(find_jdk || true)

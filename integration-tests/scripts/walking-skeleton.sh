@@ -33,7 +33,8 @@ echo "workload_tasks=$n"
 echo "workload_completed=$ok"
 echo "workload_pids=$(echo $pids)"
 echo "state_after_workload=$(state)"
-bin/baton status >"$out/status.json" 2>&1
+# Generous: a cold JVM's first request, emulated 15-20x slower, on a host that may be busy.
+bin/baton status --timeout-s 120 >"$out/status.json" 2>&1
 echo "status_exit=$?"
 echo "status_json=$(cat "$out/status.json")"
 

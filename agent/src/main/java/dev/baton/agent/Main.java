@@ -44,9 +44,9 @@ public final class Main {
             --pin-dir DIR          bpffs directory that keeps the scheduler attached if the agent
                                    dies, for the next agent to adopt (default /sys/fs/bpf/baton)
             --no-pin               tie the scheduler's life to this process instead
-        status [--api HOST:PORT] [--token-file FILE]
-                                   what the running agent reports
-        handover [--api HOST:PORT] [--token-file FILE]
+        status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   what the running agent reports; S bounds the wait (default 10)
+        handover [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    the running agent exits (code 9) leaving the scheduler attached
                                    and pinned, for a new agent (an upgrade) to adopt without a gap
         stop [--pin-dir DIR]       detach the pinned scheduler, whether or not an agent runs
@@ -138,21 +138,39 @@ public final class Main {
       List<String> args, String method, String path, PrintStream out, PrintStream err) {
     String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     java.nio.file.Path token = null;
+    long timeoutS = DEFAULT_STATUS_TIMEOUT_S;
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--api" -> api = optionValue(args, ++i, "--api");
         case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
+        case "--timeout-s" -> timeoutS = timeoutSeconds(optionValue(args, ++i, "--timeout-s"));
         default -> throw new UsageException("unknown option: " + args.get(i));
       }
     }
     try {
-      ApiClient.Reply reply = new ApiClient(api, token).send(method, path, null);
+      ApiClient client = new ApiClient(api, token, java.time.Duration.ofSeconds(timeoutS));
+      ApiClient.Reply reply = client.send(method, path, null);
       (reply.ok() ? out : err).println(reply.body());
       return reply.ok() ? OK : FAILED;
     } catch (IOException e) {
       err.println("baton: " + e.getMessage());
       return FAILED;
     }
+  }
+
+  // An idle host answers in milliseconds; an emulated test guest can take tens of seconds.
+  static final long DEFAULT_STATUS_TIMEOUT_S = 10;
+
+  private static long timeoutSeconds(String v) {
+    try {
+      long s = Long.parseLong(v);
+      if (s >= 1 && s <= 3600) {
+        return s;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the one message
+    }
+    throw new UsageException("--timeout-s takes whole seconds from 1 to 3600, not '" + v + "'");
   }
 
   static String optionValue(List<String> args, int i, String option) {

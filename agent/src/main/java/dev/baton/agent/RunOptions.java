@@ -81,21 +81,21 @@ record RunOptions(
     Builder b = new Builder();
     int config = args.indexOf("--config");
     if (config >= 0) {
-      AgentConfig.load(Path.of(value(args, config + 1, "--config")), b);
+      AgentConfig.load(Path.of(Main.optionValue(args, config + 1, "--config")), b);
     }
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       Tunable t = Tunable.byOption(a);
       if (t != null) {
-        b.tunables.put(t, check(t, number(a, value(args, ++i, a))));
+        b.tunables.put(t, check(t, number(a, Main.optionValue(args, ++i, a))));
         continue;
       }
       switch (a) {
         case "--config" -> i++;
-        case "--tasks-out" -> b.tasksOut = Path.of(value(args, ++i, a));
-        case "--listen" -> b.listen = value(args, ++i, a);
-        case "--token-file" -> b.tokenFile = Path.of(value(args, ++i, a));
-        case "--pin-dir" -> b.pinDir = Path.of(value(args, ++i, a));
+        case "--tasks-out" -> b.tasksOut = Path.of(Main.optionValue(args, ++i, a));
+        case "--listen" -> b.listen = Main.optionValue(args, ++i, a);
+        case "--token-file" -> b.tokenFile = Path.of(Main.optionValue(args, ++i, a));
+        case "--pin-dir" -> b.pinDir = Path.of(Main.optionValue(args, ++i, a));
         case "--no-pin" -> b.pin = false;
         default -> throw new UsageException("unknown option for run: " + a);
       }
@@ -113,13 +113,6 @@ record RunOptions(
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-  }
-
-  private static String value(List<String> args, int i, String option) {
-    if (i >= args.size()) {
-      throw new UsageException(option + " needs a value");
-    }
-    return args.get(i);
   }
 
   private static long number(String option, String v) {

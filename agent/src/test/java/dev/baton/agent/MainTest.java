@@ -40,6 +40,15 @@ class MainTest {
   }
 
   @Test
+  void badStatusTimeoutsAreRejectedBeforeAnyRequest() {
+    assertThat(run("status", "--timeout-s", "0")).isEqualTo(Main.USAGE);
+    assertThat(run("status", "--timeout-s", "ten")).isEqualTo(Main.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("--timeout-s takes whole seconds from 1 to 3600, not '0'")
+        .contains("--timeout-s takes whole seconds from 1 to 3600, not 'ten'");
+  }
+
+  @Test
   void runOptionsHaveDefaults() {
     RunOptions o = RunOptions.parse(List.of());
     assertThat(o.sliceUs()).isEqualTo(Tunable.SLICE_US.defaultValue);

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,18 +24,21 @@ public final class ApiClient {
 
   private final URI base;
   private final String token;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  private final Duration timeout;
+  private final HttpClient http;
 
-  public ApiClient(String hostPort, Path tokenFile) throws IOException {
+  /** timeout bounds the connect and, again, the whole request. */
+  public ApiClient(String hostPort, Path tokenFile, Duration timeout) throws IOException {
     this.base = URI.create("http://" + hostPort);
     this.token = tokenFile == null ? null : Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+    this.timeout = timeout;
+    this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
   }
 
   public Reply send(String method, String path, String jsonBody) throws IOException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(base.resolve(path))
-            .timeout(Duration.ofSeconds(10))
+            .timeout(timeout)
             .method(
                 method,
                 jsonBody == null
@@ -49,6 +53,11 @@ public final class ApiClient {
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.body());
+    } catch (HttpTimeoutException e) {
+      throw new IOException(
+          "the agent on " + base.getAuthority() + " did not answer within "
+              + timeout.toSeconds() + " s (--timeout-s)",
+          e);
     } catch (ConnectException e) {
       throw new IOException("no Baton agent is listening on " + base.getAuthority() + " (is 'baton run' running?)", e);
     } catch (InterruptedException e) {

@@ -1,0 +1,112 @@
+package dev.baton.policy;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Decides which job a process belongs to. Precedence, first difference wins:
+ *
+ * <ol>
+ *   <li>API jobs beat config rules;
+ *   <li>a pid selector beats a match;
+ *   <li>more criteria beat fewer;
+ *   <li>a deeper cgroup prefix beats a shallower one (or none);
+ *   <li>the earlier registered job, or the rule earlier in the file.
+ * </ol>
+ *
+ * <p>Candidates are tried in that order and the first that matches wins, so a lower one's criteria
+ * are never evaluated. Within a match the free criteria (uid, comm) go first and the ones that read
+ * /proc (cgroup path, command line) last, each read at most once per process.
+ */
+final class Classifier {
+
+  /** A selector ready to test: an API job's or a rule's. */
+  record Candidate(TrackedJob apiJob, Rule rule, Set<Integer> tgids, Match match, Pattern cmdline) {
+    boolean matches(TaskInfo p) {
+      if (tgids != null) {
+        return tgids.contains(p.tgid());
+      }
+      if (match.uid() != Match.ANY_UID && match.uid() != p.uid()) {
+        return false;
+      }
+      if (match.comm() != null && !match.comm().equals(p.comm())) {
+        return false;
+      }
+      if (match.cgroupPrefix() != null && !match.cgroupMatches(p.cgroupPath())) {
+        return false;
+      }
+      if (cmdline != null) {
+        String c = p.cmdline();
+        return c != null && cmdline.matcher(c).find();
+      }
+      return true;
+    }
+
+    private int criteria() {
+      return tgids != null ? Integer.MAX_VALUE : match.criteria();
+    }
+
+    private int depth() {
+      return tgids != null ? 0 : match.cgroupDepth();
+    }
+  }
+
+  /** Stable sort: equal candidates keep registration or file order. */
+  private static final Comparator<Candidate> MOST_SPECIFIC_FIRST =
+      Comparator.comparingInt(Candidate::criteria).thenComparingInt(Candidate::depth).reversed();
+
+  private final List<Candidate> rules;
+  private List<Candidate> api = List.of();
+
+  Classifier(List<Rule> rules) {
+    List<Candidate> list = new ArrayList<>(rules.size());
+    for (Rule r : rules) {
+      list.add(of(null, r, new Selector.Matching(r.match())));
+    }
+    list.sort(MOST_SPECIFIC_FIRST);
+    this.rules = List.copyOf(list);
+  }
+
+  /** Replaces the API jobs, given in registration order. */
+  void setApiJobs(Iterable<TrackedJob> jobs) {
+    List<Candidate> list = new ArrayList<>();
+    for (TrackedJob j : jobs) {
+      if (j.origin() == TrackedJob.Origin.API) {
+        list.add(of(j, null, j.job.selector()));
+      }
+    }
+    list.sort(MOST_SPECIFIC_FIRST);
+    api = List.copyOf(list);
+  }
+
+  /** The winning candidate for a process, or null when nothing selects it. */
+  Candidate classify(TaskInfo process) {
+    for (int i = 0; i < api.size(); i++) {
+      if (api.get(i).matches(process)) {
+        return api.get(i);
+      }
+    }
+    for (int i = 0; i < rules.size(); i++) {
+      if (rules.get(i).matches(process)) {
+        return rules.get(i);
+      }
+    }
+    return null;
+  }
+
+  private static Candidate of(TrackedJob apiJob, Rule rule, Selector selector) {
+    return switch (selector) {
+      case Selector.Pids p -> new Candidate(apiJob, rule, p.tgids(), null, null);
+      case Selector.Matching m ->
+          new Candidate(
+              apiJob,
+              rule,
+              null,
+              m.match(),
+              m.match().cmdlineRegex() == null ? null : Match.compile(m.match().cmdlineRegex()));
+    };
+  }
+}

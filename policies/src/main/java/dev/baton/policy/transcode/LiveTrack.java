@@ -1,0 +1,86 @@
+package dev.baton.policy.transcode;
+
+import dev.baton.policy.LiveSpec;
+import dev.baton.policy.TrackedJob;
+
+/**
+ * What the transcode policy remembers about one live job between ticks: smoothed CPU, wait and
+ * frame rates over the judging window, the lag level it has reached, and whether it is admitted.
+ */
+final class LiveTrack {
+
+  /**
+   * A job whose tasks waited for a CPU less than this (in CPUs: 0.02 = 2% of one CPU's time) was
+   * not held back by scheduling: if it is slow, its input or its own code is to blame, and
+   * tightening its hints would only hurt others.
+   */
+  static final double RUNNABLE_WAIT_FLOOR_CPUS = 0.02;
+
+  /** On-time windows needed before a lag level is given back (hysteresis against flapping). */
+  static final int RELAX_WINDOWS = 4;
+
+  /** Frame reports older than this many windows are not judged by: the job stopped reporting. */
+  static final int STALE_FRAME_WINDOWS = 4;
+
+  double cpu; // CPUs received, smoothed
+  double wait; // CPUs' worth of runnable-but-waiting time, smoothed
+  double fps = Double.NaN; // frames a second, from reports; NaN before two reports
+  long framesSeen;
+  long framesSeenNs = Long.MIN_VALUE;
+  long ageNs;
+  int level;
+  long levelChangedNs = Long.MIN_VALUE;
+  long onTimeSinceNs = Long.MIN_VALUE;
+  boolean lagging;
+  boolean admitted = true;
+  double demandCpus = Double.NaN;
+  String reason = "measuring";
+
+  /** Folds in the interval that just ended. */
+  void observe(TrackedJob job, long nowNs, long dtNs, long windowNs) {
+    if (job.framesReportedNs() != framesSeenNs) {
+      if (framesSeenNs != Long.MIN_VALUE && job.framesReportedNs() > framesSeenNs) {
+        long span = job.framesReportedNs() - framesSeenNs;
+        double rate = (job.framesDone() - framesSeen) * 1e9 / span;
+        fps = Double.isNaN(fps) ? rate : smooth(fps, rate, span, windowNs);
+      }
+      framesSeen = job.framesDone();
+      framesSeenNs = job.framesReportedNs();
+    }
+    if (dtNs <= 0) {
+      return;
+    }
+    double cpuNow = (double) job.recentCpuNs() / dtNs;
+    double waitNow = (double) job.recentWaitNs() / dtNs;
+    if (ageNs == 0) {
+      cpu = cpuNow;
+      wait = waitNow;
+    } else {
+      cpu = smooth(cpu, cpuNow, dtNs, windowNs);
+      wait = smooth(wait, waitNow, dtNs, windowNs);
+    }
+    ageNs += dtNs;
+  }
+
+  /** Whether frame reports are recent enough to judge by. */
+  boolean framesFresh(long nowNs, long windowNs) {
+    return !Double.isNaN(fps) && nowNs - framesSeenNs <= STALE_FRAME_WINDOWS * windowNs;
+  }
+
+  /**
+   * CPU per frame in ns: measured from frame reports when there are fresh ones and a window's worth
+   * of samples, else declared; NaN when neither.
+   */
+  double frameCostNs(LiveSpec live, long nowNs, long windowNs) {
+    if (ageNs >= windowNs && framesFresh(nowNs, windowNs) && fps > 0) {
+      return cpu * 1e9 / fps;
+    }
+    return live.frameCostUs() > 0 ? live.frameCostNs() : Double.NaN;
+  }
+
+  /** Exponential smoothing with time constant {@code windowNs}, exact for any step length. */
+  static double smooth(double old, double sample, long stepNs, long windowNs) {
+    double keep = Math.exp(-(double) stepNs / windowNs);
+    return old * keep + sample * (1 - keep);
+  }
+}

@@ -1,0 +1,232 @@
+package dev.baton.policy.transcode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.policy.Decision;
+import dev.baton.policy.FakeClock;
+import dev.baton.policy.Hint;
+import dev.baton.policy.HintChange;
+import dev.baton.policy.Job;
+import dev.baton.policy.JobSpec;
+import dev.baton.policy.JobStatus;
+import dev.baton.policy.JobStatus.Health;
+import dev.baton.policy.LiveSpec;
+import dev.baton.policy.PolicyEngine;
+import dev.baton.policy.SchedClass;
+import dev.baton.policy.Selector;
+import dev.baton.policy.Tasks;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+
+/** Live jobs: deadlines from the frame period, lag reaction, and infeasible-job reports. */
+class LivePolicyTest {
+
+  private static final int TICK_MS = 10;
+  private static final int FPS = 50; // 20 ms period; judged over 30 periods = 600 ms
+
+  private final FakeClock clock = new FakeClock(1_000_000_000L);
+  private final Tasks tasks = new Tasks();
+  private final PolicyEngine engine =
+      new PolicyEngine(
+          new TranscodePolicy(TranscodeSettings.DEFAULTS, List.of(), 2), List.of(), clock);
+  private final List<JobStatus> events = new ArrayList<>();
+  private long frames;
+  private long ticks;
+
+  private void liveJob(String id, int pid, long frameCostUs) {
+    engine.taskAppeared(tasks.task(pid, pid, "ffmpeg", 1000, "/farm/live", ""));
+    engine.registerJob(
+        new Job(id, Selector.pids(pid), JobSpec.live("acme", LiveSpec.ofFps(FPS, frameCostUs))));
+  }
+
+  /**
+   * Runs {@code ms}, each tick giving {@code pid} these shares of a CPU; reports frames if fps > 0.
+   */
+  private void run(long ms, int pid, double cpu, double wait, double reportedFps) {
+    for (long t = 0; t < ms; t += TICK_MS) {
+      clock.advanceMs(TICK_MS);
+      engine.runtimeSample(pid, (long) (cpu * TICK_MS * 1e6), (long) (wait * TICK_MS * 1e6), 1);
+      if (reportedFps > 0 && ++ticks % 10 == 0) {
+        frames += Math.round(reportedFps / 10);
+        engine.frameProgress("live", frames);
+      }
+      tick();
+    }
+  }
+
+  private Decision tick() {
+    Decision d = engine.tick();
+    events.addAll(d.statusChanges());
+    return d;
+  }
+
+  private Hint hint(int pid) {
+    return engine.task(pid).orElseThrow().hint();
+  }
+
+  private JobStatus status(String job) {
+    return engine.status(job).orElseThrow();
+  }
+
+  @Test
+  void liveTasksGetEdfWithTheFramePeriodMinusTheMarginAsDeadline() {
+    liveJob("live", 10, 0);
+    tick();
+    assertThat(hint(10)).isEqualTo(Hint.live(100, 0, 18_000));
+    assertThat(status("live").health()).isEqualTo(Health.MEASURING);
+  }
+
+  @Test
+  void aLaggingJobGetsShorterSlicesAndEarlierDeadlinesThenRecovers() {
+    liveJob("live", 10, 10_000); // needs 0.5 CPUs
+    run(590, 10, 0.3, 0.7, 0);
+    assertThat(status("live").health()).isEqualTo(Health.MEASURING);
+    run(20, 10, 0.3, 0.7, 0);
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
+    assertThat(hint(10)).isEqualTo(Hint.live(100, 2_000, 16_000));
+    run(600, 10, 0.3, 0.7, 0);
+    assertThat(hint(10)).as("one step per window").isEqualTo(Hint.live(100, 1_000, 14_000));
+    run(5_000, 10, 0.3, 0.7, 0);
+    assertThat(hint(10)).as("at most live_lag_levels").isEqualTo(Hint.live(100, 500, 12_000));
+    assertThat(status("live").lagLevel()).isEqualTo(3);
+    assertThat(status("live").reason()).contains("got 0.30 of 0.50 CPUs");
+
+    run(3_000, 10, 0.5, 0.1, 0);
+    assertThat(status("live").lagLevel()).as("levels come back slowly").isEqualTo(3);
+    run(20_000, 10, 0.5, 0.1, 0);
+    assertThat(status("live").health()).isEqualTo(Health.ON_TIME);
+    assertThat(hint(10)).isEqualTo(Hint.live(100, 0, 18_000));
+    assertThat(events)
+        .extracting(JobStatus::health, JobStatus::lagLevel)
+        .startsWith(
+            org.assertj.core.groups.Tuple.tuple(Health.MEASURING, 0),
+            org.assertj.core.groups.Tuple.tuple(Health.LAGGING, 1),
+            org.assertj.core.groups.Tuple.tuple(Health.LAGGING, 2),
+            org.assertj.core.groups.Tuple.tuple(Health.LAGGING, 3))
+        .endsWith(org.assertj.core.groups.Tuple.tuple(Health.ON_TIME, 0));
+  }
+
+  @Test
+  void aSlowJobThatIsNotWaitingForCpuIsNotPushed() {
+    liveJob("live", 10, 10_000);
+    run(2_000, 10, 0.3, 0.0, 0); // its input is slow, not the scheduler
+    assertThat(status("live").health()).isEqualTo(Health.ON_TIME);
+    assertThat(hint(10).deadlineUs()).isEqualTo(18_000);
+  }
+
+  @Test
+  void frameReportsJudgeProgressAndMeasureTheCostPerFrame() {
+    liveJob("live", 10, 0);
+    run(2_000, 10, 0.4, 0.3, 40); // 40 of 50 fps while waiting
+    JobStatus s = status("live");
+    assertThat(s.health()).isEqualTo(Health.LAGGING);
+    assertThat(s.reason()).contains("40.0 of 50.0 fps");
+    assertThat(s.demandCpus())
+        .as("0.4 CPUs for 40 fps: 10 ms a frame, 0.5 CPUs at 50 fps")
+        .isCloseTo(0.5, Offset.offset(0.02));
+  }
+
+  @Test
+  void framesOnTimeMeanOnTimeEvenWhileWaiting() {
+    liveJob("live", 10, 0);
+    run(2_000, 10, 0.5, 0.3, 50);
+    assertThat(status("live").health()).isEqualTo(Health.ON_TIME);
+  }
+
+  @Test
+  void withoutCostOrFramesWaitingBeyondTheMarginIsLag() {
+    liveJob("live", 10, 0);
+    run(1_000, 10, 0.5, 0.05, 0);
+    assertThat(status("live").health()).isEqualTo(Health.ON_TIME);
+    run(1_000, 10, 0.5, 0.3, 0);
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
+    assertThat(status("live").demandCpus()).isNaN();
+  }
+
+  @Test
+  void theNewestJobThatDoesNotFitIsReportedAndDemotedAndReadmittedWhenRoomIsMade() {
+    // Two CPUs, 90% for live work: 1.8 CPUs. Each job needs 16 ms per 20 ms frame: 0.8 CPUs.
+    liveJob("a", 10, 16_000);
+    clock.advanceMs(1);
+    liveJob("b", 20, 16_000);
+    clock.advanceMs(1);
+    liveJob("c", 30, 16_000);
+    tick();
+    assertThat(status("a").health()).isEqualTo(Health.MEASURING);
+    assertThat(status("c").health()).isEqualTo(Health.INFEASIBLE);
+    assertThat(status("c").reason()).contains("needs 0.80 CPUs").contains("hold 1.60 of the 1.80");
+    assertThat(events)
+        .filteredOn(e -> e.health() == Health.INFEASIBLE)
+        .extracting(JobStatus::jobId)
+        .containsExactly("c");
+    assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
+    assertThat(hint(20).schedClass()).isEqualTo(SchedClass.LIVE);
+    assertThat(hint(30))
+        .as("demoted, so it cannot take CPU from a and b")
+        .isEqualTo(Hint.of(SchedClass.NORMAL, 100, 0));
+
+    engine.removeJob("a");
+    Decision d = tick();
+    assertThat(status("c").health()).isNotEqualTo(Health.INFEASIBLE);
+    assertThat(d.hints())
+        .contains(new HintChange(HintChange.Target.TASK, 30, Hint.live(100, 0, 18_000)));
+  }
+
+  @Test
+  void aJobWhoseMeasuredCostDoesNotFitIsReportedOnceMeasured() {
+    liveJob("old", 10, 16_000); // declared: 0.8 CPUs
+    clock.advanceMs(1);
+    liveJob("live", 20, 0); // cost unknown until measured
+    tick();
+    assertThat(status("live").health()).isEqualTo(Health.MEASURING);
+    // 0.6 CPUs buy 20 frames a second: 30 ms a frame, 1.5 CPUs at 50 fps; 0.8 + 1.5 > 1.8.
+    for (int i = 0; i < 100; i++) {
+      engine.runtimeSample(10, 8_000_000, 0, 1);
+      run(10, 20, 0.6, 0.4, 20);
+    }
+    JobStatus s = status("live");
+    assertThat(s.health()).isEqualTo(Health.INFEASIBLE);
+    assertThat(s.demandCpus()).isCloseTo(1.5, Offset.offset(0.05));
+    assertThat(hint(20).schedClass()).isEqualTo(SchedClass.NORMAL);
+    assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
+  }
+
+  @Test
+  void aJobBiggerThanTheHostIsInfeasibleEvenAlone() {
+    liveJob("huge", 10, 50_000); // 2.5 CPUs on a 2-CPU host
+    tick();
+    assertThat(status("huge").health()).isEqualTo(Health.INFEASIBLE);
+  }
+
+  @Test
+  void batchRunsIdleAndWholeCgroupJobsHintTheirCgroups() {
+    engine.taskAppeared(tasks.task(10, 10, "thumb", 0, "/farm/batch/x", "", 555));
+    engine.registerJob(
+        new Job("thumbs", Selector.cgroup("/farm/batch"), JobSpec.batch("acme").withWeight(50)));
+    Decision d = tick();
+    Hint idle = Hint.of(SchedClass.IDLE, 50, 0);
+    assertThat(d.hints())
+        .containsExactlyInAnyOrder(
+            new HintChange(HintChange.Target.TASK, 10, idle),
+            new HintChange(HintChange.Target.CGROUP, 555, idle));
+  }
+
+  @Test
+  void settingsChangeTheHints() {
+    PolicyEngine e =
+        new PolicyEngine(
+            new TranscodePolicy(
+                TranscodeSettings.of(Map.of("live_margin_pct", 0L, "live_slice_us", 700L)),
+                List.of(),
+                4),
+            List.of(),
+            clock);
+    e.taskAppeared(tasks.task(10, 10, "ffmpeg", 0, "/", ""));
+    e.registerJob(new Job("l", Selector.pids(10), JobSpec.live("t", new LiveSpec(40_000, 0))));
+    e.tick();
+    assertThat(e.task(10).orElseThrow().hint()).isEqualTo(Hint.live(100, 700, 40_000));
+  }
+}
