@@ -1,5 +1,6 @@
 package dev.baton.agent;
 
+import dev.baton.agent.api.ApiException;
 import dev.baton.agent.api.ApiServer;
 import dev.baton.agent.api.Response;
 import dev.baton.agent.metrics.AgentReadings;
@@ -63,20 +64,7 @@ final class Agent implements AgentReadings {
     try (Metrics metrics = new Metrics(BatonStat.VALUES, bpfStats, this);
         ApiServer api = new ApiServer(options.api());
         service) {
-      api.route("GET", "/v1/status", req -> Response.ok(status()));
-      api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
-      api.route(
-          "POST",
-          "/v1/handover",
-          req -> {
-            if (options.pinDir() == null) {
-              throw new dev.baton.agent.api.ApiException(
-                  409, "handover needs pinning (this agent runs with --no-pin)");
-            }
-            handover.set(true);
-            stop.set(true);
-            return Response.ok(Map.of("handover", "the agent exits and leaves the scheduler attached"));
-          });
+      routes(api, metrics);
       api.start();
       out.println("baton: API on " + api.address());
       return superviseScheduler(metrics);
@@ -86,6 +74,31 @@ final class Agent implements AgentReadings {
     } finally {
       dumpTasks();
     }
+  }
+
+  /** The agent's endpoints; a refused request changes nothing. */
+  void routes(ApiServer api, Metrics metrics) {
+    api.route("GET", "/v1/status", req -> Response.ok(status()));
+    api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
+    api.route(
+        "POST",
+        "/v1/handover",
+        req -> {
+          if (options.pinDir() == null) {
+            throw new ApiException(409, "handover needs pinning (this agent runs with --no-pin)");
+          }
+          if (req.body().length != 0) {
+            throw ApiException.badRequest("handover takes no body");
+          }
+          handover.set(true);
+          stop.set(true);
+          return Response.ok(Map.of("handover", "the agent exits and leaves the scheduler attached"));
+        });
+  }
+
+  /** Whether a handover was requested (for tests). */
+  boolean handoverRequested() {
+    return handover.get();
   }
 
   private int superviseScheduler(Metrics metrics) throws BpfException, IOException {

@@ -81,7 +81,7 @@ final class AgentConfig {
       }
       String key = keyNode.getValue();
       if (!seen.add(key)) {
-        throw error(source, keyNode, "'" + key + "' is set twice");
+        throw error(source, keyNode, shown(key) + " is set twice");
       }
       apply(source, key, keyNode, t.getValueNode(), b);
     }
@@ -95,7 +95,7 @@ final class AgentConfig {
       try {
         v = Long.parseLong(text.replace("_", ""));
       } catch (NumberFormatException e) {
-        throw error(source, value, key + " is out of range: " + text);
+        throw error(source, value, key + " is out of range: " + shown(text));
       }
       try {
         b.tunables.put(tunable, tunable.check(v, key));
@@ -106,7 +106,7 @@ final class AgentConfig {
     }
     Tag type = SETTINGS.get(key);
     if (type == null) {
-      throw error(source, keyNode, "unknown setting '" + key + "' (known: " + known() + ")");
+      throw error(source, keyNode, "unknown setting " + shown(key) + " (known: " + known() + ")");
     }
     if (type.equals(Tag.MAP)) {
       if (!(value instanceof MappingNode)) {
@@ -132,16 +132,24 @@ final class AgentConfig {
         }
         b.listen = s;
       }
-      case "token_file" -> b.tokenFile = Path.of(s);
-      case "tasks_out" -> b.tasksOut = Path.of(s);
-      case "pin_dir" -> b.pinDir = Path.of(s);
+      case "token_file" -> b.tokenFile = path(source, key, value, s);
+      case "tasks_out" -> b.tasksOut = path(source, key, value, s);
+      case "pin_dir" -> b.pinDir = path(source, key, value, s);
       default -> throw new IllegalStateException("setting without a handler: " + key);
+    }
+  }
+
+  private static Path path(String source, String key, Node value, String s) {
+    try {
+      return Path.of(s);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw error(source, value, key + " is not a valid path: " + shown(s));
     }
   }
 
   private static String scalar(String source, String key, Node value, Tag tag, String what) {
     if (!(value instanceof ScalarNode s) || !s.getTag().equals(tag)) {
-      String got = value instanceof ScalarNode s ? "'" + s.getValue() + "'" : "a " + value.getNodeId();
+      String got = value instanceof ScalarNode s ? shown(s.getValue()) : "a " + value.getNodeId();
       throw error(source, value, key + " must be " + what + ", not " + got);
     }
     return s.getValue();
@@ -166,14 +174,33 @@ final class AgentConfig {
     } catch (MarkedYAMLException e) {
       Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
       String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
-      throw new ConfigException(at(source, m) + "malformed YAML: " + problem);
+      throw new ConfigException(at(source, m) + "malformed YAML: " + oneLine(problem));
     } catch (YAMLException e) {
-      throw new ConfigException(source + ": malformed YAML: " + e.getMessage());
+      throw new ConfigException(source + ": malformed YAML: " + oneLine(e.getMessage()));
     }
   }
 
+  /** A value as a message shows it: quoted, control characters escaped, long ones cut. */
+  static String shown(String v) {
+    String cut = v.length() > 40 ? v.substring(0, 40) + "..." : v;
+    return "'" + oneLine(cut) + "'";
+  }
+
+  private static String oneLine(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    s.codePoints()
+        .forEach(c -> {
+          if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || c == 0x85) {
+            b.append(String.format("\\u%04x", c));
+          } else {
+            b.appendCodePoint(c);
+          }
+        });
+    return b.toString();
+  }
+
   private static ConfigException error(String source, Node node, String message) {
-    return new ConfigException(at(source, node.getStartMark()) + message);
+    return new ConfigException(at(source, node.getStartMark()) + oneLine(message));
   }
 
   private static String at(String source, Mark m) {

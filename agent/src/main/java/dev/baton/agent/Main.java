@@ -117,7 +117,7 @@ public final class Main {
     java.nio.file.Path dir = RunOptions.DEFAULT_PIN_DIR;
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
-        case "--pin-dir" -> dir = java.nio.file.Path.of(optionValue(args, ++i, "--pin-dir"));
+        case "--pin-dir" -> dir = RunOptions.path("--pin-dir", optionValue(args, ++i, "--pin-dir"));
         default -> throw new UsageException("unknown option for stop: " + args.get(i));
       }
     }
@@ -142,7 +142,7 @@ public final class Main {
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--api" -> api = optionValue(args, ++i, "--api");
-        case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
+        case "--token-file" -> token = RunOptions.path("--token-file", optionValue(args, ++i, "--token-file"));
         case "--timeout-s" -> timeoutS = timeoutSeconds(optionValue(args, ++i, "--timeout-s"));
         default -> throw new UsageException("unknown option: " + args.get(i));
       }

@@ -92,10 +92,10 @@ record RunOptions(
       }
       switch (a) {
         case "--config" -> i++;
-        case "--tasks-out" -> b.tasksOut = Path.of(Main.optionValue(args, ++i, a));
+        case "--tasks-out" -> b.tasksOut = path(a, Main.optionValue(args, ++i, a));
         case "--listen" -> b.listen = Main.optionValue(args, ++i, a);
-        case "--token-file" -> b.tokenFile = Path.of(Main.optionValue(args, ++i, a));
-        case "--pin-dir" -> b.pinDir = Path.of(Main.optionValue(args, ++i, a));
+        case "--token-file" -> b.tokenFile = path(a, Main.optionValue(args, ++i, a));
+        case "--pin-dir" -> b.pinDir = path(a, Main.optionValue(args, ++i, a));
         case "--no-pin" -> b.pin = false;
         default -> throw new UsageException("unknown option for run: " + a);
       }
@@ -112,6 +112,14 @@ record RunOptions(
       return t.check(v, t.option());
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
+    }
+  }
+
+  static Path path(String option, String v) {
+    try {
+      return Path.of(v);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new UsageException(option + " takes a file name, not '" + v.replace("\0", "\\0") + "'");
     }
   }
 
