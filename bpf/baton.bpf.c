@@ -51,6 +51,7 @@ struct {
 	enum baton_consts consts;
 	enum baton_event_kind event_kind;
 	enum baton_stat stat;
+	enum baton_run_delay_consts run_delay_consts;
 } baton_abi_anchor SEC(".bss");
 
 static void stat_inc(u32 idx)
@@ -84,6 +85,56 @@ static void emit_task_event(struct task_struct *p, u32 kind)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * ---- Run-delay histogram ------------------------------------------------------------------
+ * ops.runnable stamps the task; ops.running counts now - stamp into its class's log2 bucket.
+ * Per-CPU rows, so no atomics on the hot path; a task that runs without a stamp (it was
+ * already runnable when the scheduler attached) is not counted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, u64);
+} runnable_at SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
+	__type(key, u32);
+	__type(value, struct baton_run_delay_hist);
+} run_delay SEC(".maps");
+
+static void run_delay_runnable(struct task_struct *p)
+{
+	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (at)
+		*at = bpf_ktime_get_ns();
+}
+
+static void run_delay_running(struct task_struct *p, u32 cls)
+{
+	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, 0);
+	struct baton_run_delay_hist *h;
+	u64 delay;
+	u32 b;
+
+	if (!at || !*at)
+		return;
+	delay = bpf_ktime_get_ns() - *at;
+	*at = 0; /* a slice that ends without sleeping is not a new wait */
+	h = bpf_map_lookup_elem(&run_delay, &cls);
+	if (!h)
+		return;
+	b = delay ? 63 - __builtin_clzll(delay) : 0;
+	if (b >= BATON_RUN_DELAY_BUCKETS)
+		b = BATON_RUN_DELAY_BUCKETS - 1;
+	h->count[b]++;
+	h->sum_ns += delay;
+}
+/* ---- end of the run-delay histogram ------------------------------------------------------ */
+
 s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
 	bool is_idle = false;
@@ -103,6 +154,16 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 {
 	baton_dsq_move_to_local(BATON_DSQ_SHARED);
+}
+
+void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
+{
+	run_delay_runnable(p);
+}
+
+void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
+{
+	run_delay_running(p, 0); /* one class until the class DSQs land */
 }
 
 s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_args *args)
@@ -145,6 +206,8 @@ struct sched_ext_ops baton_ops = {
 	.select_cpu = (void *)baton_select_cpu,
 	.enqueue = (void *)baton_enqueue,
 	.dispatch = (void *)baton_dispatch,
+	.runnable = (void *)baton_runnable,
+	.running = (void *)baton_running,
 	.init_task = (void *)baton_init_task,
 	.exit_task = (void *)baton_exit_task,
 	.init = (void *)baton_init,

@@ -61,7 +61,7 @@ final class Agent implements AgentReadings {
 
   /** Runs until stopped or given up; returns the process exit code. */
   int run() {
-    try (Metrics metrics = new Metrics(BatonStat.VALUES, bpfStats, this);
+    try (Metrics metrics = new Metrics(BatonStat.VALUES, Scheduler.CLASSES, bpfStats, this);
         ApiServer api = new ApiServer(options.api());
         service) {
       routes(api, metrics);

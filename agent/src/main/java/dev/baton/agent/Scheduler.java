@@ -49,6 +49,9 @@ final class Scheduler {
     }
   }
 
+  /** The classes of the run_delay map, by index: one until the class DSQs land. */
+  static final java.util.List<String> CLASSES = java.util.List.of("all");
+
   /** The run ended with the scheduler left attached and pinned for the next agent. */
   static final Exit HANDED_OVER = new Exit(-1, "HANDOVER", 0, "left attached for the next agent", "");
 
@@ -154,7 +157,7 @@ final class Scheduler {
   private Exit follow(BpfMaps maps, StructOpsLink link, Pins pins) throws BpfException, IOException {
     BpfMap exitInfo = maps.map("exit_info");
     RingBuffer ring = maps.ringBuffer("events"); // unmapped when maps close
-    stats.attach(maps.map("stats"));
+    stats.attach(maps.map("stats"), maps.map("run_delay"));
     try {
       log.flush();
       attached = true;

@@ -7,4 +7,12 @@ package dev.baton.agent.metrics;
 public interface BpfReadings {
   /** The total of {@code enum baton_stat} entry {@code index}. */
   long stat(int index);
+
+  /**
+   * Class {@code cls}'s run-delay histogram ({@code struct baton_run_delay_hist}): the count of
+   * each log2 bucket, then the sum of delays in ns; all zero if there is none.
+   */
+  default long[] runDelay(int cls) {
+    return new long[RunDelayCollector.BUCKETS + 1];
+  }
 }

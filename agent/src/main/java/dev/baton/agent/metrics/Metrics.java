@@ -49,6 +49,13 @@ public final class Metrics implements AutoCloseable {
    *     counter (an entry without a {@link BpfStatCatalog} line is an error)
    */
   public Metrics(Map<String, Long> statNames, BpfReadings bpf, AgentReadings agent) {
+    this(statNames, List.of("all"), bpf, agent);
+  }
+
+  /**
+   * @param classNames the scheduling classes by their index in the BPF side's run_delay map
+   */
+  public Metrics(Map<String, Long> statNames, List<String> classNames, BpfReadings bpf, AgentReadings agent) {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // process.cpu.time counts nanoseconds, which Prometheus conventions (and promtool) refuse.
     registry.config().meterFilter(MeterFilter.denyNameStartsWith("process.cpu.time")).meterFilter(fillMissingUnits());
@@ -116,6 +123,8 @@ public final class Metrics implements AutoCloseable {
             .description("Times the agent re-attached the scheduler after the kernel ejected it")
             .baseUnit("restarts")
             .register(registry);
+
+    registry.getPrometheusRegistry().register(new RunDelayCollector(classNames, bpf));
 
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Meter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,9 +26,22 @@ class MetricsTest {
   private int bpfReads;
 
   private final BpfReadings bpf =
-      index -> {
-        bpfReads++;
-        return index == BatonStat.BATON_STAT_EVENTS_DROPPED ? drops.get() : 0;
+      new BpfReadings() {
+        public long stat(int index) {
+          bpfReads++;
+          return index == BatonStat.BATON_STAT_EVENTS_DROPPED ? drops.get() : 0;
+        }
+
+        public long[] runDelay(int cls) {
+          long[] v = new long[RunDelayCollector.BUCKETS + 1];
+          if (cls == 1) {
+            v[10] = 3; // [1024, 2048) ns
+            v[20] = 2; // [~1 ms, ~2 ms)
+            v[RunDelayCollector.BUCKETS - 1] = 1; // over 2 s
+            v[RunDelayCollector.BUCKETS] = 3_000_000_000L; // 3 s in all
+          }
+          return v;
+        }
       };
 
   private final AgentReadings agent =
@@ -61,7 +75,7 @@ class MetricsTest {
         }
       };
 
-  private final Metrics metrics = new Metrics(BatonStat.VALUES, bpf, agent);
+  private final Metrics metrics = new Metrics(BatonStat.VALUES, List.of("live", "normal"), bpf, agent);
 
   @AfterEach
   void close() {
@@ -98,6 +112,21 @@ class MetricsTest {
         .contains("baton_scheduler_restarts_total 1.0")
         .contains("jvm_memory_used_bytes")
         .contains("process_uptime_seconds");
+  }
+
+  @Test
+  void runDelayIsAPrometheusHistogramPerClass() {
+    String text = metrics.scrape();
+    assertThat(text)
+        .contains("# TYPE baton_bpf_run_delay_seconds histogram")
+        .contains("baton_bpf_run_delay_seconds_count{class=\"live\"} 0")
+        .contains("baton_bpf_run_delay_seconds_count{class=\"normal\"} 6")
+        .contains("baton_bpf_run_delay_seconds_sum{class=\"normal\"} 3.0")
+        // Cumulative: the 1024 ns bucket ends at 2^11 ns; +Inf holds every delay.
+        .contains("baton_bpf_run_delay_seconds_bucket{class=\"normal\",le=\"2.048E-6\"} 3")
+        .contains("baton_bpf_run_delay_seconds_bucket{class=\"normal\",le=\"0.002097152\"} 5")
+        .contains("baton_bpf_run_delay_seconds_bucket{class=\"normal\",le=\"+Inf\"} 6");
+    assertThat(text.lines().filter(l -> l.startsWith("baton_bpf_run_delay_seconds_bucket{class=\"live\""))).hasSize(RunDelayCollector.BUCKETS);
   }
 
   @Test
