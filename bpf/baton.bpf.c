@@ -153,6 +153,14 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 
 void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 {
+#ifdef BATON_TEST_FAULTS
+	/*
+	 * ---- Test-only fault (bpf/test/baton_fault.bpf.c; absent from baton.bpf.o) ----
+	 * Never serve the queue: runnable tasks wait until the kernel's watchdog ejects the
+	 * scheduler, which is what the fault test wants to see survived.
+	 */
+	return;
+#endif
 	baton_dsq_move_to_local(BATON_DSQ_SHARED);
 }
 

@@ -255,7 +255,19 @@ final class Scheduler {
     return new String(bytes, start, end - start, StandardCharsets.UTF_8);
   }
 
-  private static byte[] loadObject() throws IOException {
+  /**
+   * Tests only: a JVM system property naming another build of the scheduler (the fault test's
+   * bpf/build/test/baton_fault.bpf.o). Not a setting: the config file and the installed
+   * launcher cannot reach it, and the shipped jar holds only the real object.
+   */
+  static final String TEST_OBJECT_PROPERTY = "baton.test.bpf-object";
+
+  private byte[] loadObject() throws IOException {
+    String test = System.getProperty(TEST_OBJECT_PROPERTY);
+    if (test != null) {
+      log.println("baton: TEST BUILD of the scheduler: " + test);
+      return java.nio.file.Files.readAllBytes(java.nio.file.Path.of(test));
+    }
     try (InputStream in = Scheduler.class.getResourceAsStream(OBJECT_RESOURCE)) {
       if (in == null) {
         throw new IOException(OBJECT_RESOURCE + " is missing from the agent jar (broken build)");
