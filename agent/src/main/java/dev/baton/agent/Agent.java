@@ -14,7 +14,10 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -32,6 +35,9 @@ final class Agent implements AgentReadings {
   private static final long HEALTHY_RUN_NS = 10 * 60 * 1_000_000_000L;
 
   private final RunOptions options;
+  private final List<String> args;
+  /** The settings a reload may change while running (restart_*); the rest need a restart. */
+  private volatile RunOptions live;
   private final PrintStream out;
   private final PrintStream err;
   private final AtomicBoolean stop;
@@ -43,7 +49,19 @@ final class Agent implements AgentReadings {
   private volatile int restarts;
 
   Agent(RunOptions options, PrintStream out, PrintStream err, AtomicBoolean stop) {
+    this(
+        options,
+        options.configFile() == null ? List.of() : List.of("--config", options.configFile().toString()),
+        out,
+        err,
+        stop);
+  }
+
+  /** @param args the command line the options came from, parsed again on reload */
+  Agent(RunOptions options, List<String> args, PrintStream out, PrintStream err, AtomicBoolean stop) {
     this.options = options;
+    this.args = List.copyOf(args);
+    this.live = options;
     this.out = out;
     this.err = err;
     this.stop = stop;
@@ -80,6 +98,7 @@ final class Agent implements AgentReadings {
   void routes(ApiServer api, Metrics metrics) {
     api.route("GET", "/v1/status", req -> Response.ok(status()));
     api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
+    api.route("POST", "/v1/config/reload", req -> reload());
     api.route(
         "POST",
         "/v1/handover",
@@ -94,6 +113,56 @@ final class Agent implements AgentReadings {
           stop.set(true);
           return Response.ok(Map.of("handover", "the agent exits and leaves the scheduler attached"));
         });
+  }
+
+  /**
+   * Reads the config file again. A file with a problem is refused (400, with its line and column)
+   * and the running settings stay; otherwise restart_max and restart_backoff_ms apply at once and
+   * the reply lists the changed settings that take a restart.
+   */
+  private Response reload() {
+    if (options.configFile() == null) {
+      throw new ApiException(409, "started without --config: there is no file to reload");
+    }
+    RunOptions next;
+    try {
+      next = RunOptions.parse(args);
+    } catch (ConfigException | UsageException e) {
+      throw ApiException.badRequest(e.getMessage());
+    }
+    RunOptions now = live;
+    List<String> applied = new ArrayList<>();
+    List<String> needsRestart = new ArrayList<>();
+    Map<Tunable, Long> tunables = new EnumMap<>(now.tunables());
+    for (Tunable t : Tunable.values()) {
+      if (next.get(t) != now.get(t)) {
+        if (t == Tunable.RESTART_MAX || t == Tunable.RESTART_BACKOFF_MS) {
+          tunables.put(t, next.get(t));
+          applied.add(t.key());
+        } else {
+          needsRestart.add(t.key());
+        }
+      }
+    }
+    if (!next.api().equals(now.api())) {
+      needsRestart.add("listen/token_file");
+    }
+    if (!java.util.Objects.equals(next.pinDir(), now.pinDir())) {
+      needsRestart.add("pin/pin_dir");
+    }
+    if (!java.util.Objects.equals(next.tasksOut(), now.tasksOut())) {
+      needsRestart.add("tasks_out");
+    }
+    live = new RunOptions(tunables, now.tasksOut(), now.api(), now.pinDir(), now.configFile(), now.policy());
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("applied", applied);
+    reply.put("needs_restart", needsRestart);
+    return Response.ok(reply);
+  }
+
+  /** The settings in force (for tests). */
+  RunOptions liveOptions() {
+    return live;
   }
 
   /** Whether a handover was requested (for tests). */
@@ -128,7 +197,7 @@ final class Agent implements AgentReadings {
       }
       err.println("baton: every task is back on the kernel's default scheduler");
       failures = System.nanoTime() - started > HEALTHY_RUN_NS ? 1 : failures + 1;
-      long max = options.get(Tunable.RESTART_MAX);
+      long max = live.get(Tunable.RESTART_MAX);
       if (failures > max) {
         err.println(
             "baton: giving up: the scheduler was ejected "
@@ -141,7 +210,7 @@ final class Agent implements AgentReadings {
         service.status("gave up after " + failures + " ejections: " + lastExit);
         return Main.EJECTED;
       }
-      long backoffMs = options.get(Tunable.RESTART_BACKOFF_MS) << Math.min(failures - 1, 20);
+      long backoffMs = live.get(Tunable.RESTART_BACKOFF_MS) << Math.min(failures - 1, 20);
       err.printf("baton: restarting the scheduler in %d ms (restart %d of %d)%n", backoffMs, failures, max);
       service.status("ejected (" + lastExit + "); restart " + failures + " of " + max + " in " + backoffMs + " ms");
       if (!sleepUnlessStopped(backoffMs)) {

@@ -49,6 +49,9 @@ public final class Main {
         handover [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    the running agent exits (code 9) leaving the scheduler attached
                                    and pinned, for a new agent (an upgrade) to adopt without a gap
+        reload [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   the running agent reads its config file again; a file with a
+                                   problem is refused (line and column) and nothing changes
         stop [--pin-dir DIR]       detach the pinned scheduler, whether or not an agent runs
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
@@ -81,6 +84,7 @@ public final class Main {
         case "run" -> runScheduler(rest, out, err);
         case "status" -> call(rest, "GET", "/v1/status", out, err);
         case "handover" -> call(rest, "POST", "/v1/handover", out, err);
+        case "reload" -> call(rest, "POST", "/v1/config/reload", out, err);
         case "stop" -> stop(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
@@ -216,7 +220,7 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(hook);
 
     try {
-      code[0] = new Agent(options, out, err, stop).run();
+      code[0] = new Agent(options, args, out, err, stop).run();
     } finally {
       returning.set(true);
       finished.countDown();

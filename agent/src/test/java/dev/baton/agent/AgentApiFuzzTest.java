@@ -33,7 +33,7 @@ class AgentApiFuzzTest {
       List.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "get", "BREW", "");
   private static final List<String> PATHS =
       List.of(
-          "/v1/status", "/metrics", "/v1/handover", "/v1/handover/", "/v1", "/", "//", "/v1//status",
+          "/v1/status", "/metrics", "/v1/handover", "/v1/config/reload", "/v1/handover/", "/v1", "/", "//", "/v1//status",
           "/v1/status?x=1&x=2", "/metrics?name[]=a", "/v1/%2e%2e/status", "/v1/handover%00",
           "/v1/st%61tus", "/%ff%fe", "/v1/jobs/a%2Fb", "/v1/../metrics", "/v1/status#frag",
           "/" + "a".repeat(5000));
