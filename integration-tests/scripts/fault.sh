@@ -22,8 +22,9 @@ echo "state_final=$(state)"
 echo "restart_max=$restart_max"
 echo "timeout_s=$timeout_s"
 # The kernel's own clock: seconds from each enable to the disable that follows.
-dmesg | awk '/sched_ext: BPF scheduler "baton" enabled/ { gsub(/[][]/, "", $1); on = $1 }
-  /sched_ext: BPF scheduler "baton" disabled/ && on { gsub(/[][]/, "", $1); printf "%.1f ", $1 - on; on = 0 }' \
+dmesg | awk '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) }
+  /sched_ext: BPF scheduler "baton" enabled/ { on = t }
+  /sched_ext: BPF scheduler "baton" disabled/ && on { printf "%.1f ", t - on; on = 0 }' \
   >"$out/enabled_s"
 echo "enabled_s=$(cat "$out/enabled_s")"
 echo "ejections=$(dmesg | grep -c 'sched_ext: BPF scheduler "baton" disabled (runnable task stall)')"

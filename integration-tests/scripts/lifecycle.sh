@@ -69,7 +69,7 @@ done
 wait $storm
 echo "storm_s=$(($(date +%s) - storm_start))"
 sleep 2
-bin/baton status >"$out/status2.json" 2>&1
+bin/baton status --timeout-s 60 >"$out/status2.json" 2>&1
 echo "storm_status=$(cat "$out/status2.json")"
 curl -sf -m 120 http://127.0.0.1:9755/metrics >"$out/metrics2.txt"
 echo "storm_dropped_tasks=$(sed -n 's/^baton_agent_dropped_tasks_total //p' "$out/metrics2.txt")"

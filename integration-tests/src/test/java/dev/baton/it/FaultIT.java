@@ -44,9 +44,9 @@ class FaultIT {
     double timeout = Double.parseDouble(facts.get("timeout_s"));
     List<Double> enabled = Arrays.stream(facts.get("enabled_s").trim().split(" ")).map(Double::parseDouble).toList();
     assertThat(enabled).hasSize(restartMax + 1);
-    // The kernel's clock: ejected after the timeout, and not much later (its check runs every
-    // timeout / 2).
-    assertThat(enabled).allSatisfy(s -> assertThat(s).isBetween(timeout * 0.9, timeout * 1.6));
+    // The kernel's clock: ejected once a task has waited the timeout; the watchdog checks every
+    // timeout / 2, and an emulated guest's timers run late, hence the upper bound.
+    assertThat(enabled).allSatisfy(s -> assertThat(s).isBetween(timeout * 0.9, timeout * 2));
   }
 
   @Test
