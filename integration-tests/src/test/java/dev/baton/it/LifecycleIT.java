@@ -121,6 +121,16 @@ class LifecycleIT {
   }
 
   @Test
+  void theSchedulerWasAttachedOnceFromTheFirstAgentToBatonStop() {
+    // Kill, adoption, freeze and handover happened without a detach in between.
+    assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" enabled")))
+        .hasSize(1);
+    assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" disabled")))
+        .singleElement()
+        .satisfies(l -> assertThat(l).contains("unregistered from user space"));
+  }
+
+  @Test
   void noTaskStalledAndNothingWasEjected() {
     double timeoutMs = Double.parseDouble(facts.get("timeout_s")) * 1000;
     assertThat(Integer.parseInt(facts.get("canary_max_gap_ms"))).isLessThan((int) timeoutMs);
