@@ -164,11 +164,28 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Routes one request as if it had arrived over HTTP (authorization included), without the
+   * network: for tests and fuzzing of the handlers. Never throws.
+   */
+  public Response handle(String method, String uri, String authorization, byte[] body) {
+    return dispatch(method, new QueryStringDecoder(uri), authorization, body);
+  }
+
   /** Routes one request; every failure becomes a response, never an exception. */
   Response dispatch(String method, QueryStringDecoder uri, String authorization, byte[] body) {
     if (token != null && !authorized(authorization)) {
       return Response.json(401, error("missing or wrong bearer token"));
     }
+    try {
+      return route(method, uri, body);
+    } catch (IllegalArgumentException e) {
+      // Decoding the path or query failed (a bad %-escape): nothing was routed.
+      return Response.json(400, error("malformed request URI"));
+    }
+  }
+
+  private Response route(String method, QueryStringDecoder uri, byte[] body) {
     // Split before decoding, so an id holding an escaped slash stays one segment.
     String[] segments = uri.rawPath().substring(1).split("/", -1);
     Set<String> allowed = new LinkedHashSet<>();
