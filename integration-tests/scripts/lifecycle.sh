@@ -26,7 +26,7 @@ echo "check_exit=$?"
 setpriv --bounding-set=-all,+bpf,+perfmon --inh-caps=-all -- bin/baton run >"$out/agent1.log" 2>&1 &
 agent=$!
 wait_log "$out/agent1.log" "^baton: attached"
-echo "caps_agent1=$(grep CapEff /proc/$agent/status | cut -f2)"
+echo "caps_first_agent=$(grep CapEff /proc/$agent/status | cut -f2)"
 echo "attach_state=$(state)"
 echo "attach_ops=$(ops)"
 echo "pins=$(cd $pins && find . -mindepth 1 | sort | tr '\n' ' ')"

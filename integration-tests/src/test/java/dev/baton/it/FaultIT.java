@@ -38,15 +38,16 @@ class FaultIT {
   }
 
   @Test
-  void theWatchdogEjectsEachAttachmentWithinItsTimeout() {
+  void theKernelEjectsEachAttachmentWithinTheWatchdogTimeout() {
     int restartMax = Integer.parseInt(facts.get("restart_max"));
     assertThat(facts.get("ejections")).as(agentLog()).isEqualTo(Integer.toString(restartMax + 1));
     double timeout = Double.parseDouble(facts.get("timeout_s"));
     List<Double> enabled = Arrays.stream(facts.get("enabled_s").trim().split(" ")).map(Double::parseDouble).toList();
     assertThat(enabled).hasSize(restartMax + 1);
-    // The kernel's clock: ejected once a task has waited the timeout; the watchdog checks every
-    // timeout / 2, and an emulated guest's timers run late, hence the upper bound.
-    assertThat(enabled).allSatisfy(s -> assertThat(s).isBetween(timeout * 0.9, timeout * 2));
+    // The kernel's clock. The watchdog ejects once a task has waited the timeout (it checks every
+    // timeout / 2, and an emulated guest's timers run late); sched_ext's RCU stall hook may
+    // eject sooner, when the stall starves RCU's kthreads first (21 s).
+    assertThat(enabled).allSatisfy(s -> assertThat(s).isPositive().isLessThanOrEqualTo(timeout * 2));
   }
 
   @Test
@@ -54,14 +55,21 @@ class FaultIT {
     List<String> log = run.section("agent");
     assertThat(log).filteredOn(l -> l.startsWith("baton: TEST BUILD of the scheduler")).isNotEmpty();
     assertThat(log)
-        .filteredOn(l -> l.startsWith("baton: the kernel ended the scheduler: ERROR_STALL: "))
+        .filteredOn(l -> l.startsWith("baton: the kernel ended the scheduler: "))
         .hasSize(3)
-        .allSatisfy(l -> assertThat(l).contains("runnable task stall"));
+        .allSatisfy(
+            l ->
+                assertThat(l)
+                    .matches(
+                        "baton: the kernel ended the scheduler: (ERROR_STALL: runnable task stall|ERROR: runtime error)"))
+        .anySatisfy(l -> assertThat(l).contains("ERROR_STALL"));
+    // The kernel's detail follows each: which task waited how long, or the RCU stall.
+    assertThat(log).filteredOn(l -> l.matches("baton:   .*(failed to run for|RCU CPU stall).*")).hasSize(3);
     assertThat(log).contains(
         "baton: restarting the scheduler in 500 ms (restart 1 of 2)",
         "baton: restarting the scheduler in 1000 ms (restart 2 of 2)");
     assertThat(log.getLast())
-        .startsWith("baton: giving up: the scheduler was ejected 3 times in a row (restart_max 2); last: ERROR_STALL");
+        .startsWith("baton: giving up: the scheduler was ejected 3 times in a row (restart_max 2); last: ERROR");
     assertThat(facts.get("agent_exit")).isEqualTo("8");
   }
 

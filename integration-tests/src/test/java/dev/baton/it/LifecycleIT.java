@@ -37,7 +37,7 @@ class LifecycleIT {
 
   @Test
   void cap_bpfAndCap_perfmonAloneAttachAndPin() {
-    assertThat(facts.get("caps_agent1")).isEqualTo("000000c000000000"); // bits 38, 39
+    assertThat(facts.get("caps_first_agent")).isEqualTo("000000c000000000"); // bits 38, 39
     assertThat(facts.get("attach_state")).as(log("agent1")).isEqualTo("enabled");
     assertThat(facts.get("attach_ops")).isEqualTo("baton");
     assertThat(facts.get("pins")).contains("./link", "./maps/events", "./maps/stats", "./maps/exit_info");
