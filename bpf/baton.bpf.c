@@ -192,6 +192,7 @@ struct {
 	enum baton_class class;
 	enum baton_event_kind event_kind;
 	enum baton_stat stat;
+	enum baton_run_delay_consts run_delay_consts;
 } baton_abi_anchor SEC(".bss");
 
 static void stat_add(u32 idx, u64 n)
@@ -497,6 +498,56 @@ static void sample_stopping(struct task_struct *p, bool runnable)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/*
+ * ---- Run-delay histogram ------------------------------------------------------------------
+ * ops.runnable stamps the task; ops.running counts now - stamp into its class's log2 bucket.
+ * Per-CPU rows, so no atomics on the hot path; a task that runs without a stamp (it was
+ * already runnable when the scheduler attached) is not counted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, u64);
+} runnable_at SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
+	__type(key, u32);
+	__type(value, struct baton_run_delay_hist);
+} run_delay SEC(".maps");
+
+static void run_delay_runnable(struct task_struct *p)
+{
+	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (at)
+		*at = bpf_ktime_get_ns();
+}
+
+static void run_delay_running(struct task_struct *p, u32 cls)
+{
+	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, 0);
+	struct baton_run_delay_hist *h;
+	u64 delay;
+	u32 b;
+
+	if (!at || !*at)
+		return;
+	delay = bpf_ktime_get_ns() - *at;
+	*at = 0; /* a slice that ends without sleeping is not a new wait */
+	h = bpf_map_lookup_elem(&run_delay, &cls);
+	if (!h)
+		return;
+	b = delay ? 63 - __builtin_clzll(delay) : 0;
+	if (b >= BATON_RUN_DELAY_BUCKETS)
+		b = BATON_RUN_DELAY_BUCKETS - 1;
+	h->count[b]++;
+	h->sum_ns += delay;
+}
+/* ---- end of the run-delay histogram ------------------------------------------------------ */
+
 /* A waking task starts a LIVE activation, or is brought up to its clock (one slice of credit). */
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 {
@@ -505,6 +556,7 @@ void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 	u32 cls;
 
 	sample_runnable(p, enq_flags);
+	run_delay_runnable(p);
 	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
 		return;
 	cls = refresh(p, tctx);
@@ -610,6 +662,14 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	u64 now = baton_now();
 	struct task_ctx *tctx;
 
+#ifdef BATON_TEST_FAULTS
+	/*
+	 * ---- Test-only fault (bpf/test/baton_fault.bpf.c; absent from baton.bpf.o) ----
+	 * Never serve the queues: runnable tasks wait until the kernel's watchdog ejects the
+	 * scheduler, which is what the fault test wants to see survived.
+	 */
+	return;
+#endif
 	if (!c)
 		return;
 	/* The guard waits for the next dispatch rather than take a CPU kicked for a LIVE task. */
@@ -649,6 +709,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	u32 cls;
 
 	sample_running(p);
+	run_delay_running(p, tctx ? tctx->class : BATON_CLASS_NORMAL);
 	if (!tctx)
 		return;
 	tctx->exec_at_run = p->se.sum_exec_runtime;

@@ -75,6 +75,24 @@ enum baton_stat {
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,
 	       "one dispatch counter per class, in class order");
 
+/*
+ * Run delay: how long a task waits between becoming runnable and running, as a histogram per
+ * scheduling class built in BPF. Bucket b counts delays in [2^b, 2^(b+1)) ns (bucket 0 also
+ * holds 0 ns), the last bucket everything from 2^(BUCKETS-1) ns (about 2 s) up.
+ */
+enum baton_run_delay_consts {
+	BATON_RUN_DELAY_BUCKETS = 32,
+	BATON_RUN_DELAY_CLASSES = 8, /* rows of the run_delay map: room for every class */
+};
+
+/* Value of the per-CPU run_delay map, keyed by class; the agent sums the CPUs when scraped. */
+struct baton_run_delay_hist {
+	u64 count[BATON_RUN_DELAY_BUCKETS]; /* delays per log2 bucket */
+	u64 sum_ns;                         /* sum of all delays counted, ns */
+};
+_Static_assert(sizeof(struct baton_run_delay_hist) == 8 * (BATON_RUN_DELAY_BUCKETS + 1),
+	       "baton_run_delay_hist is part of the ABI");
+
 /* One ring-buffer record. */
 struct baton_task_event {
 	u32 kind;                  /* enum baton_event_kind */

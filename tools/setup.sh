@@ -68,6 +68,8 @@ command -v make >/dev/null || missing_base+=(make)
 command -v zstd >/dev/null || missing_base+=(zstd)
 command -v xz >/dev/null || missing_base+=(xz-utils)
 command -v pkg-config >/dev/null || missing_base+=(pkg-config)
+command -v curl >/dev/null || missing_base+=(curl) # the VM tests scrape and query over HTTP
+command -v python3 >/dev/null || missing_base+=(python3) # plays systemd's notify socket in a test
 command -v modinfo >/dev/null || missing_base+=(kmod)
 have_pkg busybox-static || missing_base+=(busybox-static)
 
@@ -113,6 +115,27 @@ libbpf_ver=$(pkg-config --modversion libbpf)
 ver_ge "$libbpf_ver" 1.4 || die "libbpf $libbpf_ver is too old: Baton needs >= 1.4 (libbpf-dev)"
 qemu_ver=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p')
 ver_ge "$qemu_ver" 10 || die "QEMU $qemu_ver is too old: Baton's VM tests need >= 10 (7.2 oopses guests)"
+
+# ---- prometheus ----------------------------------------------------------------------------------
+# The metrics tests scrape the agent with a real Prometheus and lint the exposition and the alert
+# rules with promtool. Debian's package runs from where dpkg -x unpacks it, so it is cached, not
+# installed: the machine keeps no Prometheus service it did not ask for.
+fetch_prometheus() {
+  local d=$BATON_CACHE/prometheus tmp deb
+  [ -x "$d/usr/bin/promtool" ] && "$d/usr/bin/promtool" --version >/dev/null 2>&1 && return 0
+  tmp=$(mktemp -d)
+  local try
+  for try in 1 2; do
+    (cd "$tmp" && apt-get download -qq prometheus 2>&1 | grep -v unsandboxed >&2) || true
+    deb=$(ls "$tmp"/prometheus_*.deb 2>/dev/null | head -1)
+    [ -z "$deb" ] && [ $try = 1 ] && as_root "update apt's lists" && apt-get update -qq
+    [ -n "$deb" ] && break
+  done
+  [ -n "$deb" ] || { rm -rf "$tmp"; die "could not download Debian's prometheus package (apt-get update first?)"; }
+  rm -rf "$d" && mkdir -p "$d" && dpkg-deb -x "$deb" "$d" && rm -rf "$tmp"
+  "$d/usr/bin/promtool" --version >/dev/null || die "$d/usr/bin/promtool does not run"
+}
+fetch_prometheus
 
 # ---- kernels -----------------------------------------------------------------------------------
 # Resolves the newest amd64 kernel of a suite whose config has sched_ext, and caches what a boot
@@ -222,4 +245,4 @@ if [ "$want_kernels" = 1 ]; then
   ln -sfn "$newest" "$BATON_CACHE/kernels/default"
 fi
 
-note "ready: clang-19, libbpf $libbpf_ver, qemu $qemu_ver, JDK $jdk$([ "$want_kernels" = 1 ] && echo ", kernels:$(cached_kernels | tr '\n' ' ')")"
+note "ready: clang-19, libbpf $libbpf_ver, qemu $qemu_ver, prometheus $("$BATON_CACHE/prometheus/usr/bin/promtool" --version | sed -n "1s/.*version \\([^ ]*\\).*/\\1/p"), JDK $jdk$([ "$want_kernels" = 1 ] && echo ", kernels:$(cached_kernels | tr '\n' ' ')")"

@@ -1,8 +1,13 @@
 package dev.baton.agent;
 
+import dev.baton.agent.api.ApiException;
 import dev.baton.agent.api.ApiServer;
 import dev.baton.agent.api.Response;
+import dev.baton.agent.metrics.AgentReadings;
+import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
+import dev.baton.bpf.abi.BatonStat;
+import dev.baton.policy.config.PolicyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
@@ -10,51 +15,206 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code baton run}: the API server and the scheduler, started in that order (a busy port fails
- * before anything is attached) and stopped in reverse.
+ * {@code baton run}: the API server (control API and metrics), then the scheduler, stopped in
+ * reverse order. A busy port fails before anything is attached.
+ *
+ * <p>When the kernel ejects the scheduler (an error, or its watchdog), every task is already back
+ * on the default scheduler; the agent reports why and attaches a new one after a backoff that
+ * doubles each time, up to restart_max times in a row, then gives up with exit code 8.
  */
-final class Agent {
+final class Agent implements AgentReadings {
+
+  /** A run that lasted this long was healthy: the next ejection starts the count afresh. */
+  private static final long HEALTHY_RUN_NS = 10 * 60 * 1_000_000_000L;
 
   private final RunOptions options;
+  private final List<String> args;
+  /** The settings a reload may change while running (restart_*); the rest need a restart. */
+  private volatile RunOptions live;
   private final PrintStream out;
   private final PrintStream err;
+  private final AtomicBoolean stop;
+  private final AtomicBoolean handover = new AtomicBoolean();
+  private final BpfStats bpfStats = new BpfStats();
+  private final ServiceNotifier service;
   private final Scheduler scheduler;
   private final HintsApi hints = new HintsApi();
   private final PolicyDriver policy;
+  private volatile String lastExit = "";
+  private volatile int restarts;
 
   Agent(RunOptions options, PrintStream out, PrintStream err, AtomicBoolean stop, PolicyDriver policy) {
+    this(
+        options,
+        options.configFile() == null ? List.of() : List.of("--config", options.configFile().toString()),
+        out,
+        err,
+        stop,
+        policy);
+  }
+
+  /** @param args the command line the options came from, parsed again on reload */
+  Agent(
+      RunOptions options, List<String> args, PrintStream out, PrintStream err, AtomicBoolean stop, PolicyDriver policy) {
     this.options = options;
+    this.policy = policy;
+    this.args = List.copyOf(args);
+    this.live = options;
     this.out = out;
     this.err = err;
-    this.policy = policy;
+    this.stop = stop;
+    this.service = ServiceNotifier.fromEnvironment(err);
     this.scheduler =
         new Scheduler(
             options,
             out,
             stop,
+            handover,
+            bpfStats,
             w -> {
               hints.attach(w);
               policy.attach(w);
+              if (w != null) {
+                service.ready("scheduling");
+              }
             },
+            service::loopTurn,
             policy);
   }
 
-  /** Runs until stopped or ejected; returns the process exit code. */
+  /** Runs until stopped or given up; returns the process exit code. */
   int run() {
-    try (ApiServer api = new ApiServer(options.api())) {
-      api.route("GET", "/v1/status", req -> Response.ok(status()));
-      hints.register(api);
-      new JobsApi(policy).register(api);
+    try (Metrics metrics = new Metrics(BatonStat.VALUES, Scheduler.CLASSES, bpfStats, this);
+        ApiServer api = new ApiServer(options.api());
+        service) {
+      routes(api, metrics);
       api.start();
       onHangup();
       out.println("baton: API on " + api.address());
+      return superviseScheduler(metrics);
+    } catch (BpfException | IOException e) {
+      err.println("baton: " + e.getMessage());
+      return Main.FAILED;
+    } finally {
+      dumpTasks();
+    }
+  }
+
+  /** The agent's endpoints; a refused request changes nothing. */
+  void routes(ApiServer api, Metrics metrics) {
+    api.route("GET", "/v1/status", req -> Response.ok(status()));
+    api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
+    api.route("POST", "/v1/reload", req -> reload());
+    hints.register(api);
+    new JobsApi(policy).register(api);
+    api.route(
+        "POST",
+        "/v1/handover",
+        req -> {
+          if (options.pinDir() == null) {
+            throw new ApiException(409, "handover needs pinning (this agent runs with --no-pin)");
+          }
+          if (req.body().length != 0) {
+            throw ApiException.badRequest("handover takes no body");
+          }
+          handover.set(true);
+          stop.set(true);
+          return Response.ok(Map.of("handover", "the agent exits and leaves the scheduler attached"));
+        });
+  }
+
+  /**
+   * The one reload (POST /v1/reload, SIGHUP, ExecReload): reads the agent's config file and the
+   * policy config again. A file with a problem is refused (400, with its line and column) and
+   * nothing changes; otherwise the new policy config and restart_max/restart_backoff_ms apply at
+   * once and the reply lists the changed settings that take a restart.
+   */
+  synchronized Response reload() {
+    if (options.configFile() == null && policy.configFile() == null) {
+      throw new ApiException(409, "started without --config or --policy-config: there is no file to reload");
+    }
+    RunOptions next;
+    try {
+      next = options.configFile() == null ? live : RunOptions.parse(args);
+    } catch (ConfigException | UsageException e) {
+      throw ApiException.badRequest(e.getMessage());
+    }
+    RunOptions now = live;
+    List<String> applied = new ArrayList<>();
+    List<String> needsRestart = new ArrayList<>();
+    Map<Tunable, Long> tunables = new EnumMap<>(now.tunables());
+    for (Tunable t : Tunable.values()) {
+      if (next.get(t) != now.get(t)) {
+        if (t == Tunable.RESTART_MAX || t == Tunable.RESTART_BACKOFF_MS) {
+          tunables.put(t, next.get(t));
+          applied.add(t.key());
+        } else {
+          needsRestart.add(t.key());
+        }
+      }
+    }
+    if (!next.classSliceUs().equals(now.classSliceUs())) {
+      needsRestart.add("slice_us");
+    }
+    if (!next.api().equals(now.api())) {
+      needsRestart.add("listen/token_file");
+    }
+    if (!java.util.Objects.equals(next.pinDir(), now.pinDir())) {
+      needsRestart.add("pin/pin_dir");
+    }
+    if (!java.util.Objects.equals(next.tasksOut(), now.tasksOut())) {
+      needsRestart.add("tasks_out");
+    }
+    if (!java.util.Objects.equals(next.policyConfig(), now.policyConfig())) {
+      needsRestart.add("policy_config");
+    }
+    Map<String, Object> reply = new LinkedHashMap<>();
+    if (policy.configFile() != null) {
+      try {
+        PolicyConfig cfg = policy.reload(); // keeps the running policy if the file is refused
+        reply.put("policy", cfg.policy());
+        reply.put("rules", cfg.rules().size());
+        reply.put("tenants", cfg.tenants().size());
+      } catch (dev.baton.policy.config.ConfigException e) {
+        throw ApiException.badRequest(e.getMessage());
+      }
+    }
+    live = now.withTunables(tunables);
+    reply.put("applied", applied);
+    reply.put("needs_restart", needsRestart);
+    return Response.ok(reply);
+  }
+
+  /** The settings in force (for tests). */
+  RunOptions liveOptions() {
+    return live;
+  }
+
+  /** Whether a handover was requested (for tests). */
+  boolean handoverRequested() {
+    return handover.get();
+  }
+
+  private int superviseScheduler(Metrics metrics) throws BpfException, IOException {
+    int failures = 0;
+    while (true) {
+      long started = System.nanoTime();
       Scheduler.Exit exit = scheduler.run();
+      if (exit == Scheduler.HANDED_OVER) {
+        service.stopping();
+        out.println("baton: exiting with the scheduler left attached for the next agent (pinned in " + options.pinDir() + ")");
+        return Main.HANDED_OVER;
+      }
       if (exit.byUserSpace()) {
+        service.stopping();
         out.println(
             "baton: detached ("
                 + exit.kindName()
@@ -62,20 +222,54 @@ final class Agent {
                 + ")");
         return Main.OK;
       }
-      err.println("baton: the kernel ended the scheduler: " + exit.kindName() + ": " + exit.reason());
+      lastExit = exit.kindName() + ": " + exit.reason();
+      metrics.ejected(exit.kindName());
+      err.println("baton: the kernel ended the scheduler: " + lastExit);
       if (!exit.message().isEmpty()) {
-        err.println("baton:   " + exit.message());
+        err.println("baton:   " + exit.message().strip().replace("\n", "\nbaton:   "));
       }
       // The kernel's state at the time, with Baton's view of each runnable task: what a report
       // of the ejection needs.
       exit.dump().lines().forEach(l -> err.println("baton: dump: " + l));
-      return Main.EJECTED;
-    } catch (BpfException | IOException e) {
-      err.println("baton: " + e.getMessage());
-      return Main.FAILED;
-    } finally {
-      dumpTasks();
+      err.println("baton: every task is back on the kernel's default scheduler");
+      failures = System.nanoTime() - started > HEALTHY_RUN_NS ? 1 : failures + 1;
+      long max = live.get(Tunable.RESTART_MAX);
+      if (failures > max) {
+        err.println(
+            "baton: giving up: the scheduler was ejected "
+                + failures
+                + " times in a row (restart_max "
+                + max
+                + "); last: "
+                + lastExit
+                + ". Tasks stay on the default scheduler; fix the cause and start baton again.");
+        service.status("gave up after " + failures + " ejections: " + lastExit);
+        return Main.EJECTED;
+      }
+      long backoffMs = live.get(Tunable.RESTART_BACKOFF_MS) << Math.min(failures - 1, 20);
+      err.printf("baton: restarting the scheduler in %d ms (restart %d of %d)%n", backoffMs, failures, max);
+      service.status("ejected (" + lastExit + "); restart " + failures + " of " + max + " in " + backoffMs + " ms");
+      if (!sleepUnlessStopped(backoffMs)) {
+        return Main.EJECTED;
+      }
+      restarts++;
+      metrics.restarted();
     }
+  }
+
+  /** Sleeps in short steps, pinging the service watchdog; false if asked to stop meanwhile. */
+  private boolean sleepUnlessStopped(long ms) {
+    long end = System.nanoTime() + ms * 1_000_000;
+    while (!stop.get() && System.nanoTime() < end) {
+      service.loopTurn();
+      try {
+        Thread.sleep(Math.min(100, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return !stop.get();
   }
 
   private Map<String, Object> status() {
@@ -89,24 +283,28 @@ final class Agent {
     status.put("policy", policy.policyName());
     status.put("policy_config", policy.configFile() == null ? null : policy.configFile().toString());
     status.putAll(policy.read(JobsApi::summary));
+    status.put("pinned", options.pinDir() != null);
+    status.put("restarts", restarts);
+    status.put("last_exit", lastExit);
     status.put("events", s.events());
     status.put("tasks_live", s.liveTasks());
+    status.put("tasks_dropped", s.droppedTasks());
     return status;
   }
 
   /**
-   * SIGHUP re-reads the policy config, as POST /v1/reload does. Through reflection, because javac
-   * warns about sun.misc.Signal unsuppressibly; if the JDK lacks it, only the signal is missing.
+   * SIGHUP does what POST /v1/reload does. Through reflection, because javac warns about
+   * sun.misc.Signal unsuppressibly; if the JDK lacks it, only the signal is missing.
    */
   private void onHangup() {
-    if (policy.configFile() == null) {
+    if (options.configFile() == null && policy.configFile() == null) {
       return;
     }
     Runnable reload =
         () -> {
           try {
-            out.println("baton: SIGHUP: reloaded " + policy.configFile() + " (policy " + policy.reload().policy() + ")");
-          } catch (dev.baton.policy.config.ConfigException e) {
+            out.println("baton: SIGHUP: reloaded " + new String(reload().body(), StandardCharsets.UTF_8));
+          } catch (ApiException e) {
             err.println("baton: SIGHUP: kept the running config: " + e.getMessage());
           }
         };
@@ -127,6 +325,43 @@ final class Agent {
     } catch (ReflectiveOperationException | RuntimeException e) {
       err.println("baton: SIGHUP will not reload (" + e + "); use baton reload");
     }
+  }
+
+  // AgentReadings, for the metrics: published fields, read at scrape time.
+
+  @Override
+  public long eventsReceived() {
+    return scheduler.snapshot().events();
+  }
+
+  @Override
+  public long hintsWritten() {
+    return 0; // hints arrive with the policies; the hint writer will count here
+  }
+
+  @Override
+  public long tasksTracked() {
+    return scheduler.snapshot().liveTasks();
+  }
+
+  @Override
+  public long tasksDropped() {
+    return scheduler.snapshot().droppedTasks();
+  }
+
+  @Override
+  public long jobs(String jobClass) {
+    return 0; // no job API yet: no jobs
+  }
+
+  @Override
+  public long liveDeadlineMisses() {
+    return 0; // no live jobs yet
+  }
+
+  @Override
+  public boolean schedulerEnabled() {
+    return scheduler.snapshot().attached();
   }
 
   private static String read(String path) {

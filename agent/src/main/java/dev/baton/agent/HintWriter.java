@@ -2,9 +2,9 @@ package dev.baton.agent;
 
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.BpfMap;
-import dev.baton.bpf.BpfObject;
+import dev.baton.bpf.BpfMaps;
 import dev.baton.bpf.BpfProgram;
-import dev.baton.bpf.GlobalData;
+import dev.baton.bpf.MappedArray;
 import dev.baton.bpf.abi.BatonHint;
 import dev.baton.bpf.abi.BatonLive;
 import dev.baton.bpf.abi.BatonTaskKey;
@@ -36,25 +36,34 @@ public final class HintWriter implements Hints {
   private final BpfMap taskHints;
   private final BpfMap cgroupHints;
   private final BpfProgram queryTask;
-  private final GlobalData live;
+  private final MappedArray live;
 
-  /** {@code object} is Baton's scheduler object, loaded. */
-  public HintWriter(BpfObject object) throws BpfException {
-    this.taskHints = object.map("task_hints");
-    this.cgroupHints = object.map("cgroup_hints");
-    this.queryTask = object.program("baton_query_task");
-    this.live = object.globals(".data.live");
+  /** The program that answers {@link #task}; pinned with the maps so an adopting agent has it. */
+  static final String QUERY_PROGRAM = "baton_query_task";
+
+  /** The data section the heartbeat, class slices and hint generation live in. */
+  static final String LIVE_SECTION = ".data.live";
+
+  /**
+   * {@code maps} is Baton's scheduler: the object that loaded it, or the pins a previous agent
+   * left ({@link BpfPins}), so an adopting agent writes the same heartbeat and hints.
+   */
+  public HintWriter(BpfMaps maps) throws BpfException {
+    this.taskHints = maps.map("task_hints");
+    this.cgroupHints = maps.map("cgroup_hints");
+    this.queryTask = maps.program(QUERY_PROGRAM);
+    this.live = maps.mappedArray(LIVE_SECTION);
   }
 
   /** Tells the BPF side the agent is alive; call at least every stale_ms / 2. */
   public void heartbeat() {
     // System.nanoTime() is CLOCK_MONOTONIC on Linux, the clock of bpf_ktime_get_ns().
-    live.putLong(LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime());
+    live.putLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime());
   }
 
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
-    return live.getLong(LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
+    return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
   }
 
   /** Sets the default time slice of a class, in microseconds. */
@@ -63,13 +72,12 @@ public final class HintWriter implements Hints {
       throw new IllegalArgumentException(
           "slice must be between " + Hint.MIN_SLICE_US + " and " + Hint.MAX_SLICE_US + " us");
     }
-    live.putLong(
-        LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value(), sliceUs * 1000);
+    live.putLong(0, LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value(), sliceUs * 1000);
     bumpGeneration();
   }
 
   public synchronized long classSliceUs(SchedClass schedClass) {
-    return live.getLong(LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value())
+    return live.getLong(0, LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value())
         / 1000;
   }
 
@@ -186,8 +194,8 @@ public final class HintWriter implements Hints {
 
   /* Stored after the map change, which the bpf() call has completed: a task that sees it sees that. */
   private void bumpGeneration() {
-    long gen = live.getLong(LIVE + BatonLive.HINT_GEN_OFFSET);
-    live.putLong(LIVE + BatonLive.HINT_GEN_OFFSET, gen + 1);
+    long gen = live.getLong(0, LIVE + BatonLive.HINT_GEN_OFFSET);
+    live.putLong(0, LIVE + BatonLive.HINT_GEN_OFFSET, gen + 1);
   }
 
   static byte[] taskKey(int pid, long startNs) {

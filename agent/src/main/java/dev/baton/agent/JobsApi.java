@@ -15,8 +15,6 @@ import dev.baton.policy.PolicyEngine;
 import dev.baton.policy.Selector;
 import dev.baton.policy.TrackedJob;
 import dev.baton.policy.TrackedTask;
-import dev.baton.policy.config.ConfigException;
-import dev.baton.policy.config.PolicyConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -175,7 +173,6 @@ final class JobsApi {
     api.route("PUT", "/v1/jobs/{id}", this::put);
     api.route("DELETE", "/v1/jobs/{id}", this::delete);
     api.route("POST", "/v1/jobs/{id}/progress", this::progress);
-    api.route("POST", "/v1/reload", req -> reload());
   }
 
   List<TaskEntry> tasks() {
@@ -227,19 +224,6 @@ final class JobsApi {
       throw ApiException.badRequest(e.getMessage());
     }
     return Response.noContent();
-  }
-
-  private Response reload() {
-    try {
-      PolicyConfig cfg = driver.reload();
-      Map<String, Object> r = new LinkedHashMap<>();
-      r.put("policy", cfg.policy());
-      r.put("rules", cfg.rules().size());
-      r.put("tenants", cfg.tenants().size());
-      return Response.ok(r);
-    } catch (ConfigException e) {
-      throw ApiException.badRequest(e.getMessage());
-    }
   }
 
   /** The engine's view for /v1/status. */

@@ -16,8 +16,10 @@ public final class Main {
   static final int OK = 0;
   static final int FAILED = 1;
   static final int USAGE = 2;
-  /** The kernel ended the scheduler (an error or the watchdog), not user space. */
+  /** The kernel ended the scheduler (an error or the watchdog) too often in a row: given up. */
   static final int EJECTED = 8;
+  /** The agent exited leaving the pinned scheduler attached for its successor (baton handover). */
+  static final int HANDED_OVER = 9;
 
   private static final String USAGE_TEXT =
       """
@@ -27,8 +29,13 @@ public final class Main {
         check                      can Baton run here? exit 0 if so, else a code per problem:
                                    3 no sched_ext, 4 no BTF, 5 missing privileges,
                                    6 another sched_ext scheduler enabled, 7 libbpf missing/too old
-        run [options]              load and attach the scheduler, follow task events, detach on
-                                   SIGINT/SIGTERM (exit 0), or exit 8 if the kernel ejects it
+        run [options]              attach the scheduler (or adopt the one a previous agent left
+                                   pinned), follow task events, detach on SIGINT/SIGTERM (exit 0);
+                                   if the kernel ejects it, restart it with backoff, and exit 8
+                                   after restart_max ejections in a row
+            --config FILE          settings file (YAML; /etc/baton/baton.yaml when installed),
+                                   checked before anything else; options below override it, and
+                                   each tunable has the same name there (slice_us for --slice-us)
             --slice-us [CLASS=]N   default time slice of every class, or of one, in
                                    microseconds (default 20000; repeatable)
             --stale-ms N           heartbeat age after which hints are ignored (default 2000)
@@ -39,12 +46,26 @@ public final class Main {
             --sample-ms N          per-task runtime samples (CPU, waiting) at most this often
                                    (default 100)
             --max-tasks N          live tasks tracked (default 65536)
+            --restart-max N, --restart-backoff-ms N
+                                   restarts after ejections in a row (default 5), and the first
+                                   wait, doubled each time (default 1000)
             --tasks-out FILE       write the task table there when stopping
             --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
             --token-file FILE      bearer token (mode 0600); required off loopback
-            --policy-config FILE   policy config (YAML); re-read on SIGHUP or POST /v1/reload
+            --pin-dir DIR          bpffs directory that keeps the scheduler attached if the agent
+                                   dies, for the next agent to adopt (default /sys/fs/bpf/baton)
+            --no-pin               tie the scheduler's life to this process instead
+            --policy-config FILE   policy config (YAML, policies/README.md)
         status [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
                                    what the running agent reports; S bounds the wait (default 10)
+        handover [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   the running agent exits (code 9) leaving the scheduler attached
+                                   and pinned, for a new agent (an upgrade) to adopt without a gap
+        reload [--api HOST:PORT] [--token-file FILE] [--timeout-s S]
+                                   the running agent reads its config file and policy config
+                                   again (as on SIGHUP); a file with a problem is refused (line
+                                   and column) and nothing changes
+        stop [--pin-dir DIR]       detach the pinned scheduler, whether or not an agent runs
       """
           + HintCommand.USAGE
           + JobCommand.USAGE
@@ -78,10 +99,12 @@ public final class Main {
       return switch (argv.get(0)) {
         case "check" -> check(rest, out, err);
         case "run" -> runScheduler(rest, out, err);
-        case "status" -> status(rest, out, err);
+        case "status" -> call(rest, "GET", "/v1/status", out, err);
         case "hint" -> HintCommand.run(rest, out, err);
         case "job" -> JobCommand.run(rest, out, err);
+        case "handover" -> call(rest, "POST", "/v1/handover", out, err);
         case "reload" -> JobCommand.reload(rest, out, err);
+        case "stop" -> stop(rest, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE_TEXT);
           yield OK;
@@ -91,6 +114,9 @@ public final class Main {
     } catch (UsageException e) {
       err.println("baton: " + e.getMessage());
       err.println("(baton help lists the commands)");
+      return USAGE;
+    } catch (ConfigException e) {
+      err.println("baton: " + e.getMessage());
       return USAGE;
     }
   }
@@ -110,21 +136,43 @@ public final class Main {
     return problems.get(0).exitCode();
   }
 
-  private static int status(List<String> args, PrintStream out, PrintStream err) {
+  private static int stop(List<String> args, PrintStream out, PrintStream err) {
+    java.nio.file.Path dir = RunOptions.DEFAULT_PIN_DIR;
+    for (int i = 0; i < args.size(); i++) {
+      switch (args.get(i)) {
+        case "--pin-dir" -> dir = RunOptions.path("--pin-dir", optionValue(args, ++i, "--pin-dir"));
+        default -> throw new UsageException("unknown option for stop: " + args.get(i));
+      }
+    }
+    try {
+      if (!new Pins(dir).detach()) {
+        err.println("baton: no pinned scheduler in " + dir + " (an agent run with --no-pin stops on SIGTERM)");
+        return FAILED;
+      }
+      out.println("baton: detached the scheduler pinned in " + dir);
+      return OK;
+    } catch (dev.baton.bpf.BpfException | IOException e) {
+      err.println("baton: " + e.getMessage());
+      return FAILED;
+    }
+  }
+
+  private static int call(
+      List<String> args, String method, String path, PrintStream out, PrintStream err) {
     String api = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
     java.nio.file.Path token = null;
     long timeoutS = DEFAULT_STATUS_TIMEOUT_S;
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
         case "--api" -> api = optionValue(args, ++i, "--api");
-        case "--token-file" -> token = java.nio.file.Path.of(optionValue(args, ++i, "--token-file"));
+        case "--token-file" -> token = RunOptions.path("--token-file", optionValue(args, ++i, "--token-file"));
         case "--timeout-s" -> timeoutS = timeoutSeconds(optionValue(args, ++i, "--timeout-s"));
-        default -> throw new UsageException("unknown option for status: " + args.get(i));
+        default -> throw new UsageException("unknown option: " + args.get(i));
       }
     }
     try {
       ApiClient client = new ApiClient(api, token, java.time.Duration.ofSeconds(timeoutS));
-      ApiClient.Reply reply = client.send("GET", "/v1/status", null);
+      ApiClient.Reply reply = client.send(method, path, null);
       (reply.ok() ? out : err).println(reply.body());
       return reply.ok() ? OK : FAILED;
     } catch (IOException e) {
@@ -157,7 +205,9 @@ public final class Main {
 
   private static int runScheduler(List<String> args, PrintStream out, PrintStream err) {
     RunOptions options = RunOptions.parse(args);
-    List<Preflight.Problem> problems = Preflight.ofHost().problems();
+    // Baton's own scheduler, left pinned by an agent that is gone, is adopted, not refused.
+    boolean pinned = options.pinDir() != null && new Pins(options.pinDir()).hasLink();
+    List<Preflight.Problem> problems = Preflight.ofHost().problems(pinned ? "baton" : null);
     if (!problems.isEmpty()) {
       problems.forEach(p -> err.println("baton: cannot run: " + p.message()));
       return problems.get(0).exitCode();
@@ -196,7 +246,7 @@ public final class Main {
         err.println("baton: " + e.getMessage());
         return USAGE;
       }
-      code[0] = new Agent(options, out, err, stop, policy).run();
+      code[0] = new Agent(options, args, out, err, stop, policy).run();
     } finally {
       returning.set(true);
       finished.countDown();

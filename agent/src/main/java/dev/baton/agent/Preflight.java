@@ -33,6 +33,7 @@ public final class Preflight {
   static final int MIN_LIBBPF_MINOR = 4;
 
   private static final int CAP_SYS_ADMIN = 21;
+  private static final int CAP_PERFMON = 38;
   private static final int CAP_BPF = 39;
 
   private final Path root;
@@ -58,6 +59,14 @@ public final class Preflight {
 
   /** Every problem found, most fundamental first; empty when Baton can run. */
   public List<Problem> problems() {
+    return problems(null);
+  }
+
+  /**
+   * Like {@link #problems()}, except that an enabled scheduler named {@code adoptable} is not a
+   * problem: it is Baton's own, pinned by an agent that is gone, and will be adopted.
+   */
+  public List<Problem> problems(String adoptable) {
     List<Problem> problems = new ArrayList<>();
     Path scx = root.resolve("sys/kernel/sched_ext");
     if (!Files.isDirectory(scx)) {
@@ -87,6 +96,7 @@ public final class Preflight {
     }
     if (Files.isDirectory(scx)) {
       otherScheduler(scx)
+          .filter(other -> adoptable == null || !other.startsWith(adoptable + " ("))
           .ifPresent(
               name ->
                   problems.add(
@@ -142,14 +152,20 @@ public final class Preflight {
             .map(l -> Long.parseUnsignedLong(l.substring("CapEff:".length()).trim(), 16))
             .findFirst()
             .orElse(0L);
-    List<String> missing = new ArrayList<>();
-    // Enabling a sched_ext scheduler is a CAP_SYS_ADMIN operation; loading BPF needs CAP_BPF
-    // (which CAP_SYS_ADMIN implies on kernels that predate it).
-    if ((effective & (1L << CAP_SYS_ADMIN)) == 0) {
-      missing.add("CAP_SYS_ADMIN");
+    // Measured in the test VM (deploy/README.md): CAP_BPF loads the programs, and CAP_PERFMON lets
+    // them read kernel memory (task fields, the exit reason); together they also attach a
+    // sched_ext scheduler. CAP_SYS_ADMIN implies both, but is far broader than Baton needs.
+    boolean bpf = (effective & (1L << CAP_BPF)) != 0;
+    boolean perfmon = (effective & (1L << CAP_PERFMON)) != 0;
+    if ((effective & (1L << CAP_SYS_ADMIN)) != 0 || (bpf && perfmon)) {
+      return List.of();
     }
-    if ((effective & (1L << CAP_BPF)) == 0 && (effective & (1L << CAP_SYS_ADMIN)) == 0) {
+    List<String> missing = new ArrayList<>();
+    if (!bpf) {
       missing.add("CAP_BPF");
+    }
+    if (!perfmon) {
+      missing.add("CAP_PERFMON");
     }
     return missing;
   }

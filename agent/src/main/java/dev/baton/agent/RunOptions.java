@@ -6,140 +6,178 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import org.yaml.snakeyaml.nodes.Node;
 
 /**
- * The tunables of {@code baton run}: each has one name with its unit, one default and one
- * validation, here.
+ * What {@code baton run} was asked to do: the tunables (see {@link Tunable}, the one place where
+ * each is named, defaulted and range-checked) and where things live. Built from the config file
+ * ({@link AgentConfig}), then the command line, whose options win.
  *
- * @param sliceUs default time slice of each class, in microseconds
- * @param staleMs heartbeat age after which the BPF side ignores every hint, in milliseconds
- * @param starveMs a class below LIVE not served on a CPU for this long gets that CPU's next
- *     dispatch, in milliseconds; 0 turns the starvation guard off (lower classes can then starve
- *     into a watchdog ejection: for tests)
- * @param timeoutMs the kernel watchdog's limit on how long a runnable task may wait, in
- *     milliseconds; 0 keeps the kernel's default (30 s)
- * @param sampleMs a task's runtime sample (CPU, waiting, wakeups) covers at least this long, in
- *     milliseconds: it is sent when the task stops running this long after its previous one
- * @param maxTasks live tasks the agent tracks (and recent exits it remembers)
+ * @param classSliceUs per-class slices (--slice-us CLASS=N) that replace slice_us for one class,
+ *     in microseconds, each in slice_us's range
  * @param tasksOut where to write the task table when the agent stops, or null
  * @param api where the control API and metrics listen, and the token that guards them
- * @param policyConfig the policy config file (YAML, see policies/README.md), or null for the
- *     fair policy without rules
+ * @param pinDir bpffs directory where the running scheduler is pinned so that it outlives the agent
+ *     and a restarted agent adopts it; null to tie the scheduler to this process
+ * @param configFile the file the options came from (re-read on reload), or null
+ * @param policy the config file's {@code policy:} section, left as a YAML node (with its
+ *     positions) for the policies module to interpret; null when there is none
+ * @param policyConfig the policy config file (YAML, see policies/README.md), or null for the fair
+ *     policy without rules; re-read with the rest on reload
  */
 record RunOptions(
-    Map<SchedClass, Long> sliceUs,
-    long staleMs,
-    long starveMs,
-    long timeoutMs,
-    long sampleMs,
-    int maxTasks,
+    Map<Tunable, Long> tunables,
+    Map<SchedClass, Long> classSliceUs,
     Path tasksOut,
     ApiOptions api,
+    Path pinDir,
+    Path configFile,
+    Node policy,
     Path policyConfig) {
 
-  static final long DEFAULT_SLICE_US = 20_000;
-  static final long DEFAULT_STALE_MS = 2_000;
-  static final long DEFAULT_STARVE_MS = 100;
-  static final int DEFAULT_MAX_TASKS = 65_536;
-  static final long DEFAULT_SAMPLE_MS = 100;
+  static final String DEFAULT_LISTEN = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
+  static final Path DEFAULT_PIN_DIR = Path.of("/sys/fs/bpf/baton");
 
   RunOptions {
-    sliceUs = Collections.unmodifiableMap(new EnumMap<>(sliceUs));
-    if (sliceUs.size() != SchedClass.values().length) {
-      throw new IllegalArgumentException("a slice for every class is needed: " + sliceUs);
+    EnumMap<Tunable, Long> all = new EnumMap<>(Tunable.class);
+    for (Tunable t : Tunable.values()) {
+      all.put(t, t.check(tunables.getOrDefault(t, t.defaultValue), t.key()));
     }
-    sliceUs.forEach(
-        (c, us) -> {
-          if (us < Hint.MIN_SLICE_US || us > Hint.MAX_SLICE_US) {
-            throw new UsageException(
-                "--slice-us must be between "
-                    + Hint.MIN_SLICE_US
-                    + " and "
-                    + Hint.MAX_SLICE_US
-                    + ", not "
-                    + us
-                    + " (class "
-                    + c.label()
-                    + ")");
-          }
-        });
-    if (staleMs < 100 || staleMs > 60_000) {
-      throw new UsageException("--stale-ms must be between 100 and 60000, not " + staleMs);
-    }
-    if (starveMs != 0 && (starveMs < 10 || starveMs > 10_000)) {
-      throw new UsageException("--starve-ms must be 0 (off) or between 10 and 10000, not " + starveMs);
-    }
-    if (timeoutMs != 0 && (timeoutMs < 1_000 || timeoutMs > 30_000)) {
-      throw new UsageException(
-          "--timeout-ms must be 0 (the kernel's default) or between 1000 and 30000, not " + timeoutMs);
-    }
-    if (sampleMs < 10 || sampleMs > 10_000) {
-      throw new UsageException("--sample-ms must be between 10 and 10000, not " + sampleMs);
-    }
-    if (maxTasks < 16 || maxTasks > 4_194_304) {
-      throw new UsageException("--max-tasks must be between 16 and 4194304, not " + maxTasks);
-    }
+    tunables = Collections.unmodifiableMap(all);
+    classSliceUs.forEach((c, us) -> Tunable.SLICE_US.check(us, "slice_us of class " + c.label()));
+    classSliceUs = Collections.unmodifiableMap(classSliceUs.isEmpty() ? Map.of() : new EnumMap<>(classSliceUs));
+  }
+
+  /** The same settings with other tunables (what a reload may change while running). */
+  RunOptions withTunables(Map<Tunable, Long> next) {
+    return new RunOptions(next, classSliceUs, tasksOut, api, pinDir, configFile, policy, policyConfig);
+  }
+
+  long get(Tunable t) {
+    return tunables.get(t);
+  }
+
+  long sliceUs() {
+    return get(Tunable.SLICE_US);
   }
 
   long sliceUs(SchedClass c) {
-    return sliceUs.get(c);
+    return classSliceUs.getOrDefault(c, sliceUs());
   }
 
-  static RunOptions parse(List<String> args) {
-    Map<SchedClass, Long> sliceUs = new EnumMap<>(SchedClass.class);
-    for (SchedClass c : SchedClass.values()) {
-      sliceUs.put(c, DEFAULT_SLICE_US);
+  long staleMs() {
+    return get(Tunable.STALE_MS);
+  }
+
+  long starveMs() {
+    return get(Tunable.STARVE_MS);
+  }
+
+  long timeoutMs() {
+    return get(Tunable.TIMEOUT_MS);
+  }
+
+  long sampleMs() {
+    return get(Tunable.SAMPLE_MS);
+  }
+
+  int maxTasks() {
+    return (int) get(Tunable.MAX_TASKS);
+  }
+
+  /** Collects settings from the config file and the command line, later ones winning. */
+  static final class Builder {
+    final EnumMap<Tunable, Long> tunables = new EnumMap<>(Tunable.class);
+    final EnumMap<SchedClass, Long> classSliceUs = new EnumMap<>(SchedClass.class);
+    String listen = DEFAULT_LISTEN;
+    Path tokenFile;
+    Path tasksOut;
+    boolean pin = true;
+    Path pinDir = DEFAULT_PIN_DIR;
+    Path configFile;
+    Node policy;
+    Path policyConfig;
+
+    /** Validates; the exception's message names the setting. */
+    RunOptions build() {
+      ApiOptions api = ApiOptions.parse(listen, tokenFile);
+      return new RunOptions(tunables, classSliceUs, tasksOut, api, pin ? pinDir : null, configFile, policy, policyConfig);
     }
-    long staleMs = DEFAULT_STALE_MS;
-    long starveMs = DEFAULT_STARVE_MS;
-    long timeoutMs = 0;
-    long sampleMs = DEFAULT_SAMPLE_MS;
-    int maxTasks = DEFAULT_MAX_TASKS;
-    Path tasksOut = null;
-    String listen = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
-    Path tokenFile = null;
-    Path policyConfig = null;
+  }
+
+  static RunOptions defaults() {
+    return new Builder().build();
+  }
+
+  /**
+   * Parses {@code baton run}'s options. {@code --config FILE} is read first wherever it appears,
+   * so the other options override the file; a bad file is reported before anything else happens.
+   */
+  static RunOptions parse(List<String> args) {
+    Builder b = new Builder();
+    int config = args.indexOf("--config");
+    if (config >= 0) {
+      AgentConfig.load(Path.of(Main.optionValue(args, config + 1, "--config")), b);
+    }
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
+      Tunable t = Tunable.byOption(a);
+      if (t == Tunable.SLICE_US && i + 1 < args.size() && args.get(i + 1).contains("=")) {
+        parseClassSlice(args.get(++i), b.classSliceUs);
+        continue;
+      }
+      if (t != null) {
+        b.tunables.put(t, check(t, number(a, Main.optionValue(args, ++i, a))));
+        continue;
+      }
       switch (a) {
-        case "--slice-us" -> parseSlice(Main.optionValue(args, ++i, a), sliceUs);
-        case "--stale-ms" -> staleMs = number(a, Main.optionValue(args, ++i, a));
-        case "--starve-ms" -> starveMs = number(a, Main.optionValue(args, ++i, a));
-        case "--timeout-ms" -> timeoutMs = number(a, Main.optionValue(args, ++i, a));
-        case "--sample-ms" -> sampleMs = number(a, Main.optionValue(args, ++i, a));
-        case "--max-tasks" ->
-            maxTasks = (int) Math.min(Integer.MAX_VALUE, number(a, Main.optionValue(args, ++i, a)));
-        case "--tasks-out" -> tasksOut = Path.of(Main.optionValue(args, ++i, a));
-        case "--listen" -> listen = Main.optionValue(args, ++i, a);
-        case "--token-file" -> tokenFile = Path.of(Main.optionValue(args, ++i, a));
-        case "--policy-config" -> policyConfig = Path.of(Main.optionValue(args, ++i, a));
+        case "--config" -> i++;
+        case "--tasks-out" -> b.tasksOut = path(a, Main.optionValue(args, ++i, a));
+        case "--listen" -> b.listen = Main.optionValue(args, ++i, a);
+        case "--token-file" -> b.tokenFile = path(a, Main.optionValue(args, ++i, a));
+        case "--pin-dir" -> b.pinDir = path(a, Main.optionValue(args, ++i, a));
+        case "--no-pin" -> b.pin = false;
+        case "--policy-config" -> b.policyConfig = path(a, Main.optionValue(args, ++i, a));
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
-    ApiOptions api;
     try {
-      api = ApiOptions.parse(listen, tokenFile);
+      return b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException("--listen: " + e.getMessage());
     }
-    return new RunOptions(sliceUs, staleMs, starveMs, timeoutMs, sampleMs, maxTasks, tasksOut, api, policyConfig);
   }
 
-  /** "N" sets every class's slice, "CLASS=N" one class's; later ones win. */
-  private static void parseSlice(String v, Map<SchedClass, Long> sliceUs) {
-    int eq = v.indexOf('=');
-    if (eq < 0) {
-      long us = number("--slice-us", v);
-      sliceUs.replaceAll((c, old) -> us);
-      return;
+  private static long check(Tunable t, long v) {
+    try {
+      return t.check(v, t.option());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
     }
+  }
+
+  static Path path(String option, String v) {
+    try {
+      return Path.of(v);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new UsageException(option + " takes a file name, not '" + v.replace("\0", "\\0") + "'");
+    }
+  }
+
+  /** "CLASS=N": one class's slice, overriding slice_us for it. */
+  private static void parseClassSlice(String v, Map<SchedClass, Long> classSliceUs) {
+    int eq = v.indexOf('=');
     SchedClass c;
     try {
       c = SchedClass.parse(v.substring(0, eq));
     } catch (IllegalArgumentException e) {
       throw new UsageException("--slice-us: " + e.getMessage());
     }
-    sliceUs.put(c, number("--slice-us", v.substring(eq + 1)));
+    try {
+      classSliceUs.put(c, Tunable.SLICE_US.check(number("--slice-us", v.substring(eq + 1)), "--slice-us"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage() + " (class " + c.label() + ")");
+    }
   }
 
   static long number(String option, String v) {

@@ -2,7 +2,9 @@ package dev.baton.agent;
 
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.BpfMap;
+import dev.baton.bpf.BpfMaps;
 import dev.baton.bpf.BpfObject;
+import dev.baton.bpf.BpfPins;
 import dev.baton.bpf.RecordView;
 import dev.baton.bpf.RingBuffer;
 import dev.baton.bpf.StructOpsLink;
@@ -29,8 +31,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * One attachment of Baton's BPF scheduler: open, set read-only tunables, load, attach, consume
- * events until told to stop or until the kernel ends the scheduler, detach, report how it ended.
+ * One run of Baton's BPF scheduler: attach a fresh one (open, set read-only tunables, load,
+ * attach) or adopt the one a previous agent left pinned; consume events until told to stop or
+ * until the kernel ends the scheduler; then detach, or leave it attached for the next agent
+ * (handover); report how it ended.
+ *
+ * <p>With pinning, the scheduler's link and maps live in bpffs ({@link Pins}): they keep the
+ * scheduler attached when this process dies, and a restarted agent adopts it without a gap.
+ * While no agent runs the BPF side sees its heartbeat go stale and schedules fairly.
  *
  * <p>The event loop is one thread; records are decoded in place from the ring buffer into the
  * task table without allocating. The loop also writes the heartbeat, so a stalled loop (a long
@@ -50,9 +58,19 @@ final class Scheduler {
     }
   }
 
+  /** The classes of the run_delay map, by index: enum baton_class order. */
+  static final java.util.List<String> CLASSES =
+      java.util.Arrays.stream(SchedClass.values()).map(SchedClass::label).toList();
+
+  /** The run ended with the scheduler left attached and pinned for the next agent. */
+  static final Exit HANDED_OVER = new Exit(-1, "HANDOVER", 0, "left attached for the next agent", "", "");
+
   private final RunOptions options;
   private final PrintStream log;
   private final AtomicBoolean stop;
+  private final AtomicBoolean handover;
+  private final BpfStats stats;
+  private final Runnable onLoopTurn;
   private final TaskTable tasks;
   private final Consumer<HintWriter> onAttached;
   private final PolicyDriver policy;
@@ -60,26 +78,36 @@ final class Scheduler {
   private long events;
   private long samples;
   private boolean schedulerExited;
-  // Published once per loop turn for other threads (the API); the loop's own counters are plain.
+  // Published once per loop turn for other threads (the API, metrics); the loop's own are plain.
   private volatile long publishedEvents;
   private volatile int publishedLiveTasks;
+  private volatile long publishedDroppedTasks;
   private volatile boolean attached;
 
   /**
+   * @param stop set to end the run (SIGTERM): the scheduler is detached
+   * @param handover set with {@code stop} to leave a pinned scheduler attached instead
    * @param onAttached called on the event-loop thread with the path for hints once the scheduler
-   *     runs, and with null once it no longer does (the maps it writes are then gone)
+   *     runs (attached or adopted: sd_notify READY), and with null once this run of it ends
+   * @param onLoopTurn called every loop turn, at least every 100 ms (the service watchdog)
    */
   Scheduler(
       RunOptions options,
       PrintStream log,
       AtomicBoolean stop,
+      AtomicBoolean handover,
+      BpfStats stats,
       Consumer<HintWriter> onAttached,
+      Runnable onLoopTurn,
       PolicyDriver policy) {
     this.options = options;
     this.policy = policy;
     this.log = log;
     this.stop = stop;
+    this.handover = handover;
+    this.stats = stats;
     this.onAttached = onAttached;
+    this.onLoopTurn = onLoopTurn;
     this.tasks = new TaskTable(options.maxTasks(), options.maxTasks());
   }
 
@@ -88,14 +116,22 @@ final class Scheduler {
   }
 
   /** A consistent-enough view for other threads: counters as of the last loop turn. */
-  record Snapshot(boolean attached, long events, int liveTasks) {}
+  record Snapshot(boolean attached, long events, int liveTasks, long droppedTasks) {}
 
   Snapshot snapshot() {
-    return new Snapshot(attached, publishedEvents, publishedLiveTasks);
+    return new Snapshot(attached, publishedEvents, publishedLiveTasks, publishedDroppedTasks);
   }
 
-  /** Runs until {@code stop} is set or the scheduler exits; always detaches before returning. */
+  /** Runs until {@code stop} is set or the scheduler exits. */
   Exit run() throws BpfException, IOException {
+    schedulerExited = false;
+    Pins pins = options.pinDir() == null ? null : new Pins(options.pinDir());
+    if (pins != null && pins.hasLink()) {
+      Exit adopted = adopt(pins);
+      if (adopted != null) {
+        return adopted;
+      }
+    }
     try (BpfObject obj = BpfObject.open(loadObject(), "baton")) {
       // Units are converted here, once: the BPF side works in ns.
       long tunables = Rodata.TUNABLES_OFFSET;
@@ -104,72 +140,138 @@ final class Scheduler {
       obj.rodata().putLong(tunables + BatonTunables.SAMPLE_NS_OFFSET, options.sampleMs() * 1_000_000);
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
       obj.load();
-      BpfMap stats = obj.map("stats");
-      BpfMap exitInfo = obj.map("exit_info");
       HintWriter hints = new HintWriter(obj);
-      for (SchedClass c : SchedClass.values()) {
-        hints.setClassSlice(c, options.sliceUs(c));
-      }
-      hints.heartbeat();
-      try (RingBuffer ring = obj.ringBuffer("events");
-          StructOpsLink link = obj.attachStructOps("baton_ops")) {
-        log.println(
-            "baton: attached (slice "
-                + options.sliceUs(SchedClass.NORMAL)
-                + " us, stale "
-                + options.staleMs()
-                + " ms, starve "
-                + options.starveMs()
-                + " ms)");
-        log.flush();
-        // The event loop goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs
-        // would make the BPF side drop every hint. Only this thread: the JVM's compiler and GC
-        // threads stay NORMAL, so a busy JIT cannot crowd out the host's work.
-        hints.setTask(currentThreadId(), Hint.of(SchedClass.INTERACTIVE));
-        onAttached.accept(hints);
-        long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
-        long eventsAtLastSummary = 0;
-        attached = true;
-        while (!stop.get() && !schedulerExited) {
-          ring.poll(POLL_MS, this::onRecord);
-          hints.heartbeat();
-          policy.tickIfDue(System.nanoTime());
-          publishedEvents = events;
-          publishedLiveTasks = tasks.live();
-          long now = System.nanoTime();
-          if (now >= nextSummary) {
-            long[] s = readStats(stats);
-            log.printf(
-                "baton: events %d (+%d), samples %d, tasks live %d, seen %d, dropped %d, enqueued %d,"
-                    + " dispatched %d/%d/%d/%d/%d, guard %d, kicks %d, stale %d%n",
-                events,
-                events - eventsAtLastSummary,
-                samples,
-                tasks.live(),
-                tasks.seen(),
-                s[BatonStat.BATON_STAT_EVENTS_DROPPED],
-                s[BatonStat.BATON_STAT_ENQUEUES],
-                s[BatonStat.BATON_STAT_DISPATCH_LIVE],
-                s[BatonStat.BATON_STAT_DISPATCH_INTERACTIVE],
-                s[BatonStat.BATON_STAT_DISPATCH_NORMAL],
-                s[BatonStat.BATON_STAT_DISPATCH_BATCH],
-                s[BatonStat.BATON_STAT_DISPATCH_IDLE],
-                s[BatonStat.BATON_STAT_GUARD],
-                s[BatonStat.BATON_STAT_KICKS],
-                s[BatonStat.BATON_STAT_STALE_PERIODS]);
-            log.flush();
-            eventsAtLastSummary = events;
-            nextSummary = now + SUMMARY_EVERY_NS;
-          }
+      prime(hints);
+      StructOpsLink link = obj.attachStructOps("baton_ops"); // detached when obj closes
+      if (pins != null) {
+        try {
+          pins.pin(obj, link);
+        } catch (BpfException | IOException e) {
+          pins.remove();
+          throw e;
         }
-        // Events still queued when we stop are read before detaching, so the table is complete.
-        ring.consume(this::onRecord);
-        log.println("baton: stats " + formatStats(readStats(stats)));
-      } finally {
-        attached = false;
-        onAttached.accept(null);
+      }
+      log.println(
+          "baton: attached (slice "
+              + options.sliceUs(SchedClass.NORMAL)
+              + " us, stale "
+              + options.staleMs()
+              + " ms, starve "
+              + options.starveMs()
+              + " ms"
+              + (pins != null ? ", pinned in " + pins.dir() : "")
+              + ")");
+      return follow(obj, link, pins, hints);
+    }
+  }
+
+  /**
+   * This agent's class slices (an adopting agent's settings win over its predecessor's), and a
+   * first heartbeat so hints count from the start.
+   */
+  private void prime(HintWriter hints) {
+    for (SchedClass c : SchedClass.values()) {
+      hints.setClassSlice(c, options.sliceUs(c));
+    }
+    hints.heartbeat();
+  }
+
+  /** Takes over the pinned scheduler; null if it had already ended (its pins are then removed). */
+  private Exit adopt(Pins pins) throws BpfException, IOException {
+    try (BpfPins maps = BpfPins.in(pins.maps());
+        StructOpsLink link = StructOpsLink.openPinned(pins.link())) {
+      Exit ended = readExit(maps.map("exit_info"));
+      if (ended.kind() != 0) {
+        log.println(
+            "baton: the pinned scheduler ended while no agent ran ("
+                + ended.kindName()
+                + ": "
+                + ended.reason()
+                + "); attaching a new one");
+        pins.remove();
+        return null;
+      }
+      // The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms) are the ones it was
+      // loaded with; only a fresh attach changes them.
+      HintWriter hints = new HintWriter(maps);
+      prime(hints);
+      log.println("baton: adopted the running scheduler pinned in " + pins.dir());
+      return follow(maps, link, pins, hints);
+    }
+  }
+
+  /** The event loop; it also writes the heartbeat, whoever attached the scheduler. */
+  private Exit follow(BpfMaps maps, StructOpsLink link, Pins pins, HintWriter hints)
+      throws BpfException, IOException {
+    BpfMap exitInfo = maps.map("exit_info");
+    BpfMap statsMap = maps.map("stats");
+    RingBuffer ring = maps.ringBuffer("events"); // unmapped when maps close
+    stats.attach(statsMap, maps.map("run_delay"));
+    try {
+      log.flush();
+      attached = true;
+      // The event loop goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs
+      // would make the BPF side drop every hint. Only this thread: the JVM's compiler and GC
+      // threads stay NORMAL, so a busy JIT cannot crowd out the host's work.
+      hints.setTask(currentThreadId(), Hint.of(SchedClass.INTERACTIVE));
+      onAttached.accept(hints);
+      long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
+      long eventsAtLastSummary = 0;
+      while (!stop.get() && !schedulerExited) {
+        ring.poll(POLL_MS, this::onRecord);
+        hints.heartbeat();
+        policy.tickIfDue(System.nanoTime());
+        publishedEvents = events;
+        publishedLiveTasks = tasks.live();
+        publishedDroppedTasks = tasks.overflows();
+        onLoopTurn.run();
+        long now = System.nanoTime();
+        if (now >= nextSummary) {
+          long[] s = readStats(statsMap);
+          log.printf(
+              "baton: events %d (+%d), samples %d, tasks live %d, seen %d, dropped %d, ring drops %d,"
+                  + " enqueued %d, dispatched %d/%d/%d/%d/%d, guard %d, kicks %d, stale %d%n",
+              events,
+              events - eventsAtLastSummary,
+              samples,
+              tasks.live(),
+              tasks.seen(),
+              tasks.overflows(),
+              s[BatonStat.BATON_STAT_EVENTS_DROPPED],
+              s[BatonStat.BATON_STAT_ENQUEUES],
+              s[BatonStat.BATON_STAT_DISPATCH_LIVE],
+              s[BatonStat.BATON_STAT_DISPATCH_INTERACTIVE],
+              s[BatonStat.BATON_STAT_DISPATCH_NORMAL],
+              s[BatonStat.BATON_STAT_DISPATCH_BATCH],
+              s[BatonStat.BATON_STAT_DISPATCH_IDLE],
+              s[BatonStat.BATON_STAT_GUARD],
+              s[BatonStat.BATON_STAT_KICKS],
+              s[BatonStat.BATON_STAT_STALE_PERIODS]);
+          log.flush();
+          eventsAtLastSummary = events;
+          nextSummary = now + SUMMARY_EVERY_NS;
+          // The exit event can be lost to a full ring; the exit record cannot.
+          schedulerExited |= readExit(exitInfo).kind() != 0;
+        }
+      }
+      // Events still queued when we stop are read before detaching, so the table is complete.
+      ring.consume(this::onRecord);
+      log.println("baton: stats " + formatStats(readStats(statsMap)));
+      stats.detach();
+      if (!schedulerExited && handover.get() && pins != null) {
+        return HANDED_OVER;
+      }
+      if (!schedulerExited) {
+        link.detach(); // even if pinned, or held by another process
+      }
+      if (pins != null) {
+        pins.remove();
       }
       return readExit(exitInfo);
+    } finally {
+      attached = false;
+      stats.detach();
+      onAttached.accept(null);
     }
   }
 
@@ -187,6 +289,14 @@ final class Scheduler {
       sums[i] = perCpu == null ? 0 : sum(perCpu);
     }
     return sums;
+  }
+
+  private static long sum(long[] perCpu) {
+    long total = 0;
+    for (long v : perCpu) {
+      total += v;
+    }
+    return total;
   }
 
   /** "name=value" per counter, named after enum baton_stat without its prefix, lower case. */
@@ -230,7 +340,7 @@ final class Scheduler {
     }
   }
 
-  private static Exit readExit(BpfMap exitInfo) throws BpfException {
+  static Exit readExit(BpfMap exitInfo) throws BpfException {
     byte[] key = new byte[4];
     byte[] value = new byte[exitInfo.valueSize()];
     if (!exitInfo.lookup(key, value)) {
@@ -265,15 +375,19 @@ final class Scheduler {
     return new String(bytes, start, end - start, StandardCharsets.UTF_8);
   }
 
-  private static long sum(long[] perCpu) {
-    long total = 0;
-    for (long v : perCpu) {
-      total += v;
-    }
-    return total;
-  }
+  /**
+   * Tests only: a JVM system property naming another build of the scheduler (the fault test's
+   * bpf/build/test/baton_fault.bpf.o). Not a setting: the config file and the installed
+   * launcher cannot reach it, and the shipped jar holds only the real object.
+   */
+  static final String TEST_OBJECT_PROPERTY = "baton.test.bpf-object";
 
-  private static byte[] loadObject() throws IOException {
+  private byte[] loadObject() throws IOException {
+    String test = System.getProperty(TEST_OBJECT_PROPERTY);
+    if (test != null) {
+      log.println("baton: TEST BUILD of the scheduler: " + test);
+      return java.nio.file.Files.readAllBytes(java.nio.file.Path.of(test));
+    }
     try (InputStream in = Scheduler.class.getResourceAsStream(OBJECT_RESOURCE)) {
       if (in == null) {
         throw new IOException(OBJECT_RESOURCE + " is missing from the agent jar (broken build)");

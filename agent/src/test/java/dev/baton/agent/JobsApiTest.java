@@ -43,7 +43,12 @@ class JobsApiTest {
     driver.taskInit(100, 100, 5100, 7, "enc");
     driver.taskInit(101, 100, 5101, 7, "enc");
     server = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024));
-    new JobsApi(driver).register(server);
+    // The whole agent's routes: /v1/reload (the agent's) re-reads the policy config.
+    Agent agent =
+        new Agent(
+            RunOptions.parse(List.of("--no-pin")), List.of(), new PrintStream(new ByteArrayOutputStream()),
+            new PrintStream(new ByteArrayOutputStream()), new java.util.concurrent.atomic.AtomicBoolean(), driver);
+    agent.routes(server, new dev.baton.agent.metrics.Metrics(dev.baton.bpf.abi.BatonStat.VALUES, i -> 0, agent));
     server.start();
     client = new ApiClient(api(), null, Duration.ofSeconds(10));
   }

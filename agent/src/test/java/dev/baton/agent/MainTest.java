@@ -52,12 +52,15 @@ class MainTest {
   void runOptionsHaveDefaults() {
     RunOptions o = RunOptions.parse(List.of());
     for (SchedClass c : SchedClass.values()) {
-      assertThat(o.sliceUs(c)).isEqualTo(RunOptions.DEFAULT_SLICE_US);
+      assertThat(o.sliceUs(c)).isEqualTo(Tunable.SLICE_US.defaultValue);
     }
-    assertThat(o.staleMs()).isEqualTo(RunOptions.DEFAULT_STALE_MS);
-    assertThat(o.starveMs()).isEqualTo(RunOptions.DEFAULT_STARVE_MS);
+    assertThat(o.staleMs()).isEqualTo(Tunable.STALE_MS.defaultValue);
+    assertThat(o.starveMs()).isEqualTo(Tunable.STARVE_MS.defaultValue);
     assertThat(o.timeoutMs()).isZero();
-    assertThat(o.maxTasks()).isEqualTo(RunOptions.DEFAULT_MAX_TASKS);
+    assertThat(o.sliceUs()).isEqualTo(Tunable.SLICE_US.defaultValue);
+    assertThat(o.maxTasks()).isEqualTo(Tunable.MAX_TASKS.defaultValue);
+    assertThat(o.pinDir()).isEqualTo(RunOptions.DEFAULT_PIN_DIR);
+    assertThat(RunOptions.parse(List.of("--no-pin")).pinDir()).isNull();
     assertThat(o.tasksOut()).isNull();
     assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks")))
         .isInstanceOf(UsageException.class)
@@ -88,7 +91,7 @@ class MainTest {
     assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "5")))
         .hasMessageContaining("--starve-ms must be 0 (off) or between 10 and 10000, not 5");
     assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "40000")))
-        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 1000 and 30000");
+        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 500 and 30000");
   }
 
   @Test

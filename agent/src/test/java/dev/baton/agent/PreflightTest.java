@@ -57,7 +57,17 @@ class PreflightTest {
     caps("0000000000000000");
     var problems = preflight("1.4").problems();
     assertThat(problems).extracting(Preflight.Problem::exitCode).containsExactly(5);
-    assertThat(problems.get(0).message()).contains("CAP_SYS_ADMIN", "CAP_BPF");
+    assertThat(problems.get(0).message()).contains("CAP_BPF, CAP_PERFMON");
+  }
+
+  @Test
+  void bpfAndPerfmonAreEnoughAsIsSysAdminAlone() throws IOException {
+    caps(Long.toHexString((1L << 39) | (1L << 38))); // CAP_BPF, CAP_PERFMON
+    assertThat(preflight("1.4").problems()).isEmpty();
+    caps(Long.toHexString(1L << 21)); // CAP_SYS_ADMIN
+    assertThat(preflight("1.4").problems()).isEmpty();
+    caps(Long.toHexString(1L << 39)); // CAP_BPF alone cannot read kernel memory
+    assertThat(preflight("1.4").problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("CAP_PERFMON"));
   }
 
   @Test

@@ -19,8 +19,9 @@ public final class BpfMap {
     /** Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST): create or replace, create only, replace only. */
     public static final long ANY = 0, NOEXIST = 1, EXIST = 2;
 
-    private final BpfObject owner;
-    private final MemorySegment map;
+    private final Runnable requireOpen;
+    private final MemorySegment map; // libbpf's struct bpf_map, or NULL for a map opened from a pin
+    private final int pinnedFd;
     private final String name;
     private final int type;
     private final int flags;
@@ -33,15 +34,29 @@ public final class BpfMap {
     private final Arena arena;
     private final MemorySegment nextKey;
 
+    /** A map of an object; its fd exists once the object is loaded. */
     BpfMap(BpfObject owner, MemorySegment map, String name, Arena arena) throws BpfException {
-        this.owner = owner;
+        this(owner::requireOpen, map, -1, name, LibBpf.bpf_map__type(map), LibBpf.bpf_map__map_flags(map),
+                LibBpf.bpf_map__key_size(map), LibBpf.bpf_map__value_size(map), LibBpf.bpf_map__max_entries(map), arena);
+    }
+
+    /** A map reached through its bpffs pin, described by the kernel's bpf_map_info. */
+    BpfMap(Runnable requireOpen, int fd, String name, int type, int flags, int keySize, int valueSize, int maxEntries,
+           Arena arena) throws BpfException {
+        this(requireOpen, MemorySegment.NULL, fd, name, type, flags, keySize, valueSize, maxEntries, arena);
+    }
+
+    private BpfMap(Runnable requireOpen, MemorySegment map, int pinnedFd, String name, int type, int flags,
+                   int keySize, int valueSize, int maxEntries, Arena arena) throws BpfException {
+        this.requireOpen = requireOpen;
         this.map = map;
+        this.pinnedFd = pinnedFd;
         this.name = name;
-        this.type = LibBpf.bpf_map__type(map);
-        this.flags = LibBpf.bpf_map__map_flags(map);
-        this.keySize = LibBpf.bpf_map__key_size(map);
-        this.valueSize = LibBpf.bpf_map__value_size(map);
-        this.maxEntries = LibBpf.bpf_map__max_entries(map);
+        this.type = type;
+        this.flags = flags;
+        this.keySize = keySize;
+        this.valueSize = valueSize;
+        this.maxEntries = maxEntries;
         this.perCpu = type == LibBpf.BPF_MAP_TYPE_PERCPU_HASH || type == LibBpf.BPF_MAP_TYPE_PERCPU_ARRAY
                 || type == LibBpf.BPF_MAP_TYPE_LRU_PERCPU_HASH || type == LibBpf.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
         long valueBytes = perCpu ? roundUp8(valueSize) * Libbpf.possibleCpus() : valueSize;
@@ -60,10 +75,10 @@ public final class BpfMap {
         return map;
     }
 
-    /** The map's fd; negative until the object is loaded. */
+    /** The map's fd; negative until the object is loaded (or after a pinned set is closed). */
     public int fd() {
-        owner.requireOpen();
-        return LibBpf.bpf_map__fd(map);
+        requireOpen.run();
+        return map.equals(MemorySegment.NULL) ? pinnedFd : LibBpf.bpf_map__fd(map);
     }
 
     /** The map's enum bpf_map_type. */
@@ -136,7 +151,7 @@ public final class BpfMap {
      * {@link MapBatch#flush()}. Its native memory lives as long as the object: make one per writer.
      */
     public MapBatch batch(int capacity) {
-        owner.requireOpen();
+        requireOpen.run();
         if (perCpu) {
             throw new IllegalStateException(name + " is a per-CPU map; batches hold one value per key");
         }

@@ -17,7 +17,7 @@ import static dev.baton.bpf.LibBpf.C_SIZE_T;
  * <p>Not thread-safe: obtain maps, programs and ring buffers up front. Those may then be used from
  * other threads (one at a time each), but not after or during {@link #close()}.
  */
-public final class BpfObject implements AutoCloseable {
+public final class BpfObject implements BpfMaps, AutoCloseable {
     /*
      * Shared rather than confined: the object is typically opened on one thread and its maps and
      * ring buffers used on others. Holds what lives as long as the object: the ELF image, names,
@@ -140,6 +140,7 @@ public final class BpfObject implements AutoCloseable {
     }
 
     /** The map called {@code name}; its fd and contents are usable once the object is loaded. */
+    @Override
     public BpfMap map(String name) throws BpfException {
         requireOpen();
         BpfMap map = maps.get(name);
@@ -150,6 +151,7 @@ public final class BpfObject implements AutoCloseable {
         return map;
     }
 
+    @Override
     public BpfProgram program(String name) throws BpfException {
         requireOpen();
         BpfProgram program = programs.get(name);
@@ -199,6 +201,7 @@ public final class BpfObject implements AutoCloseable {
      * The BPF_MAP_TYPE_ARRAY {@code mapName}, declared with BPF_F_MMAPABLE, mapped into this
      * process for reads and writes without syscalls.
      */
+    @Override
     public MappedArray mappedArray(String mapName) throws BpfException {
         requireLoaded();
         BpfMap map = map(mapName);
@@ -211,6 +214,7 @@ public final class BpfObject implements AutoCloseable {
     }
 
     /** A consumer of the BPF_MAP_TYPE_RINGBUF map {@code mapName}. */
+    @Override
     public RingBuffer ringBuffer(String mapName) throws BpfException {
         requireLoaded();
         BpfMap map = map(mapName);
@@ -220,6 +224,36 @@ public final class BpfObject implements AutoCloseable {
         RingBuffer ring = RingBuffer.open(map.fd(), map.maxEntries(), name + "." + mapName);
         attachments.add(ring::close);
         return ring;
+    }
+
+    /**
+     * Pins every map but the struct_ops ones (which the pinned link holds) and .rodata (frozen into
+     * the programs) as {@code dir/<name>}, so that {@link BpfPins} can reach them after this process
+     * is gone; data sections too, under libbpf's names with '_' for '.' ({@code <object>_bss}),
+     * since bpffs refuses dots. A pin also keeps a map's user reference, without
+     * which the kernel would cancel the BPF timers in it when this process exits. {@code dir}
+     * must exist on a bpf filesystem. Returns the names pinned.
+     */
+    public List<String> pinMaps(java.nio.file.Path dir) throws BpfException {
+        requireLoaded();
+        List<String> pinned = new ArrayList<>();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment m = MemorySegment.NULL;
+            while (!(m = LibBpf.bpf_object__next_map(obj, m)).equals(MemorySegment.NULL)) {
+                if (LibBpf.bpf_map__type(m) == LibBpf.BPF_MAP_TYPE_STRUCT_OPS
+                        || (LibBpf.bpf_map__map_flags(m) & LibBpf.BPF_F_RDONLY_PROG) != 0) {
+                    continue;
+                }
+                String mapName = LibBpf.string(LibBpf.bpf_map__name(m));
+                String path = dir.resolve(BpfPins.fileName(mapName)).toString();
+                int err = LibBpf.bpf_obj_pin(LibBpf.bpf_map__fd(m), tmp.allocateFrom(path));
+                if (err < 0) {
+                    throw BpfException.of("bpf_obj_pin", path, err);
+                }
+                pinned.add(mapName);
+            }
+        }
+        return pinned;
     }
 
     /** Detaches links, unmaps ring buffers and frees the object; idempotent. */

@@ -5,15 +5,27 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.baton.bpf.LibBpf.C_CHAR;
 
-/** A program of a {@link BpfObject}. */
+/** A program of a {@link BpfObject}, or one reached through its bpffs pin ({@link BpfPins}). */
 public final class BpfProgram {
-    private final BpfObject owner;
-    private final MemorySegment prog;
+    private final Runnable requireOpen;
+    private final String ownerName;
+    private final MemorySegment prog; // libbpf's struct bpf_program, or NULL for a pinned program
+    private final int pinnedFd;
     private final String name;
 
     BpfProgram(BpfObject owner, MemorySegment prog, String name) {
-        this.owner = owner;
+        this(owner::requireOpen, owner.name(), prog, -1, name);
+    }
+
+    BpfProgram(Runnable requireOpen, String ownerName, int fd, String name) {
+        this(requireOpen, ownerName, MemorySegment.NULL, fd, name);
+    }
+
+    private BpfProgram(Runnable requireOpen, String ownerName, MemorySegment prog, int pinnedFd, String name) {
+        this.requireOpen = requireOpen;
+        this.ownerName = ownerName;
         this.prog = prog;
+        this.pinnedFd = pinnedFd;
         this.name = name;
     }
 
@@ -27,8 +39,18 @@ public final class BpfProgram {
 
     /** The program's fd; negative until the object is loaded. */
     public int fd() {
-        owner.requireOpen();
-        return LibBpf.bpf_program__fd(prog);
+        requireOpen.run();
+        return prog.equals(MemorySegment.NULL) ? pinnedFd : LibBpf.bpf_program__fd(prog);
+    }
+
+    /** Pins the loaded program at {@code path} (in bpffs), for {@link BpfPins#program}. */
+    public void pin(java.nio.file.Path path) throws BpfException {
+        try (Arena tmp = Arena.ofConfined()) {
+            int err = LibBpf.bpf_obj_pin(fd(), tmp.allocateFrom(path.toString()));
+            if (err < 0) {
+                throw BpfException.of("bpf_obj_pin", path.toString(), err);
+            }
+        }
     }
 
     /**
@@ -49,7 +71,7 @@ public final class BpfProgram {
             LibBpf.bpf_test_run_opts.ctx_size_in(opts, ctx.length);
             int err = LibBpf.bpf_prog_test_run_opts(fd(), opts);
             if (err < 0) {
-                throw BpfException.of("bpf_prog_test_run_opts", owner.name() + "." + name, err);
+                throw BpfException.of("bpf_prog_test_run_opts", ownerName + "." + name, err);
             }
             MemorySegment.copy(ctxIn, C_CHAR, 0, ctx, 0, ctx.length);
             return LibBpf.bpf_test_run_opts.retval(opts);

@@ -46,7 +46,10 @@ final class LibBpf {
     static final int BPF_MAP_TYPE_ARRAY = 2, BPF_MAP_TYPE_PERCPU_HASH = 5, BPF_MAP_TYPE_PERCPU_ARRAY = 6,
             BPF_MAP_TYPE_LRU_PERCPU_HASH = 10, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21,
             BPF_MAP_TYPE_STRUCT_OPS = 26, BPF_MAP_TYPE_RINGBUF = 27;
-    static final int BPF_F_MMAPABLE = 1 << 10;
+    static final int BPF_F_RDONLY_PROG = 1 << 7, BPF_F_MMAPABLE = 1 << 10;
+    // <sys/socket.h>, for sd_notify's datagram.
+    static final int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, MSG_NOSIGNAL = 0x4000;
+    static final int EOPNOTSUPP = 95;
 
     /*
      * struct epoll_event is packed (12 bytes) on x86_64 and 16 bytes elsewhere. Baton only writes
@@ -107,6 +110,11 @@ final class LibBpf {
     /** {@code size} bytes at the native pointer {@code ptr}, accessible while {@code arena} is open. */
     static MemorySegment view(MemorySegment ptr, long size, Arena arena, Consumer<MemorySegment> cleanup) {
         return ptr.reinterpret(size, arena, cleanup);
+    }
+
+    /** The NUL-terminated string at a native pointer that libbpf returned. */
+    static String string(MemorySegment ptr) {
+        return ptr.reinterpret(Long.MAX_VALUE).getString(0);
     }
 
     private static AssertionError unreachable(Throwable t) {
@@ -206,6 +214,35 @@ final class LibBpf {
         }
     }
 
+    /**
+     * The leading fields of struct bpf_map_info (uapi/linux/bpf.h). The kernel fills at most the
+     * info_len we pass, so asking for the prefix we read is valid on every kernel.
+     */
+    static final class bpf_map_info {
+        private bpf_map_info() {}
+
+        static final StructLayout LAYOUT = MemoryLayout.structLayout(
+                C_INT.withName("type"),
+                C_INT.withName("id"),
+                C_INT.withName("key_size"),
+                C_INT.withName("value_size"),
+                C_INT.withName("max_entries"),
+                C_INT.withName("map_flags"));
+
+        static int get(MemorySegment info, String field) {
+            return info.get(C_INT, LAYOUT.byteOffset(groupElement(field)));
+        }
+    }
+
+    /** struct sockaddr_un (sys/un.h): a family and a 108-byte path. */
+    static final class sockaddr_un {
+        private sockaddr_un() {}
+
+        static final long PATH_OFFSET = 2;
+        static final long PATH_MAX = 108;
+        static final long SIZE = PATH_OFFSET + PATH_MAX;
+    }
+
     private static final MethodHandle bpf_object__open_mem$mh = bpf("bpf_object__open_mem",
             FunctionDescriptor.of(C_POINTER, C_POINTER, C_SIZE_T, C_POINTER), ERRNO);
     private static final MethodHandle bpf_object__load$mh = bpf("bpf_object__load",
@@ -260,6 +297,28 @@ final class LibBpf {
     private static final MethodHandle libbpf_strerror$mh = bpf("libbpf_strerror",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_SIZE_T));
 
+    private static final MethodHandle bpf_object__next_map$mh = bpf("bpf_object__next_map",
+            FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER));
+    private static final MethodHandle bpf_map__name$mh = bpf("bpf_map__name",
+            FunctionDescriptor.of(C_POINTER, C_POINTER));
+    private static final MethodHandle bpf_obj_pin$mh = bpf("bpf_obj_pin",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
+    private static final MethodHandle bpf_obj_get$mh = bpf("bpf_obj_get",
+            FunctionDescriptor.of(C_INT, C_POINTER));
+    private static final MethodHandle bpf_map_get_info_by_fd$mh = bpf("bpf_map_get_info_by_fd",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
+    private static final MethodHandle bpf_link__pin$mh = bpf("bpf_link__pin",
+            FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+    private static final MethodHandle bpf_link__unpin$mh = bpf("bpf_link__unpin",
+            FunctionDescriptor.of(C_INT, C_POINTER));
+    private static final MethodHandle bpf_link__open$mh = bpf("bpf_link__open",
+            FunctionDescriptor.of(C_POINTER, C_POINTER), ERRNO);
+    private static final MethodHandle bpf_link__detach$mh = bpf("bpf_link__detach",
+            FunctionDescriptor.of(C_INT, C_POINTER));
+    private static final MethodHandle socket$mh = libc("socket",
+            FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), ERRNO);
+    private static final MethodHandle sendto$mh = libc("sendto",
+            FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_SIZE_T, C_INT, C_POINTER, C_INT), ERRNO);
     private static final MethodHandle mmap$mh = libc("mmap",
             FunctionDescriptor.of(C_POINTER, C_POINTER, C_SIZE_T, C_INT, C_INT, C_INT, C_LONG), ERRNO);
     private static final MethodHandle munmap$mh = libc("munmap", FunctionDescriptor.of(C_INT, C_POINTER, C_SIZE_T));
@@ -549,6 +608,94 @@ final class LibBpf {
     static long sysconf(int name) {
         try {
             return (long) sysconf$mh.invokeExact(name);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static MemorySegment bpf_object__next_map(MemorySegment obj, MemorySegment prev) {
+        try {
+            return (MemorySegment) bpf_object__next_map$mh.invokeExact(obj, prev);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static MemorySegment bpf_map__name(MemorySegment map) {
+        try {
+            return (MemorySegment) bpf_map__name$mh.invokeExact(map);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_obj_pin(int fd, MemorySegment path) {
+        try {
+            return (int) bpf_obj_pin$mh.invokeExact(fd, path);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_obj_get(MemorySegment path) {
+        try {
+            return (int) bpf_obj_get$mh.invokeExact(path);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_map_get_info_by_fd(int fd, MemorySegment info, MemorySegment infoLen) {
+        try {
+            return (int) bpf_map_get_info_by_fd$mh.invokeExact(fd, info, infoLen);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_link__pin(MemorySegment link, MemorySegment path) {
+        try {
+            return (int) bpf_link__pin$mh.invokeExact(link, path);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_link__unpin(MemorySegment link) {
+        try {
+            return (int) bpf_link__unpin$mh.invokeExact(link);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static MemorySegment bpf_link__open(MemorySegment path) {
+        try {
+            return (MemorySegment) bpf_link__open$mh.invokeExact(CALL_STATE_BUF.get(), path);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_link__detach(MemorySegment link) {
+        try {
+            return (int) bpf_link__detach$mh.invokeExact(link);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int socket(int domain, int type, int protocol) {
+        try {
+            return (int) socket$mh.invokeExact(CALL_STATE_BUF.get(), domain, type, protocol);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static long sendto(int fd, MemorySegment buf, long len, int flags, MemorySegment addr, int addrLen) {
+        try {
+            return (long) sendto$mh.invokeExact(CALL_STATE_BUF.get(), fd, buf, len, flags, addr, addrLen);
         } catch (Throwable t) {
             throw unreachable(t);
         }

@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -38,6 +39,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The agent's HTTP/1.1 endpoint: control API and metrics on one port, loopback by default.
@@ -66,6 +68,9 @@ public final class ApiServer implements AutoCloseable {
   private EventLoopGroup group;
   private ExecutorService handlers;
   private Channel channel;
+  /** Answers on their way out, which close() lets finish before the event loop closes sockets. */
+  private final Set<ChannelFuture> inflight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private boolean closed;
 
   public ApiServer(ApiOptions options) throws IOException {
     this.options = options;
@@ -123,16 +128,34 @@ public final class ApiServer implements AutoCloseable {
     return (InetSocketAddress) channel.localAddress();
   }
 
+  /**
+   * Stops accepting, lets running handlers finish and their answers go out (a request that stops
+   * the agent, such as a handover, still gets its reply), then closes every connection.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (channel != null) {
       channel.close().syncUninterruptibly();
     }
-    if (group != null) {
-      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-    }
     if (handlers != null) {
+      handlers.shutdown();
+      try {
+        handlers.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       handlers.shutdownNow();
+    }
+    // A shutting-down event loop closes its sockets at once, dropping queued writes: wait first.
+    for (ChannelFuture f : List.copyOf(inflight)) {
+      f.awaitUninterruptibly(1000);
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 
@@ -164,11 +187,28 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Routes one request as if it had arrived over HTTP (authorization included), without the
+   * network: for tests and fuzzing of the handlers. Never throws.
+   */
+  public Response handle(String method, String uri, String authorization, byte[] body) {
+    return dispatch(method, new QueryStringDecoder(uri), authorization, body);
+  }
+
   /** Routes one request; every failure becomes a response, never an exception. */
   Response dispatch(String method, QueryStringDecoder uri, String authorization, byte[] body) {
     if (token != null && !authorized(authorization)) {
       return Response.json(401, error("missing or wrong bearer token"));
     }
+    try {
+      return route(method, uri, body);
+    } catch (IllegalArgumentException e) {
+      // Decoding the path or query failed (a bad %-escape): nothing was routed.
+      return Response.json(400, error("malformed request URI"));
+    }
+  }
+
+  private Response route(String method, QueryStringDecoder uri, byte[] body) {
     // Split before decoding, so an id holding an escaped slash stays one segment.
     String[] segments = uri.rawPath().substring(1).split("/", -1);
     Set<String> allowed = new LinkedHashSet<>();
@@ -232,7 +272,7 @@ public final class ApiServer implements AutoCloseable {
     return Map.of("error", message);
   }
 
-  private static void send(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
+  private void send(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
     FullHttpResponse res =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(r.body()));
@@ -240,9 +280,12 @@ public final class ApiServer implements AutoCloseable {
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
     if (keepAlive) {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-      ctx.writeAndFlush(res);
-    } else {
-      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+    }
+    ChannelFuture written = ctx.writeAndFlush(res);
+    inflight.add(written);
+    written.addListener(f -> inflight.remove(written));
+    if (!keepAlive) {
+      written.addListener(ChannelFutureListener.CLOSE);
     }
   }
 }

@@ -74,6 +74,31 @@ class ApiServerTest {
   }
 
   @Test
+  void aRequestThatStopsTheServerStillGetsItsAnswer() throws Exception {
+    java.util.concurrent.CountDownLatch handling = new java.util.concurrent.CountDownLatch(1);
+    server = new ApiServer(ApiOptions.loopback(0));
+    server.route(
+        "POST",
+        "/v1/handover",
+        req -> {
+          handling.countDown();
+          Thread.sleep(300); // the agent is already closing the server meanwhile
+          return Response.ok(Map.of("handover", "yes"));
+        });
+    server.start();
+    var reply =
+        http.sendAsync(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.address().getPort() + "/v1/handover"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    handling.await();
+    server.close();
+    assertThat(reply.get().statusCode()).isEqualTo(200);
+    assertThat(reply.get().body()).isEqualTo("{\"handover\":\"yes\"}");
+  }
+
+  @Test
   void routesWithPathParameters() throws Exception {
     start(ApiOptions.loopback(0));
     var r = send("GET", "/v1/things/live%2F1", null, null);

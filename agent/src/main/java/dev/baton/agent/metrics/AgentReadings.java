@@ -1,0 +1,25 @@
+package dev.baton.agent.metrics;
+
+/** What the agent itself knows, read at scrape time (cheap: published fields, no locks). */
+public interface AgentReadings {
+  /** Ring-buffer records the agent has consumed. */
+  long eventsReceived();
+
+  /** Hint-map entries the agent has written. */
+  long hintsWritten();
+
+  /** Live tasks in the task table. */
+  long tasksTracked();
+
+  /** Tasks the full task table could not take. */
+  long tasksDropped();
+
+  /** Jobs of a class (live, vod, batch) the agent is running a policy for. */
+  long jobs(String jobClass);
+
+  /** Deadlines of live jobs that passed before their frame was done, as the agent sees them. */
+  long liveDeadlineMisses();
+
+  /** Whether Baton's scheduler is attached (by this agent, or adopted by it). */
+  boolean schedulerEnabled();
+}

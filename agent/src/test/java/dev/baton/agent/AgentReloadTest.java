@@ -1,0 +1,81 @@
+package dev.baton.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.agent.api.ApiServer;
+import dev.baton.agent.api.Response;
+import dev.baton.agent.metrics.Metrics;
+import dev.baton.bpf.abi.BatonStat;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentReloadTest {
+
+  @TempDir Path dir;
+
+  private Response reload(ApiServer api) {
+    return api.handle("POST", "/v1/reload", null, new byte[0]);
+  }
+
+  @Test
+  void aGoodFileAppliesWhatItCanAndNamesWhatNeedsARestart() throws Exception {
+    Path f = dir.resolve("baton.yaml");
+    Files.writeString(f, "listen: 127.0.0.1:0\nrestart_max: 5\nslice_us: 20000\n");
+    List<String> args = List.of("--config", f.toString(), "--max-tasks", "64");
+    Agent agent = agent(args);
+    ApiServer api = routes(agent);
+
+    Files.writeString(f, "listen: 127.0.0.1:0\nrestart_max: 2\nslice_us: 5000\n");
+    Response r = reload(api);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8))
+        .isEqualTo("{\"applied\":[\"restart_max\"],\"needs_restart\":[\"slice_us\"]}");
+    assertThat(agent.liveOptions().get(Tunable.RESTART_MAX)).isEqualTo(2);
+    assertThat(agent.liveOptions().sliceUs()).isEqualTo(20000); // until a restart
+    assertThat(agent.liveOptions().maxTasks()).isEqualTo(64); // the command line still wins
+  }
+
+  @Test
+  void aBadFileIsRefusedWithItsPositionAndTheRunningSettingsStay() throws Exception {
+    Path f = dir.resolve("baton.yaml");
+    Files.writeString(f, "listen: 127.0.0.1:0\nrestart_max: 5\n");
+    Agent agent = agent(List.of("--config", f.toString()));
+    ApiServer api = routes(agent);
+    RunOptions before = agent.liveOptions();
+
+    for (String bad : List.of("restart_max: 5\nrestart_max: [\n", "restart_max: 1000\n", "restart_maxx: 1\n")) {
+      Files.writeString(f, bad);
+      Response r = reload(api);
+      assertThat(r.status()).as(bad).isEqualTo(400);
+      assertThat(new String(r.body(), StandardCharsets.UTF_8)).as(bad).contains(f + ":");
+      assertThat(agent.liveOptions()).isSameAs(before);
+    }
+    Files.delete(f);
+    assertThat(reload(api).status()).isEqualTo(400);
+    assertThat(agent.liveOptions()).isSameAs(before);
+  }
+
+  @Test
+  void withoutAConfigFileThereIsNothingToReload() throws Exception {
+    Agent agent = agent(List.of("--listen", "127.0.0.1:0"));
+    assertThat(reload(routes(agent)).status()).isEqualTo(409);
+  }
+
+  private Agent agent(List<String> args) throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    return new Agent(RunOptions.parse(args), args, quiet, quiet, new AtomicBoolean(), new PolicyDriver(null, 2, System::nanoTime, quiet));
+  }
+
+  private ApiServer routes(Agent agent) throws Exception {
+    ApiServer api = new ApiServer(agent.liveOptions().api());
+    agent.routes(api, new Metrics(BatonStat.VALUES, i -> 0, agent));
+    return api;
+  }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs Baton from a built checkout (make build): a jlink runtime image with the agent in
+# /opt/baton, the default config in /etc/baton (kept if present), the systemd unit. Run as root;
+# then `systemctl daemon-reload && systemctl enable --now baton`.
+#
+# Usage: deploy/install.sh [--destdir DIR]   (DIR: stage everything under DIR, e.g. for packaging)
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+. "$root/tools/lib.sh"
+
+destdir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+  --destdir) destdir=${2:?--destdir needs a directory}; shift 2 ;;
+  *) die "unknown option $1 (usage: deploy/install.sh [--destdir DIR])" ;;
+  esac
+done
+
+jar=$root/agent/target/baton-agent.jar
+[ -f "$jar" ] || die "$jar is missing: build first (make build)"
+jdk=$(find_jdk) || die "no JDK >= 25 (with jlink) found: set JAVA_HOME"
+ldconfig -p 2>/dev/null | grep -q 'libbpf.so.1 ' || note "warning: libbpf.so.1 is not installed here; Baton needs libbpf1 >= 1.4 at run time"
+
+prefix=$destdir/opt/baton
+umask 022
+rm -rf "$prefix"
+mkdir -p "$prefix/bin" "$prefix/lib"
+cp "$jar" "$root"/agent/target/lib/*.jar "$prefix/lib/"
+
+# The smallest runtime the agent's jars need, as jdeps reads them, plus what is reached only
+# reflectively: jdk.unsupported (Netty), jdk.management (Micrometer's process metrics).
+modules=$("$jdk/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps \
+  --class-path "$prefix/lib/*" "$prefix/lib/baton-agent.jar")
+"$jdk/bin/jlink" --add-modules "$modules,jdk.unsupported,jdk.management" --strip-debug --no-man-pages \
+  --no-header-files --compress=zip-6 --output "$prefix/runtime"
+
+cat >"$prefix/bin/baton" <<'LAUNCHER'
+#!/bin/sh
+# Baton's launcher: the bundled runtime, the agent's jars; FFM calls into libbpf need native access.
+here=$(dirname "$(readlink -f "$0")")/..
+exec "$here/runtime/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
+  -XX:+ExitOnOutOfMemoryError -cp "$here/lib/*" dev.baton.agent.Main "$@"
+LAUNCHER
+chmod 755 "$prefix/bin/baton"
+cp "$root/README.md" "$prefix/README.md"
+
+mkdir -p "$destdir/etc/baton" "$destdir/etc/systemd/system"
+chmod 755 "$destdir/etc/baton"
+if [ ! -e "$destdir/etc/baton/baton.yaml" ]; then
+  install -m 644 "$root/deploy/baton.yaml" "$destdir/etc/baton/baton.yaml"
+fi
+install -m 644 "$root/deploy/baton.service" "$destdir/etc/systemd/system/baton.service"
+note "installed in ${destdir:-/}: /opt/baton (runtime $(cat "$prefix/runtime/release" | sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p'), modules $modules), /etc/baton/baton.yaml, /etc/systemd/system/baton.service"

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Runs inside a sched_ext guest: a scheduler that stops dispatching (the test-only build
+# bpf/build/test/baton_fault.bpf.o) under CPU hogs. The kernel's watchdog must eject it, every
+# task must go on running (on EEVDF), and the agent must report each ejection, restart with
+# doubling backoff, and give up after restart_max. Prints key=value facts for FaultIT.
+set -u
+. integration-tests/scripts/lib.sh
+timeout_s=${BATON_TEST_TIMEOUT_S:-30}
+restart_max=2
+
+echo "state_before=$(state)"
+start_canary
+for k in $(seq 1 "$(nproc)"); do
+  sh -c 'while :; do :; done' &
+  hogs="${hogs:-} $!"
+done
+export BATON_JAVA_OPTS="$BATON_JAVA_OPTS -Dbaton.test.bpf-object=$PWD/bpf/build/test/baton_fault.bpf.o"
+start_agent "$out/agent.log" --restart-max $restart_max --restart-backoff-ms 500
+wait $agent
+echo "agent_exit=$?"
+echo "state_final=$(state)"
+echo "restart_max=$restart_max"
+echo "timeout_s=$timeout_s"
+# The kernel's own clock: seconds from each enable to the disable that follows.
+dmesg | awk '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) }
+  /sched_ext: BPF scheduler "baton" enabled/ { on = t }
+  /sched_ext: BPF scheduler "baton" disabled/ && on { printf "%.1f ", t - on; on = 0 }' \
+  >"$out/enabled_s"
+echo "enabled_s=$(cat "$out/enabled_s")"
+# The watchdog (runnable task stall) or, when the stall starves RCU first, its stall detector.
+echo "ejections=$(dmesg | grep 'sched_ext: BPF scheduler "baton" disabled (' | grep -vc 'unregistered')"
+# After the last ejection everything runs again on the default scheduler.
+t0=$(wc -l <"$out/canary")
+sleep 2
+echo "canary_ticks_after=$(($(wc -l <"$out/canary") - t0))"
+kill $hogs $canary 2>/dev/null
+echo "done=yes"
+dump agent "$out/agent.log"
+dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

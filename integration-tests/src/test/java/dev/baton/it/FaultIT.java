@@ -1,0 +1,81 @@
+package dev.baton.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A scheduler that stops dispatching (the test-only build with its fault compiled in) under CPU
+ * hogs, in a real sched_ext kernel: the kernel's watchdog ejects it within its timeout, tasks go
+ * on running on the default scheduler, and the agent reports the exit kind and reason, restarts
+ * with doubling backoff and gives up after restart_max with a clear final message (exit 8).
+ * One guest boot (integration-tests/scripts/fault.sh).
+ */
+class FaultIT {
+
+  private static Vm.Result run;
+  private static Map<String, String> facts;
+
+  @BeforeAll
+  static void bootOnce() {
+    run = Vm.guest(List.of("--cpus", "2"), Duration.ofSeconds(1200), "bash", "integration-tests/scripts/fault.sh");
+    facts = run.facts();
+  }
+
+  private static String agentLog() {
+    return String.join("\n", run.section("agent"));
+  }
+
+  @Test
+  void guestRanTheWholeScript() {
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(facts).containsEntry("done", "yes");
+  }
+
+  @Test
+  void theKernelEjectsEachAttachmentWithinTheWatchdogTimeout() {
+    int restartMax = Integer.parseInt(facts.get("restart_max"));
+    assertThat(facts.get("ejections")).as(agentLog()).isEqualTo(Integer.toString(restartMax + 1));
+    double timeout = Double.parseDouble(facts.get("timeout_s"));
+    List<Double> enabled = Arrays.stream(facts.get("enabled_s").trim().split(" ")).map(Double::parseDouble).toList();
+    assertThat(enabled).hasSize(restartMax + 1);
+    // The kernel's clock. The watchdog ejects once a task has waited the timeout (it checks every
+    // timeout / 2, and an emulated guest's timers run late); sched_ext's RCU stall hook may
+    // eject sooner, when the stall starves RCU's kthreads first (21 s).
+    assertThat(enabled).allSatisfy(s -> assertThat(s).isPositive().isLessThanOrEqualTo(timeout * 2));
+  }
+
+  @Test
+  void theAgentReportsKindAndReasonRestartsWithBackoffAndGivesUp() {
+    List<String> log = run.section("agent");
+    assertThat(log).filteredOn(l -> l.startsWith("baton: TEST BUILD of the scheduler")).isNotEmpty();
+    assertThat(log)
+        .filteredOn(l -> l.startsWith("baton: the kernel ended the scheduler: "))
+        .hasSize(3)
+        .allSatisfy(
+            l ->
+                assertThat(l)
+                    .matches(
+                        "baton: the kernel ended the scheduler: (ERROR_STALL: runnable task stall|ERROR: runtime error)"))
+        .anySatisfy(l -> assertThat(l).contains("ERROR_STALL"));
+    // The kernel's detail follows each: which task waited how long, or the RCU stall.
+    assertThat(log).filteredOn(l -> l.matches("baton:   .*(failed to run for|RCU CPU stall).*")).hasSize(3);
+    assertThat(log).contains(
+        "baton: restarting the scheduler in 500 ms (restart 1 of 2)",
+        "baton: restarting the scheduler in 1000 ms (restart 2 of 2)");
+    assertThat(log.getLast())
+        .startsWith("baton: giving up: the scheduler was ejected 3 times in a row (restart_max 2); last: ERROR");
+    assertThat(facts.get("agent_exit")).isEqualTo("8");
+  }
+
+  @Test
+  void tasksRunOnTheDefaultSchedulerAfterwards() {
+    assertThat(facts.get("state_final")).isEqualTo("disabled");
+    assertThat(Integer.parseInt(facts.get("canary_ticks_after"))).isPositive();
+  }
+}

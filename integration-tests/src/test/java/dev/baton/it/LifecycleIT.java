@@ -1,0 +1,139 @@
+package dev.baton.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's lifecycle in a real sched_ext kernel, with the scheduler pinned, under a canary
+ * task and CPU hogs: least privileges, SIGKILL and adoption, a fork storm, SIGSTOP past the
+ * watchdog timeout, handover, a real Prometheus scrape, baton stop, and a foreign scheduler left
+ * alone. One guest boot (integration-tests/scripts/lifecycle.sh).
+ */
+class LifecycleIT {
+
+  private static Vm.Result run;
+  private static Map<String, String> facts;
+
+  @BeforeAll
+  static void bootOnce() {
+    run = Vm.guest(List.of("--cpus", "2"), Duration.ofSeconds(1500), "bash", "integration-tests/scripts/lifecycle.sh");
+    facts = run.facts();
+  }
+
+  private static String log(String section) {
+    return String.join("\n", run.section(section));
+  }
+
+  @Test
+  void guestRanTheWholeScript() {
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(facts).containsEntry("done", "yes");
+  }
+
+  @Test
+  void cap_bpfAndCap_perfmonAloneAttachAndPin() {
+    assertThat(facts.get("caps_first_agent")).isEqualTo("000000c000000000"); // bits 38, 39
+    assertThat(facts.get("attach_state")).as(log("agent1")).isEqualTo("enabled");
+    assertThat(facts.get("attach_ops")).isEqualTo("baton");
+    assertThat(facts.get("pins")).contains("./link", "./maps/events", "./maps/stats", "./maps/exit_info");
+    assertThat(facts.get("pin_modes").trim()).isEqualTo("600 700"); // pins 0600, directories 0700
+    assertThat(facts.get("pin_dir_mode")).isEqualTo("700 root");
+  }
+
+  @Test
+  void metricsAreServedAndPassPromtool() {
+    assertThat(facts.get("metrics_exit")).isEqualTo("0");
+    assertThat(Integer.parseInt(facts.get("metrics_baton_series"))).isGreaterThan(10);
+    assertThat(facts.get("metrics_enabled")).isEqualTo("1.0");
+    assertThat(facts.get("promtool_metrics_exit")).as(log("promtool")).isEqualTo("0");
+  }
+
+  @Test
+  void sigkillLeavesTheSchedulerAttachedAndANewAgentAdoptsIt() {
+    assertThat(facts.get("killed_exit")).isEqualTo("137");
+    assertThat(facts.get("killed_state")).isEqualTo("enabled");
+    assertThat(facts.get("killed_ops")).isEqualTo("baton");
+    assertThat(facts.get("killed_pins")).isEqualTo("present");
+    assertThat(facts.get("adopt_state")).isEqualTo("enabled");
+    assertThat(run.section("agent2")).anyMatch(l -> l.startsWith("baton: adopted the running scheduler"));
+    assertThat(run.section("agent2")).noneMatch(l -> l.startsWith("baton: attached"));
+  }
+
+  @Test
+  void aForkStormKeepsTheTaskTableBoundedAndCountsDrops() {
+    assertThat(facts.get("storm_agent_alive")).as(log("agent2")).isEqualTo("yes");
+    assertThat(facts.get("storm_state")).isEqualTo("enabled");
+    assertThat(Double.parseDouble(facts.get("storm_tracked"))).isLessThanOrEqualTo(16);
+    assertThat(Double.parseDouble(facts.get("storm_dropped_tasks"))).isPositive();
+    assertThat(facts.get("storm_status")).contains("\"scheduler\":\"attached\"");
+  }
+
+  @Test
+  void aFrozenAgentIsNotEjectedAndResumes() {
+    assertThat(facts.get("frozen_state")).isEqualTo("enabled");
+    assertThat(facts.get("frozen_ops")).isEqualTo("baton");
+    assertThat(Long.parseLong(facts.get("thawed_events_after")))
+        .isGreaterThan(Long.parseLong(facts.get("thawed_events_before")));
+  }
+
+  @Test
+  void handoverExits9AndTheNextAgentAdopts() {
+    assertThat(facts.get("handover_cmd_exit")).as(log("handover")).isEqualTo("0");
+    assertThat(facts.get("handover_exit")).isEqualTo("9");
+    assertThat(facts.get("handover_state")).isEqualTo("enabled");
+    assertThat(facts.get("handover_pins")).isEqualTo("present");
+    assertThat(run.section("agent3")).anyMatch(l -> l.startsWith("baton: adopted the running scheduler"));
+  }
+
+  @Test
+  void aRealPrometheusScrapesTheAgent() {
+    assertThat(facts.get("prom_up")).as(log("prometheus")).isEqualTo("1");
+    assertThat(Integer.parseInt(facts.get("prom_baton_series"))).isGreaterThan(10);
+    assertThat(facts.get("prom_enabled")).isEqualTo("1");
+    assertThat(Long.parseLong(facts.get("prom_events"))).isPositive();
+  }
+
+  @Test
+  void batonStopDetachesThePinnedSchedulerAndTheAgentExitsCleanly() {
+    assertThat(facts.get("stop_exit")).as(log("stop")).isEqualTo("0");
+    assertThat(facts.get("stop_agent_exit")).as(log("agent3")).isEqualTo("0");
+    assertThat(facts.get("stop_state")).isEqualTo("disabled");
+    assertThat(facts.get("stop_pins")).isEqualTo("absent");
+    assertThat(facts.get("stop_again_exit")).isEqualTo("1");
+    assertThat(run.section("stop2")).anyMatch(l -> l.contains("no pinned scheduler"));
+  }
+
+  @Test
+  void anotherSchedulerIsRefusedByNameAndLeftAlone() {
+    assertThat(facts.get("other_register_exit")).as(log("other")).isEqualTo("0");
+    assertThat(facts.get("other_ops")).isEqualTo("other_sched");
+    assertThat(facts.get("other_run_exit")).isEqualTo("6");
+    assertThat(facts.get("other_run_message")).contains("'other_sched (state enabled)'");
+    assertThat(facts.get("other_state_after")).isEqualTo("enabled");
+    assertThat(facts.get("other_ops_after")).isEqualTo("other_sched");
+    assertThat(facts.get("other_pins_after")).isEqualTo("absent");
+    assertThat(facts.get("other_removed_state")).isEqualTo("disabled");
+  }
+
+  @Test
+  void theSchedulerWasAttachedOnceFromTheFirstAgentToBatonStop() {
+    // Kill, adoption, freeze and handover happened without a detach in between.
+    assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" enabled")))
+        .hasSize(1);
+    assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" disabled")))
+        .singleElement()
+        .satisfies(l -> assertThat(l).contains("unregistered from user space"));
+  }
+
+  @Test
+  void noTaskStalledAndNothingWasEjected() {
+    double timeoutMs = Double.parseDouble(facts.get("timeout_s")) * 1000;
+    assertThat(Integer.parseInt(facts.get("canary_max_gap_ms"))).isLessThan((int) timeoutMs);
+    assertThat(run.section("dmesg")).noneMatch(l -> l.contains("stall") || l.contains("error"));
+  }
+}
