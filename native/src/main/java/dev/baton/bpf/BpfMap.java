@@ -151,6 +151,15 @@ public final class BpfMap {
      * {@link MapBatch#flush()}. Its native memory lives as long as the object: make one per writer.
      */
     public MapBatch batch(int capacity) {
+        return batch(capacity, false);
+    }
+
+    /** Like {@link #batch(int)}, for deletes: keys only, removed by one bpf_map_delete_batch. */
+    public MapBatch deleteBatch(int capacity) {
+        return batch(capacity, true);
+    }
+
+    private MapBatch batch(int capacity, boolean delete) {
         requireOpen.run();
         if (perCpu) {
             throw new IllegalStateException(name + " is a per-CPU map; batches hold one value per key");
@@ -158,7 +167,7 @@ public final class BpfMap {
         if (capacity < 1) {
             throw new IllegalArgumentException(name + ": batch capacity " + capacity + " is not positive");
         }
-        return new MapBatch(this, capacity, arena);
+        return new MapBatch(this, capacity, delete, arena);
     }
 
     /** Removes {@code key}; false if there was no such key. Array maps refuse (EINVAL). */

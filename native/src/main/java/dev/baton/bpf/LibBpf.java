@@ -288,6 +288,8 @@ final class LibBpf {
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle bpf_map_update_batch$mh = bpf("bpf_map_update_batch",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
+    private static final MethodHandle bpf_map_delete_batch$mh = bpf("bpf_map_delete_batch",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle libbpf_num_possible_cpus$mh = bpf("libbpf_num_possible_cpus",
             FunctionDescriptor.of(C_INT));
     private static final MethodHandle libbpf_major_version$mh = bpf("libbpf_major_version",
@@ -520,6 +522,14 @@ final class LibBpf {
                                     MemorySegment opts) {
         try {
             return (int) bpf_map_update_batch$mh.invokeExact(fd, keys, values, count, opts);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_map_delete_batch(int fd, MemorySegment keys, MemorySegment count, MemorySegment opts) {
+        try {
+            return (int) bpf_map_delete_batch$mh.invokeExact(fd, keys, count, opts);
         } catch (Throwable t) {
             throw unreachable(t);
         }

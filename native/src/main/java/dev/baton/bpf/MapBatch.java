@@ -9,16 +9,29 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
- * Updates staged in native memory and written to a map by one bpf_map_update_batch call: one
- * syscall for up to {@link #capacity()} entries instead of one each. Stage an entry with
- * {@link #add()}, set its key and value fields (the rest stay zero), and {@link #flush()}; a key
- * staged twice ends up with the later value. Staging allocates nothing.
+ * Changes staged in native memory and applied to a map by one bpf_map_update_batch (or, for a
+ * batch from {@link BpfMap#deleteBatch}, bpf_map_delete_batch) call: one syscall for up to
+ * {@link #capacity()} entries instead of one each. Stage an entry with {@link #add()}, set its key
+ * (and value) fields, the rest stay zero, and {@link #flush}; a key staged twice ends up with the
+ * later value. Staging allocates nothing.
  *
- * <p>Not thread-safe. Obtained from {@link BpfMap#batch(int)}; its memory lives as long as the
- * map's object, so make one per writer and reuse it.
+ * <p>The kernel applies a batch in order and stops at the first entry it refuses (a full map, a
+ * missing key to delete), saying how many it applied. {@link #flush(Refused)} then names that
+ * entry and carries on with the next, so every staged entry ends up either applied or reported:
+ * one call more per refused entry, none lost behind it.
+ *
+ * <p>Not thread-safe. Its memory lives as long as the map's object, so make one per writer and
+ * reuse it.
  */
 public final class MapBatch {
+    /** Hears about each entry the kernel refused: its index in staging order and the errno. */
+    @FunctionalInterface
+    public interface Refused {
+        void entry(int index, int errno);
+    }
+
     private final BpfMap map;
+    private final boolean delete;
     private final int capacity;
     private final int keySize;
     private final int valueSize;
@@ -28,14 +41,25 @@ public final class MapBatch {
     private final MemorySegment count;
     private final MemorySegment opts;
     private int size;
+    // flush() without a listener: the first refusal, made without allocating.
+    private int refusedCount;
+    private int firstRefused;
+    private int firstErrno;
+    private final Refused recorder = (index, errno) -> {
+        if (refusedCount++ == 0) {
+            firstRefused = index;
+            firstErrno = errno;
+        }
+    };
 
-    MapBatch(BpfMap map, int capacity, Arena arena) {
+    MapBatch(BpfMap map, int capacity, boolean delete, Arena arena) {
         this.map = map;
+        this.delete = delete;
         this.capacity = capacity;
         this.keySize = map.keySize();
-        this.valueSize = map.valueSize();
+        this.valueSize = delete ? 0 : map.valueSize();
         this.keys = arena.allocate((long) keySize * capacity, 8);
-        this.values = arena.allocate((long) valueSize * capacity, 8);
+        this.values = arena.allocate(Math.max(1, (long) valueSize * capacity), 8);
         this.zeros = arena.allocate(Math.max(keySize, valueSize));
         this.count = arena.allocate(C_INT);
         this.opts = arena.allocate(LibBpf.bpf_map_batch_opts.LAYOUT);
@@ -50,6 +74,11 @@ public final class MapBatch {
     /** Entries staged since the last flush. */
     public int size() {
         return size;
+    }
+
+    /** True for a batch of deletes (keys only). */
+    public boolean deletes() {
+        return delete;
     }
 
     /** Starts a new entry, all zero; the setters below then fill it in. Throws when the batch is full. */
@@ -74,34 +103,66 @@ public final class MapBatch {
     }
 
     public MapBatch valueInt(long offset, int v) {
-        values.set(JAVA_INT_UNALIGNED, at(offset, Integer.BYTES, valueSize), v);
+        values.set(JAVA_INT_UNALIGNED, at(offset, Integer.BYTES, value()), v);
         return this;
     }
 
     public MapBatch valueLong(long offset, long v) {
-        values.set(JAVA_LONG_UNALIGNED, at(offset, Long.BYTES, valueSize), v);
+        values.set(JAVA_LONG_UNALIGNED, at(offset, Long.BYTES, value()), v);
         return this;
     }
 
     /**
-     * Writes the staged entries (create or replace) in one bpf(2) call and empties the batch;
-     * returns how many it wrote. On failure the kernel has written the entries before the one it
-     * refused; the exception says how many, and the batch is emptied all the same.
+     * Applies the staged entries (update: create or replace; delete: remove) and empties the
+     * batch: one bpf(2) call, plus one per entry the kernel refuses, each of which {@code refused}
+     * hears about while the rest are still applied. Returns the number of entries applied.
+     */
+    public int flush(Refused refused) throws BpfException {
+        int n = size;
+        size = 0;
+        int applied = 0;
+        for (int from = 0; from < n; ) {
+            count.set(C_INT, 0, n - from);
+            MemorySegment k = keys.asSlice((long) from * keySize);
+            int err = delete
+                    ? LibBpf.bpf_map_delete_batch(map.fd(), k, count, opts)
+                    : LibBpf.bpf_map_update_batch(map.fd(), k, values.asSlice((long) from * valueSize), count, opts);
+            int done = Math.clamp(count.get(C_INT, 0), 0, n - from);
+            applied += done;
+            if (err >= 0) {
+                break;
+            }
+            if (done == n - from) { // every entry went in, yet the call failed: nothing to skip
+                throw BpfException.of(delete ? "bpf_map_delete_batch" : "bpf_map_update_batch", map.name(), err);
+            }
+            refused.entry(from + done, -err);
+            from += done + 1;
+        }
+        return applied;
+    }
+
+    /**
+     * Like {@link #flush(Refused)}, but a refused entry is an exception, thrown once every other
+     * entry has been applied; it names the first refused entry and how many were.
      */
     public int flush() throws BpfException {
         int n = size;
-        if (n == 0) {
-            return 0;
+        refusedCount = 0;
+        int applied = flush(recorder);
+        if (refusedCount > 0) {
+            String call = delete ? "bpf_map_delete_batch" : "bpf_map_update_batch";
+            BpfException e = BpfException.of(call, map.name(), firstErrno);
+            throw new BpfException(e.getMessage() + "; " + refusedCount + " of " + n + " entries refused, the first"
+                    + " at " + firstRefused + "; the others applied", firstErrno);
         }
-        size = 0;
-        count.set(C_INT, 0, n);
-        int err = LibBpf.bpf_map_update_batch(map.fd(), keys, values, count, opts);
-        if (err < 0) {
-            BpfException e = BpfException.of("bpf_map_update_batch", map.name(), err);
-            throw new BpfException(e.getMessage() + "; " + count.get(C_INT, 0) + " of " + n + " entries written",
-                    e.errno());
+        return applied;
+    }
+
+    private int value() {
+        if (delete) {
+            throw new IllegalStateException(map.name() + ": a delete batch has keys only");
         }
-        return n;
+        return valueSize;
     }
 
     private long at(long offset, int bytes, int entrySize) {
