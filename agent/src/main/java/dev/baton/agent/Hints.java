@@ -47,4 +47,38 @@ public interface Hints {
   boolean clearCgroup(long cgroupId) throws BpfException;
 
   List<CgroupHint> cgroupHints() throws BpfException;
+
+  /**
+   * One change of a {@link #write} batch: set ({@code hint} non-null) or clear the hint of a
+   * task or of a cgroup. A task is keyed by its pid and the start time the event stream reported
+   * for it, so no lookup is needed: a thread's own key, or, for a process's main thread (pid =
+   * tgid), its process's, which covers the threads that have no key of their own.
+   *
+   * @param startNs the task's start time (struct baton_task_event.start_ns); 0 for a cgroup
+   */
+  record Change(boolean cgroup, long id, long startNs, Hint hint) {
+    static Change task(int pid, long startNs, Hint hint) {
+      return new Change(false, pid, startNs, hint);
+    }
+
+    static Change cgroup(long cgroupId, Hint hint) {
+      return new Change(true, cgroupId, 0, hint);
+    }
+
+    boolean clears() {
+      return hint == null;
+    }
+  }
+
+  /** A change of a batch that the kernel refused, with its errno. */
+  record Refusal(Change change, int errno) {}
+
+  /**
+   * Writes a batch of changes (a policy tick's) together, and makes them count at once. A key's
+   * last change in the batch wins. Clearing a key that is not there is no refusal (BPF removes a
+   * task's key itself when the task exits).
+   *
+   * @return the changes the kernel refused; every other change is in place
+   */
+  List<Refusal> write(List<Change> changes) throws BpfException;
 }

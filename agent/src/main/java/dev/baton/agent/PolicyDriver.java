@@ -18,6 +18,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -46,6 +47,8 @@ final class PolicyDriver {
   /** How often the engine decides. */
   static final long TICK_NS = 100_000_000L;
 
+  private static final int E2BIG = 7;
+
   private final Path configFile;
   private final int nrCpus;
   private final LongSupplier clockNs;
@@ -56,8 +59,9 @@ final class PolicyDriver {
   private boolean needsUid;
   private final Map<Integer, TaskInfo> tasks = new HashMap<>();
   private Hints hints;
-  private final Map<Long, HintChange> appliedTasks = new HashMap<>();
-  private final Map<Long, HintChange> appliedCgroups = new HashMap<>();
+  /** Keys this driver may have hints under: task pid to the start time in its key, and cgroups. */
+  private final Map<Long, Long> appliedTasks = new HashMap<>();
+  private final Set<Long> appliedCgroups = new HashSet<>();
   private long nextTickNs = Long.MIN_VALUE;
   private long hintErrors;
 
@@ -158,35 +162,80 @@ final class PolicyDriver {
     }
   }
 
+  /** Writes a tick's changes as one batch. */
   private void apply(List<HintChange> changes) {
+    write(toBatch(changes));
+  }
+
+  /**
+   * The engine's changes as the writer's: task keys take the start time the event stream
+   * reported (a clear, the one the hint was written under, though the task is gone). Updates the
+   * books of what is applied as if every change succeeds; {@link #write} corrects for refusals.
+   */
+  private List<Hints.Change> toBatch(List<HintChange> changes) {
+    List<Hints.Change> batch = new ArrayList<>(changes.size());
     for (HintChange c : changes) {
-      boolean task = c.target() == HintChange.Target.TASK;
-      Map<Long, HintChange> applied = task ? appliedTasks : appliedCgroups;
-      if (c.isRemoval()) {
-        applied.remove(c.id());
+      long id = c.id();
+      if (c.target() == HintChange.Target.CGROUP) {
+        if (!c.isRemoval()) {
+          appliedCgroups.add(id);
+          batch.add(Hints.Change.cgroup(id, toAgent(c.hint())));
+        } else if (appliedCgroups.remove(id)) {
+          batch.add(Hints.Change.cgroup(id, null));
+        }
+      } else if (c.isRemoval()) {
+        Long start = appliedTasks.remove(id);
+        if (start != null) {
+          batch.add(Hints.Change.task((int) id, start, null));
+        }
       } else {
-        applied.put(c.id(), c);
-      }
-      if (hints == null) {
-        continue;
-      }
-      try {
-        if (task) {
-          if (c.isRemoval()) {
-            hints.clearTask((int) c.id());
-          } else {
-            hints.setTask((int) c.id(), toAgent(c.hint()));
-          }
-        } else if (c.isRemoval()) {
-          hints.clearCgroup(c.id());
-        } else {
-          hints.setCgroup(c.id(), toAgent(c.hint()));
+        TaskInfo t = tasks.get((int) id);
+        if (t == null) {
+          continue; // the engine hints only tasks this driver told it of
         }
-      } catch (BpfException | RuntimeException e) {
-        if (hintErrors++ % 1000 == 0) {
-          log.println("baton: could not write a policy hint (" + hintErrors + " so far): " + e.getMessage());
+        Long old = appliedTasks.put(id, t.startNs());
+        if (old != null && old != t.startNs()) {
+          batch.add(Hints.Change.task((int) id, old, null)); // the pid's previous task
         }
+        batch.add(Hints.Change.task((int) id, t.startNs(), toAgent(c.hint())));
       }
+    }
+    return batch;
+  }
+
+  /**
+   * Writes a batch. A change the kernel refuses is reported and not retried (the engine sends a
+   * task's hint again when it changes); a refused clear stays on the books, so that a later clear
+   * or reload removes it.
+   */
+  private void write(List<Hints.Change> batch) {
+    if (hints == null || batch.isEmpty()) {
+      return;
+    }
+    try {
+      for (Hints.Refusal r : hints.write(batch)) {
+        Hints.Change c = r.change();
+        if (c.clears() && c.cgroup()) {
+          appliedCgroups.add(c.id());
+        } else if (c.clears()) {
+          appliedTasks.putIfAbsent(c.id(), c.startNs());
+        }
+        reportHintError(
+            "the kernel refused the hint of "
+                + (c.cgroup() ? "cgroup " : "task ")
+                + c.id()
+                + ": errno "
+                + r.errno()
+                + (r.errno() == E2BIG ? " (the hint map is full)" : ""));
+      }
+    } catch (BpfException | RuntimeException e) {
+      reportHintError("could not write policy hints: " + e.getMessage());
+    }
+  }
+
+  private void reportHintError(String message) {
+    if (hintErrors++ % 1000 == 0) {
+      log.println("baton: " + message + " (" + hintErrors + " hint errors so far)");
     }
   }
 
@@ -235,8 +284,8 @@ final class PolicyDriver {
   private void reload(PolicyConfig cfg) {
     List<Job> apiJobs =
         engine.jobs().stream().filter(j -> j.origin() == TrackedJob.Origin.API).map(TrackedJob::registration).toList();
-    Set<Long> oldTasks = new HashSet<>(appliedTasks.keySet());
-    Set<Long> oldCgroups = new HashSet<>(appliedCgroups.keySet());
+    Map<Long, Long> oldTasks = new HashMap<>(appliedTasks);
+    Set<Long> oldCgroups = new HashSet<>(appliedCgroups);
     install(cfg);
     apiJobs.forEach(engine::registerJob);
     // The main thread of each process first, so that it names its process.
@@ -244,14 +293,16 @@ final class PolicyDriver {
     tasks.values().stream().filter(t -> t.pid() != t.tgid()).forEach(engine::taskAppeared);
     appliedTasks.clear();
     appliedCgroups.clear();
-    Decision first = engine.tick();
-    apply(first.hints());
-    oldTasks.removeAll(appliedTasks.keySet());
-    oldCgroups.removeAll(appliedCgroups.keySet());
-    List<HintChange> stale = new java.util.ArrayList<>();
-    oldTasks.forEach(pid -> stale.add(new HintChange(HintChange.Target.TASK, pid, null)));
-    oldCgroups.forEach(id -> stale.add(new HintChange(HintChange.Target.CGROUP, id, null)));
-    apply(stale);
+    // The new engine's first hints and the clears of old ones it does not repeat: one batch.
+    List<Hints.Change> batch = toBatch(engine.tick().hints());
+    oldTasks.forEach(
+        (pid, start) -> {
+          if (!start.equals(appliedTasks.get(pid))) {
+            batch.add(Hints.Change.task(pid.intValue(), start, null));
+          }
+        });
+    oldCgroups.stream().filter(id -> !appliedCgroups.contains(id)).forEach(id -> batch.add(Hints.Change.cgroup(id, null)));
+    write(batch);
     nextTickNs = clockNs.getAsLong() + TICK_NS;
   }
 

@@ -75,6 +75,7 @@ final class Scheduler {
   private final Consumer<HintWriter> onAttached;
   private final PolicyDriver policy;
   private final byte[] comm = new byte[TaskTable.COMM_LEN];
+  private final HintWriter.Counts hintCounts = new HintWriter.Counts();
   private long events;
   private long samples;
   private boolean schedulerExited;
@@ -115,6 +116,11 @@ final class Scheduler {
     return tasks;
   }
 
+  /** What this agent's hint writers did, over every run of the scheduler. */
+  HintWriter.Counts hintCounts() {
+    return hintCounts;
+  }
+
   /** A consistent-enough view for other threads: counters as of the last loop turn. */
   record Snapshot(boolean attached, long events, int liveTasks, long droppedTasks) {}
 
@@ -140,7 +146,7 @@ final class Scheduler {
       obj.rodata().putLong(tunables + BatonTunables.SAMPLE_NS_OFFSET, options.sampleMs() * 1_000_000);
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
       obj.load();
-      HintWriter hints = new HintWriter(obj);
+      HintWriter hints = new HintWriter(obj, hintCounts);
       prime(hints);
       StructOpsLink link = obj.attachStructOps("baton_ops"); // detached when obj closes
       if (pins != null) {
@@ -193,7 +199,7 @@ final class Scheduler {
       }
       // The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms) are the ones it was
       // loaded with; only a fresh attach changes them.
-      HintWriter hints = new HintWriter(maps);
+      HintWriter hints = new HintWriter(maps, hintCounts);
       prime(hints);
       log.println("baton: adopted the running scheduler pinned in " + pins.dir());
       return follow(maps, link, pins, hints);

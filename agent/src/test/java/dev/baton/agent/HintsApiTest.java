@@ -24,7 +24,37 @@ class HintsApiTest {
   /** Tasks 100 (a process) and 101 (one of its threads) exist; writes land in a map. */
   static final class FakeHints implements Hints {
     final Map<Integer, Hint> tasks = new LinkedHashMap<>();
+    /** The start time in each task hint's key. */
+    final Map<Integer, Long> starts = new LinkedHashMap<>();
     final Map<Long, Hint> cgroups = new LinkedHashMap<>();
+    /** Every batch written, in order. */
+    final List<List<Change>> batches = new ArrayList<>();
+    /** Task ids whose changes the fake kernel refuses (E2BIG, as from a full map). */
+    final java.util.Set<Long> refuse = new java.util.HashSet<>();
+
+    @Override
+    public List<Refusal> write(List<Change> changes) {
+      batches.add(List.copyOf(changes));
+      List<Refusal> refused = new ArrayList<>();
+      for (Change c : changes) {
+        if (!c.cgroup() && refuse.contains(c.id())) {
+          refused.add(new Refusal(c, 7));
+        } else if (c.cgroup()) {
+          if (c.clears()) {
+            cgroups.remove(c.id());
+          } else {
+            cgroups.put(c.id(), c.hint());
+          }
+        } else if (!c.clears()) {
+          tasks.put((int) c.id(), c.hint());
+          starts.put((int) c.id(), c.startNs());
+        } else if (Long.valueOf(c.startNs()).equals(starts.get((int) c.id()))) {
+          tasks.remove((int) c.id());
+          starts.remove((int) c.id());
+        }
+      }
+      return refused;
+    }
 
     private Optional<TaskInfo> info(int pid) {
       return pid == 100 || pid == 101

@@ -2,6 +2,7 @@ package dev.baton.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.baton.policy.Job;
 import dev.baton.policy.JobSpec;
@@ -142,6 +143,54 @@ class PolicyDriverTest {
     driver.reload();
     assertThat(driver.policyName()).isEqualTo("fair");
     assertThat(hints.tasks).isEmpty();
+  }
+
+  @Test
+  void aTicksChangesAreOneBatchKeyedByTheStartTimesOfTheEventStream() {
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    int before = hints.batches.size();
+    driver.tick();
+
+    assertThat(hints.batches).hasSize(before + 1);
+    assertThat(hints.batches.getLast())
+        .extracting(Hints.Change::id, Hints.Change::startNs)
+        .containsExactlyInAnyOrder(tuple(100L, 5100L), tuple(101L, 5101L));
+    driver.tick();
+    assertThat(hints.batches).as("nothing changed: no batch").hasSize(before + 1);
+  }
+
+  @Test
+  void anExitedTasksHintIsClearedUnderItsOwnKeyEvenWhenItsPidIsReused() {
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.tick();
+    // Thread 101 exits and a new thread of the same process gets its pid before the next tick.
+    driver.taskExit(101);
+    driver.taskInit(101, 100, 9101, 7, "enc");
+    driver.tick();
+
+    assertThat(hints.batches.getLast())
+        .extracting(Hints.Change::id, Hints.Change::startNs, Hints.Change::clears)
+        .containsExactly(tuple(101L, 5101L, true), tuple(101L, 9101L, false));
+    assertThat(hints.starts).containsEntry(101, 9101L);
+  }
+
+  @Test
+  void aRefusedHintIsReportedAndTheRestOfTheTickIsWritten() {
+    hints.refuse.add(101L);
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.tick();
+
+    assertThat(hints.tasks).containsOnlyKeys(100);
+    assertThat(log.toString()).contains("the kernel refused the hint of task 101: errno 7 (the hint map is full)");
   }
 
   @Test

@@ -81,6 +81,11 @@ public final class MapBatch {
         return delete;
     }
 
+    /** Drops the staged entries without applying them. */
+    public void clear() {
+        size = 0;
+    }
+
     /** Starts a new entry, all zero; the setters below then fill it in. Throws when the batch is full. */
     public MapBatch add() {
         if (size == capacity) {

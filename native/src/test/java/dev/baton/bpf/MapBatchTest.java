@@ -89,17 +89,24 @@ class MapBatchTest {
         // One free slot: the first new key takes it, later new keys find the map full, and
         // replacing existing keys still works behind them.
         MapBatch batch = kv.batch(8);
-        batch.add().keyInt(0, 100).valueLong(0, 1);
-        batch.add().keyInt(0, 101).valueLong(0, 2);
-        batch.add().keyInt(0, 5).valueLong(0, 3);
-        batch.add().keyInt(0, 102).valueLong(0, 4);
-        batch.add().keyInt(0, 6).valueLong(0, 5);
+        MapBatch undo = kv.deleteBatch(8);
         List<int[]> refused = new ArrayList<>();
-        long calls;
+        long calls = Long.MAX_VALUE;
         try (ProgramLink ignored = io.countSyscallsOfThisThread()) {
-            long before = io.syscalls();
-            assertThat(batch.flush((index, errno) -> refused.add(new int[] {index, errno}))).isEqualTo(3);
-            calls = io.syscalls() - before;
+            // Noise (a safepoint's futex, say) only adds syscalls, so the least of a few tries is exact.
+            for (int attempt = 0; attempt < 5; attempt++) {
+                undo.add().keyInt(0, 100);
+                undo.flush((index, errno) -> {});
+                refused.clear();
+                batch.add().keyInt(0, 100).valueLong(0, 1);
+                batch.add().keyInt(0, 101).valueLong(0, 2);
+                batch.add().keyInt(0, 5).valueLong(0, 3);
+                batch.add().keyInt(0, 102).valueLong(0, 4);
+                batch.add().keyInt(0, 6).valueLong(0, 5);
+                long before = io.syscalls();
+                assertThat(batch.flush((index, errno) -> refused.add(new int[] {index, errno}))).isEqualTo(3);
+                calls = Math.min(calls, io.syscalls() - before);
+            }
         }
 
         assertThat(refused).containsExactly(new int[] {1, E2BIG}, new int[] {3, E2BIG});

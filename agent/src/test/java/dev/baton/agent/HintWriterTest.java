@@ -1,0 +1,248 @@
+package dev.baton.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.agent.Hints.Change;
+import dev.baton.agent.Hints.Refusal;
+import dev.baton.bpf.BpfException;
+import dev.baton.bpf.BpfMap;
+import dev.baton.bpf.BpfObject;
+import dev.baton.bpf.MappedArray;
+import dev.baton.bpf.ProgramLink;
+import dev.baton.bpf.abi.BatonConsts;
+import dev.baton.bpf.abi.BatonLive;
+import dev.baton.bpf.abi.DataLive;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's hint writer on the host kernel, against the scheduler's hint maps in a test object
+ * (bpf/test/hint_maps.bpf.c; this host has no sched_ext to load baton.bpf.o): what BPF sees
+ * after a batch, what a refused entry leaves, and the syscalls a batch costs.
+ */
+class HintWriterTest {
+
+  private static final int ENOENT = 2;
+  private static final int E2BIG = 7;
+  private static final Hint LIVE = new Hint(SchedClass.LIVE, 120, 0, 16_000);
+  private static final Hint IDLE = new Hint(SchedClass.IDLE, 50, 0, 0);
+  private static final Hint BATCH = new Hint(SchedClass.BATCH, 0, 3000, 0);
+
+  private BpfObject object;
+  private MappedArray counter;
+  private HintWriter writer;
+  private final HintWriter.Counts counts = new HintWriter.Counts();
+
+  private static Path build(String file) {
+    return Path.of(System.getProperty("baton.bpf.build"), file);
+  }
+
+  @BeforeEach
+  void load() throws Exception {
+    object = BpfObject.open(Files.readAllBytes(build("test/hint_maps.bpf.o")), "hint_maps");
+    object.load();
+    writer = new HintWriter(object, counts);
+  }
+
+  @AfterEach
+  void close() {
+    object.close();
+  }
+
+  @Test
+  void theTestObjectsHintMapsAreTheSchedulersOwn() throws Exception {
+    try (BpfObject baton = BpfObject.open(Files.readAllBytes(build("baton.bpf.o")), "baton")) {
+      for (String name : List.of("task_hints", "cgroup_hints")) {
+        BpfMap real = baton.map(name);
+        BpfMap test = object.map(name);
+        assertThat(List.of(test.type(), test.flags(), test.keySize(), test.valueSize(), test.maxEntries()))
+            .as(name)
+            .isEqualTo(List.of(real.type(), real.flags(), real.keySize(), real.valueSize(), real.maxEntries()));
+      }
+      assertThat(object.mappedArray(HintWriter.LIVE_SECTION).valueSize())
+          .isEqualTo(baton.globals(HintWriter.LIVE_SECTION).size());
+    }
+  }
+
+  @Test
+  void aBatchSetsAndClearsExactlyItsEntriesAndBumpsTheGenerationOnce() throws Exception {
+    writer.write(List.of(Change.task(10, 1000, IDLE), Change.task(11, 1100, IDLE), Change.cgroup(7, IDLE)));
+    long gen = generation();
+
+    List<Refusal> refused =
+        writer.write(
+            List.of(
+                Change.task(10, 1000, LIVE), // replaced
+                Change.task(11, 1100, null), // cleared
+                Change.task(12, 1200, BATCH), // new
+                Change.task(13, 1300, null), // never there: no refusal
+                Change.cgroup(7, null),
+                Change.cgroup(8, BATCH)));
+
+    assertThat(refused).isEmpty();
+    assertThat(generation()).isEqualTo(gen + 1);
+    assertThat(taskHint(10, 1000)).isEqualTo(LIVE);
+    assertThat(taskHint(10, 999)).as("another task that had pid 10").isNull();
+    assertThat(taskHint(11, 1100)).isNull();
+    assertThat(taskHint(12, 1200)).isEqualTo(BATCH);
+    assertThat(taskHint(13, 1300)).isNull();
+    assertThat(cgroupHint(7)).isNull();
+    assertThat(cgroupHint(8)).isEqualTo(BATCH);
+    assertThat(entries("task_hints")).isEqualTo(2);
+    assertThat(entries("cgroup_hints")).isEqualTo(1);
+    assertThat(counts.written()).isEqualTo(3 + 3);
+  }
+
+  @Test
+  void aKeysLastChangeInABatchWins() throws Exception {
+    writer.write(List.of(Change.task(20, 2000, IDLE)));
+
+    writer.write(
+        List.of(
+            Change.task(20, 2000, null),
+            Change.task(20, 2000, LIVE), // set after clear: set
+            Change.task(21, 2100, LIVE),
+            Change.task(21, 2100, null))); // clear after set: gone
+
+    assertThat(taskHint(20, 2000)).isEqualTo(LIVE);
+    assertThat(taskHint(21, 2100)).isNull();
+  }
+
+  @Test
+  void aBatchCostsOneCallPerMapOperationWhateverItsSize() throws Exception {
+    List<Change> sets = new ArrayList<>();
+    List<Change> clears = new ArrayList<>();
+    for (int pid = 1; pid <= 200; pid++) {
+      sets.add(Change.task(pid, pid * 10L, LIVE));
+      clears.add(Change.task(pid, pid * 10L, null));
+    }
+    List<Change> mixed = new ArrayList<>(clears.subList(0, 100));
+    mixed.addAll(sets.subList(100, 200).stream().map(c -> Change.task((int) c.id(), c.startNs(), IDLE)).toList());
+    try (ProgramLink ignored = countSyscallsOfThisThread()) {
+      // Noise (a safepoint, a GC) only adds calls, so the least of a few tries is exact.
+      long setOnly = Long.MAX_VALUE;
+      long both = Long.MAX_VALUE;
+      for (int attempt = 0; attempt < 5; attempt++) {
+        long before = syscalls();
+        writer.write(sets);
+        setOnly = Math.min(setOnly, syscalls() - before);
+        before = syscalls();
+        writer.write(mixed);
+        both = Math.min(both, syscalls() - before);
+        writer.write(clears);
+      }
+      assertThat(setOnly).as("200 sets").isEqualTo(1);
+      assertThat(both).as("100 clears and 100 sets").isEqualTo(2);
+    }
+    List<Change> many = new ArrayList<>();
+    for (int pid = 1; pid <= HintWriter.BATCH_ENTRIES * 2 + 1; pid++) {
+      many.add(Change.task(pid, 1, BATCH));
+    }
+    assertThat(writer.write(many)).isEmpty();
+    assertThat(entries("task_hints")).as("a batch larger than one call holds").isEqualTo(many.size());
+  }
+
+  @Test
+  void refusedChangesAreReportedAndEveryOtherIsInPlace() throws Exception {
+    // Fill task_hints to one free slot.
+    int max = BatonConsts.BATON_MAX_TASK_HINTS;
+    List<Change> fill = new ArrayList<>();
+    for (int pid = 1; pid < max; pid++) {
+      fill.add(Change.task(pid, 1, BATCH));
+    }
+    assertThat(writer.write(fill)).isEmpty();
+    long refusedBefore = counts.refused();
+
+    List<Refusal> refused =
+        writer.write(
+            List.of(
+                Change.task(900_001, 1, LIVE), // the last free slot
+                Change.task(900_002, 1, LIVE), // full
+                Change.task(5, 1, LIVE), // replacing works on a full map
+                Change.task(900_003, 1, LIVE), // full
+                Change.cgroup(3, IDLE), // another map, unaffected
+                Change.task(6, 1, null))); // cleared (before the sets: room it makes is used)
+
+    assertThat(refused)
+        .extracting(r -> r.change().id(), Refusal::errno)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(900_003L, E2BIG));
+    assertThat(taskHint(900_001, 1)).isEqualTo(LIVE);
+    assertThat(taskHint(900_002, 1)).as("took the room the clear of 6 made").isEqualTo(LIVE);
+    assertThat(taskHint(900_003, 1)).isNull();
+    assertThat(taskHint(5, 1)).isEqualTo(LIVE);
+    assertThat(taskHint(6, 1)).isNull();
+    assertThat(taskHint(7, 1)).isEqualTo(BATCH);
+    assertThat(cgroupHint(3)).isEqualTo(IDLE);
+    assertThat(counts.refused() - refusedBefore).isEqualTo(1);
+    assertThat(ENOENT).as("a clear of a missing key is not among the refusals").isNotIn(refused.stream().map(Refusal::errno).toList());
+  }
+
+  // ---- the kernel's view ----
+
+  private long generation() throws BpfException {
+    return object.mappedArray(HintWriter.LIVE_SECTION).getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET);
+  }
+
+  private Hint taskHint(int pid, long startNs) throws BpfException {
+    long[] ctx = run("read_task_hint", pid, startNs, 0, 0, 0, 0, 0);
+    return ctx[2] == 0 ? null : hint(ctx, 3);
+  }
+
+  private Hint cgroupHint(long id) throws BpfException {
+    long[] ctx = run("read_cgroup_hint", id, 0, 0, 0, 0, 0);
+    return ctx[1] == 0 ? null : hint(ctx, 2);
+  }
+
+  private static Hint hint(long[] ctx, int at) {
+    return new Hint(SchedClass.of((int) ctx[at]), (int) ctx[at + 1], (int) ctx[at + 2], (int) ctx[at + 3]);
+  }
+
+  private int entries(String map) throws BpfException {
+    BpfMap m = object.map(map);
+    byte[] key = null;
+    byte[] next = new byte[m.keySize()];
+    int n = 0;
+    while (m.nextKey(key, next)) {
+      key = next.clone();
+      n++;
+    }
+    return n;
+  }
+
+  /** Counts this thread's syscalls from now on; {@link #syscalls()} reads without one. */
+  private ProgramLink countSyscallsOfThisThread() throws BpfException {
+    ProgramLink link = object.attach("count_syscalls");
+    assertThat(object.program("track_caller").testRun(new byte[8])).isZero();
+    counter = object.mappedArray("syscalls");
+    return link;
+  }
+
+  private long syscalls() {
+    return counter.getLong(0, 0);
+  }
+
+  private long[] run(String program, long... ctx) throws BpfException {
+    ByteBuffer buf = ByteBuffer.allocate(8 * ctx.length).order(ByteOrder.nativeOrder());
+    buf.asLongBuffer().put(ctx);
+    assertThat(object.program(program).testRun(buf.array())).as("%s() return value", program).isZero();
+    buf.asLongBuffer().get(ctx);
+    return ctx;
+  }
+
+  static {
+    try {
+      Files.size(build("test/hint_maps.bpf.o"));
+    } catch (IOException e) {
+      throw new IllegalStateException("bpf/build/test/hint_maps.bpf.o is missing: make -C bpf", e);
+    }
+  }
+}
