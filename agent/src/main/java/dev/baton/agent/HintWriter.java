@@ -15,7 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -235,22 +235,28 @@ public final class HintWriter implements Hints {
 
   @Override
   public synchronized List<Refusal> write(List<Change> changes) throws BpfException {
-    Map<Change, Change> last = new LinkedHashMap<>(); // by key: the change without its hint
-    for (Change c : changes) {
-      last.put(new Change(c.cgroup(), c.id(), c.startNs(), null), c);
+    // Clears go first, so a set survives a clear of its key that came before it; a set that a
+    // later clear of its key undoes is dropped. Keyed by the change without its hint.
+    Map<Change, Integer> lastClear = new HashMap<>();
+    for (int i = 0; i < changes.size(); i++) {
+      Change c = changes.get(i);
+      if (c.clears()) {
+        lastClear.put(c, i);
+      }
     }
     List<Refusal> refused = new ArrayList<>();
     long cleared = 0;
     long set = 0;
     try {
-      for (Change c : last.values()) {
-        if (c.clears()) {
-          cleared += (c.cgroup() ? cgroupClears : taskClears).add(c, refused);
-        }
+      for (Change c : lastClear.keySet()) {
+        cleared += (c.cgroup() ? cgroupClears : taskClears).add(c, refused);
       }
       cleared += taskClears.flush(refused) + cgroupClears.flush(refused);
-      for (Change c : last.values()) {
-        if (!c.clears()) {
+      for (int i = 0; i < changes.size(); i++) {
+        Change c = changes.get(i);
+        boolean undone =
+            !lastClear.isEmpty() && lastClear.getOrDefault(new Change(c.cgroup(), c.id(), c.startNs(), null), -1) > i;
+        if (!c.clears() && !undone) {
           set += (c.cgroup() ? cgroupSets : taskSets).add(c, refused);
         }
       }

@@ -57,15 +57,15 @@ public interface Hints {
    * @param startNs the task's start time (struct baton_task_event.start_ns); 0 for a cgroup
    */
   record Change(boolean cgroup, long id, long startNs, Hint hint) {
-    static Change task(int pid, long startNs, Hint hint) {
+    public static Change task(int pid, long startNs, Hint hint) {
       return new Change(false, pid, startNs, hint);
     }
 
-    static Change cgroup(long cgroupId, Hint hint) {
+    public static Change cgroup(long cgroupId, Hint hint) {
       return new Change(true, cgroupId, 0, hint);
     }
 
-    boolean clears() {
+    public boolean clears() {
       return hint == null;
     }
   }
