@@ -11,6 +11,10 @@ import dev.baton.bpf.RecordView;
 import dev.baton.bpf.RingBuffer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,6 +63,19 @@ public final class EventPathBench {
 
   private static final long COMPARISON_BUDGET_NS = TimeUnit.SECONDS.toNanos(15);
   private static final long ROUND_TRIP_WARMUP_BUDGET_NS = TimeUnit.SECONDS.toNanos(5);
+
+  /**
+   * If set (the guest, whose JIT takes far longer than 20,000 trips to settle), warm-up lasts
+   * exactly this many seconds instead.
+   */
+  private static final Integer ROUND_TRIP_WARMUP_S = Integer.getInteger("baton.bench.warmup-s");
+
+  /**
+   * The address of a running Baton agent's API, or null. Set in the guest (event-path-vm.sh):
+   * each round trip's consumer then asks the agent to schedule it INTERACTIVE, as the agent
+   * schedules its own event loop, the thread this consumer stands for.
+   */
+  private static final String AGENT_API = System.getProperty("baton.bench.agent-api");
   private static final long ROUND_TRIP_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /** How long one BPF call spins for the hint before giving the CPU a chance to switch. */
@@ -129,6 +146,13 @@ public final class EventPathBench {
   private static void environment(Report report, String when) throws IOException, BpfException {
     double load = Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
     report.put("loadavg_1m_at_" + when, load);
+    // In the guest (event-path-vm.sh) Baton schedules the benchmark: say so in the results.
+    Path scx = Path.of("/sys/kernel/sched_ext");
+    if (Files.isDirectory(scx)) {
+      report.put("sched_ext_state_at_" + when, Files.readString(scx.resolve("state")).strip());
+      Path ops = scx.resolve("root/ops");
+      report.put("sched_ext_ops_at_" + when, Files.exists(ops) ? Files.readString(ops).strip() : "");
+    }
     if (when.equals("start")) {
       String kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
       int cpus = Runtime.getRuntime().availableProcessors();
@@ -138,7 +162,7 @@ public final class EventPathBench {
           .put("java", Runtime.version().toString())
           .put("libbpf", Libbpf.version());
       Report.print(
-          "Event path, natively: kernel %s, %d CPUs, JDK %s, libbpf %s; load average %.1f"
+          "Event path: kernel %s, %d CPUs, JDK %s, libbpf %s; load average %.1f"
               + " (other work on the machine makes the timings noisy)",
           kernel, cpus, Runtime.version(), Libbpf.version(), load);
     }
@@ -419,6 +443,9 @@ public final class EventPathBench {
     @Override
     public void run() {
       try {
+        if (AGENT_API != null) {
+          hintThisThreadInteractive(AGENT_API);
+        }
         while (!stop) {
           if (spin) {
             ring.consume(this);
@@ -448,11 +475,13 @@ public final class EventPathBench {
   private static void roundTrips(BenchEvents bench, Report report) throws Exception {
     Report.print(
         "%n4. Round trip: BPF stamps and submits an event, a Java thread consumes it and writes the"
-            + " hint,%n   BPF polls the hint map until it sees it; after %,d warm-up trips (or 5"
-            + " s), %,d trips (%,d for the comparisons, or fewer if %d / %d s pass), timeout %d"
+            + " hint,%n   BPF polls the hint map until it sees it; after %s, %,d trips (%,d for"
+            + " the comparisons, or fewer if %d / %d s pass), timeout %d"
             + " ms;%n   CPU wait: mean us per trip that the consumer / the BPF side's thread spent"
             + " runnable but waiting for a CPU%n   %-8s %-16s %8s %7s %7s %8s %8s %8s %11s %13s",
-        ROUND_TRIP_WARMUP,
+        ROUND_TRIP_WARMUP_S != null
+            ? ROUND_TRIP_WARMUP_S + " s of warm-up trips"
+            : String.format(Locale.ROOT, "%,d warm-up trips (or 5 s)", ROUND_TRIP_WARMUP),
         ROUND_TRIPS,
         COMPARISON_ROUND_TRIPS,
         TimeUnit.NANOSECONDS.toSeconds(ROUND_TRIP_BUDGET_NS),
@@ -493,7 +522,9 @@ public final class EventPathBench {
         COMPARISON_ROUND_TRIPS,
         COMPARISON_BUDGET_NS,
         report);
-    report.put("roundtrip_hint_path", "update_batch/64");
+    report
+        .put("roundtrip_hint_path", "update_batch/64")
+        .put("roundtrip_consumer_hint", AGENT_API == null ? "none" : "interactive, through Baton's API");
     report.put(
         "roundtrip_method",
         "The main thread runs roundtrip (SEC(syscall), BPF_PROG_TEST_RUN): it reserves a"
@@ -531,8 +562,11 @@ public final class EventPathBench {
     long consumerWait = 0;
     long driverWait = 0;
     try {
-      long warmupEnd = System.nanoTime() + ROUND_TRIP_WARMUP_BUDGET_NS;
-      for (int i = 0; i < ROUND_TRIP_WARMUP && System.nanoTime() < warmupEnd; i++) {
+      long warmupEnd =
+          System.nanoTime()
+              + (ROUND_TRIP_WARMUP_S != null ? TimeUnit.SECONDS.toNanos(ROUND_TRIP_WARMUP_S) : ROUND_TRIP_WARMUP_BUDGET_NS);
+      int warmupTrips = ROUND_TRIP_WARMUP_S != null ? Integer.MAX_VALUE : ROUND_TRIP_WARMUP;
+      for (int i = 0; i < warmupTrips && System.nanoTime() < warmupEnd; i++) {
         roundTrip(bench, writer, consumer);
       }
       long allocatedBefore = THREADS.getThreadAllocatedBytes(thread.threadId());
@@ -590,6 +624,23 @@ public final class EventPathBench {
       throw new IllegalStateException("the consumer failed", consumer.failure);
     }
     return ns;
+  }
+
+  /** Asks the Baton agent at {@code api} (host:port) to schedule the calling thread INTERACTIVE. */
+  private static void hintThisThreadInteractive(String api) throws IOException, InterruptedException {
+    String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://" + api + "/v1/hints/" + tid))
+                  .header("Content-Type", "application/json")
+                  .PUT(HttpRequest.BodyPublishers.ofString("{\"class\": \"interactive\"}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) {
+        throw new IllegalStateException("the agent refused the consumer's hint: " + r.statusCode() + " " + r.body());
+      }
+    }
   }
 
   /**
