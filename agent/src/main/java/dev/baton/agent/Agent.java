@@ -7,6 +7,7 @@ import dev.baton.agent.metrics.AgentReadings;
 import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.abi.BatonStat;
+import dev.baton.policy.JobClass;
 import dev.baton.policy.config.PolicyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -336,7 +337,12 @@ final class Agent implements AgentReadings {
 
   @Override
   public long hintsWritten() {
-    return 0; // hints arrive with the policies; the hint writer will count here
+    return scheduler.hintCounts().written();
+  }
+
+  @Override
+  public long hintsRefused() {
+    return scheduler.hintCounts().refused();
   }
 
   @Override
@@ -351,12 +357,12 @@ final class Agent implements AgentReadings {
 
   @Override
   public long jobs(String jobClass) {
-    return 0; // no job API yet: no jobs
+    return policy.jobs(JobClass.fromConfigName(jobClass));
   }
 
   @Override
   public long liveDeadlineMisses() {
-    return 0; // no live jobs yet
+    return policy.liveFramesMissed();
   }
 
   @Override

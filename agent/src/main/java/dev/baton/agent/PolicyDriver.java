@@ -4,6 +4,7 @@ import dev.baton.bpf.BpfException;
 import dev.baton.policy.Decision;
 import dev.baton.policy.HintChange;
 import dev.baton.policy.Job;
+import dev.baton.policy.JobClass;
 import dev.baton.policy.JobStatus;
 import dev.baton.policy.PolicyEngine;
 import dev.baton.policy.Rule;
@@ -64,6 +65,10 @@ final class PolicyDriver {
   private final Set<Long> appliedCgroups = new HashSet<>();
   private long nextTickNs = Long.MIN_VALUE;
   private long hintErrors;
+  private long framesMissedBefore; // by the engines that reloads replaced
+  // For the metrics, read without the lock: as of the last tick or job change.
+  private volatile long[] publishedJobs = new long[JobClass.values().length];
+  private volatile long publishedFramesMissed;
 
   /** What /proc says of a task; tests substitute their own. */
   interface ProcReader {
@@ -94,6 +99,9 @@ final class PolicyDriver {
   }
 
   private void install(PolicyConfig cfg) {
+    if (engine != null) {
+      framesMissedBefore += engine.liveFramesMissed();
+    }
     config = cfg;
     engine = cfg.newEngine(nrCpus, clockNs);
     needsUid = cfg.rules().stream().map(Rule::match).anyMatch(m -> m.uid() != Match.ANY_UID);
@@ -156,6 +164,7 @@ final class PolicyDriver {
   synchronized void tick() {
     Decision d = engine.tick();
     apply(d.hints());
+    publish();
     for (JobStatus s : d.statusChanges()) {
       log.printf("baton: job %s: %s%s (%s)%n", s.jobId(), s.health().name().toLowerCase(java.util.Locale.ROOT),
           s.lagLevel() > 0 ? " lag " + s.lagLevel() : "", s.reason());
@@ -251,10 +260,13 @@ final class PolicyDriver {
 
   synchronized void registerJob(Job job) {
     engine.registerJob(job);
+    publish();
   }
 
   synchronized boolean removeJob(String id) {
-    return engine.removeJob(id);
+    boolean removed = engine.removeJob(id);
+    publish();
+    return removed;
   }
 
   /** False if there is no such job; IllegalArgumentException if the count went backwards. */
@@ -263,7 +275,30 @@ final class PolicyDriver {
       return false;
     }
     engine.frameProgress(id, frames);
+    publishedFramesMissed = framesMissedBefore + engine.liveFramesMissed();
     return true;
+  }
+
+  /** Jobs of a class, as of the last tick or job change (no lock: for the metrics). */
+  long jobs(JobClass c) {
+    return publishedJobs[c.ordinal()];
+  }
+
+  /**
+   * Frames live jobs missed as the agent sees them (PolicyEngine#frameProgress), over every
+   * config this driver ran (no lock: for the metrics).
+   */
+  long liveFramesMissed() {
+    return publishedFramesMissed;
+  }
+
+  private void publish() {
+    long[] jobs = new long[JobClass.values().length];
+    for (TrackedJob j : engine.jobs()) {
+      jobs[j.spec().jobClass().ordinal()]++;
+    }
+    publishedJobs = jobs;
+    publishedFramesMissed = framesMissedBefore + engine.liveFramesMissed();
   }
 
   /** Runs {@code view} on the engine under the lock; the result must not hold engine objects. */
@@ -303,6 +338,7 @@ final class PolicyDriver {
         });
     oldCgroups.stream().filter(id -> !appliedCgroups.contains(id)).forEach(id -> batch.add(Hints.Change.cgroup(id, null)));
     write(batch);
+    publish();
     nextTickNs = clockNs.getAsLong() + TICK_NS;
   }
 

@@ -166,6 +166,10 @@ class DeployTest {
       return 0;
     }
 
+    public long hintsRefused() {
+      return 0;
+    }
+
     public long tasksTracked() {
       return 0;
     }

@@ -41,6 +41,7 @@ public final class PolicyEngine {
   private Map<String, JobStatus> nextStatuses = new LinkedHashMap<>();
   private long lastTickNs = Long.MIN_VALUE;
   private long nowNs;
+  private long liveFramesMissed;
 
   /**
    * @param policy what decides
@@ -146,6 +147,9 @@ public final class PolicyEngine {
       jobs.put(job.id(), j);
     }
     boolean reselect = j.job == null || !j.job.selector().equals(job.selector());
+    if (!Objects.equals(j.spec.live(), job.spec().live())) {
+      j.paceNs = Long.MIN_VALUE; // a new frame rate: count from its next report
+    }
     j.job = job;
     j.spec = job.spec();
     if (reselect) {
@@ -167,6 +171,12 @@ public final class PolicyEngine {
   /**
    * A job reports how many frames it has finished in all (a running total).
    *
+   * <p>For a live job this also counts its deadline misses as the agent sees them: frames due
+   * (one per period) but not done at a report, each frame once. Frames are counted as due from
+   * the job's first report, which is taken as on time, and from every later report at which it
+   * was not behind, so a job that started late or runs ahead is not charged for it. A frame that
+   * was late between two reports and made up before the second is not seen.
+   *
    * @throws IllegalArgumentException if there is no such job, or the total went backwards
    */
   public void frameProgress(String jobId, long framesDone) {
@@ -182,8 +192,34 @@ public final class PolicyEngine {
               + framesDone
               + "; re-register the job to restart its count");
     }
+    long now = clockNs.getAsLong();
     j.framesDone = framesDone;
-    j.framesReportedNs = clockNs.getAsLong();
+    j.framesReportedNs = now;
+    LiveSpec live = j.spec.live();
+    if (live == null) {
+      return;
+    }
+    long due = j.paceNs == Long.MIN_VALUE ? framesDone : j.paceFrames + (now - j.paceNs) / live.framePeriodNs();
+    if (framesDone >= due) {
+      j.paceNs = now;
+      j.paceFrames = framesDone;
+      j.missedThrough = framesDone;
+    } else {
+      long missed = due - Math.max(j.missedThrough, framesDone);
+      if (missed > 0) {
+        j.framesMissed += missed;
+        liveFramesMissed += missed;
+        j.missedThrough = due;
+      }
+    }
+  }
+
+  /**
+   * Frames that live jobs missed, as {@link #frameProgress} counts them, since this engine began;
+   * jobs removed since still count.
+   */
+  public long liveFramesMissed() {
+    return liveFramesMissed;
   }
 
   // ---- decisions ----

@@ -32,6 +32,12 @@ public final class TrackedJob {
   long recentWaitNs;
   long framesDone;
   long framesReportedNs = Long.MIN_VALUE;
+  // Missed frames of a live job (see PolicyEngine#frameProgress): the report frames are counted
+  // from, and the last frame index already counted as missed.
+  long paceNs = Long.MIN_VALUE;
+  long paceFrames;
+  long missedThrough;
+  long framesMissed;
   private Object policyState;
 
   TrackedJob(String id, Origin origin, JobSpec spec, long sinceNs) {
@@ -101,6 +107,14 @@ public final class TrackedJob {
   /** Frames the job reported done, cumulative; 0 before any report. */
   public long framesDone() {
     return framesDone;
+  }
+
+  /**
+   * Frames of a live job that were due but not done when it reported progress, each counted once:
+   * its deadline misses as the agent sees them (see {@link PolicyEngine#frameProgress}).
+   */
+  public long framesMissed() {
+    return framesMissed;
   }
 
   /** When the job last reported frame progress; {@link Long#MIN_VALUE} if never. */

@@ -162,6 +162,37 @@ class PolicyEngineTest {
   }
 
   @Test
+  void aLiveJobsMissedFramesAreCountedOnceFromItsReports() {
+    PolicyEngine e = new PolicyEngine(new FairPolicy(), List.of(), clock);
+    e.registerJob(new Job("j", Selector.pids(1), JobSpec.live("t", LiveSpec.ofFps(50, 0)))); // 20 ms
+    e.registerJob(new Job("v", Selector.pids(2), JobSpec.vod("t")));
+    TrackedJob j = e.job("j").orElseThrow();
+    e.frameProgress("j", 100); // counted from here
+    clock.advanceMs(100);
+    e.frameProgress("j", 105); // 5 due, 5 done
+    assertThat(j.framesMissed()).isZero();
+    clock.advanceMs(100);
+    e.frameProgress("j", 107); // 110 due: 108, 109, 110 late
+    assertThat(j.framesMissed()).isEqualTo(3);
+    clock.advanceMs(20);
+    e.frameProgress("j", 109); // 111 due: only 111 is new
+    assertThat(j.framesMissed()).isEqualTo(4);
+    clock.advanceMs(40);
+    e.frameProgress("j", 113); // caught up: counted from here again
+    clock.advanceMs(100);
+    e.frameProgress("j", 116); // 118 due: 117, 118
+    assertThat(j.framesMissed()).isEqualTo(6);
+    e.frameProgress("v", 1);
+    clock.advanceMs(10_000);
+    e.frameProgress("v", 2);
+    assertThat(e.job("v").orElseThrow().framesMissed()).as("not a live job").isZero();
+
+    assertThat(e.liveFramesMissed()).isEqualTo(6);
+    e.removeJob("j");
+    assertThat(e.liveFramesMissed()).as("a removed job's misses still count").isEqualTo(6);
+  }
+
+  @Test
   void manyTasksSurviveGrowthAndRemoval() {
     PolicyEngine e = new PolicyEngine(new FairPolicy(), List.of(), clock);
     for (int pid = 1; pid <= 5000; pid++) {

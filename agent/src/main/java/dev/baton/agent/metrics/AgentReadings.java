@@ -8,6 +8,9 @@ public interface AgentReadings {
   /** Hint-map entries the agent has written. */
   long hintsWritten();
 
+  /** Hint changes the kernel refused (a full hint map). */
+  long hintsRefused();
+
   /** Live tasks in the task table. */
   long tasksTracked();
 
@@ -17,7 +20,10 @@ public interface AgentReadings {
   /** Jobs of a class (live, vod, batch) the agent is running a policy for. */
   long jobs(String jobClass);
 
-  /** Deadlines of live jobs that passed before their frame was done, as the agent sees them. */
+  /**
+   * Deadlines of live jobs that passed before their frame was done, as the agent sees them: frames
+   * due but not done when a job reported its progress.
+   */
   long liveDeadlineMisses();
 
   /** Whether Baton's scheduler is attached (by this agent, or adopted by it). */

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import dev.baton.bpf.abi.ScxExitKind;
+import dev.baton.policy.JobClass;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
@@ -29,8 +30,9 @@ public final class Metrics implements AutoCloseable {
   /** Prometheus text format 0.0.4, which every Prometheus since 2.0 reads. */
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-  /** The job classes of the policies (policies' JobClass, in its config spelling). */
-  public static final List<String> JOB_CLASSES = List.of("live", "vod", "batch");
+  /** The job classes of the policies, in their config spelling. */
+  public static final List<String> JOB_CLASSES =
+      java.util.Arrays.stream(JobClass.values()).map(JobClass::configName).toList();
 
   /** Base units for the JVM binders' meters that come without one. */
   private static final Map<String, String> MISSING_UNITS =
@@ -85,6 +87,10 @@ public final class Metrics implements AutoCloseable {
         .description("Hints the agent has written into the BPF hint maps")
         .baseUnit("hints")
         .register(registry);
+    FunctionCounter.builder("baton.agent.refused.hints", agent, AgentReadings::hintsRefused)
+        .description("Hint changes the kernel refused (a full hint map); the rest of their batch was written")
+        .baseUnit("hints")
+        .register(registry);
     Gauge.builder("baton.agent.tracked.tasks", agent, AgentReadings::tasksTracked)
         .description("Live tasks in the agent's task table")
         .baseUnit("tasks")
@@ -101,7 +107,9 @@ public final class Metrics implements AutoCloseable {
           .register(registry);
     }
     FunctionCounter.builder("baton.agent.live.missed.deadlines", agent, AgentReadings::liveDeadlineMisses)
-        .description("Frame deadlines of live jobs that passed before the frame was done, as the agent sees them")
+        .description(
+            "Frame deadlines of live jobs that passed before the frame was done, as the agent sees"
+                + " them: frames due but not done when a job reported its progress")
         .baseUnit("deadlines")
         .register(registry);
     for (boolean enabled : new boolean[] {true, false}) {

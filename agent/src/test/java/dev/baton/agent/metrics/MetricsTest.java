@@ -54,6 +54,10 @@ class MetricsTest {
           return 7;
         }
 
+        public long hintsRefused() {
+          return 2;
+        }
+
         public long tasksTracked() {
           return 42;
         }
@@ -100,6 +104,7 @@ class MetricsTest {
     assertThat(metrics.scrape())
         .contains("baton_agent_received_events_total 1234.0")
         .contains("baton_agent_written_hints_total 7.0")
+        .contains("baton_agent_refused_hints_total 2.0")
         .contains("baton_agent_tracked_tasks 42.0")
         .contains("baton_agent_dropped_tasks_total 3.0")
         .contains("baton_agent_jobs{class=\"live\"} 2.0")
