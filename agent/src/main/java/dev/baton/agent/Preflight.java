@@ -32,9 +32,9 @@ public final class Preflight {
   static final int MIN_LIBBPF_MAJOR = 1;
   static final int MIN_LIBBPF_MINOR = 4;
 
-  private static final int CAP_SYS_ADMIN = 21;
-  private static final int CAP_PERFMON = 38;
-  private static final int CAP_BPF = 39;
+  static final int CAP_SYS_ADMIN = 21;
+  static final int CAP_PERFMON = 38;
+  static final int CAP_BPF = 39;
 
   private final Path root;
   private final Supplier<String> libbpfVersion;
@@ -145,11 +145,12 @@ public final class Preflight {
   }
 
   private List<String> missingCapabilities() {
+    // No CapEff line, or one that is not hex, counts as no capabilities: refuse, never crash.
     long effective =
         read(root.resolve("proc/self/status")).stream()
             .flatMap(String::lines)
             .filter(l -> l.startsWith("CapEff:"))
-            .map(l -> Long.parseUnsignedLong(l.substring("CapEff:".length()).trim(), 16))
+            .mapToLong(l -> hex(l.substring("CapEff:".length()).trim()))
             .findFirst()
             .orElse(0L);
     // Measured in the test VM (deploy/README.md): CAP_BPF loads the programs, and CAP_PERFMON lets
@@ -168,6 +169,14 @@ public final class Preflight {
       missing.add("CAP_PERFMON");
     }
     return missing;
+  }
+
+  private static long hex(String s) {
+    try {
+      return Long.parseUnsignedLong(s, 16);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   static boolean atLeast(String version, int major, int minor) {

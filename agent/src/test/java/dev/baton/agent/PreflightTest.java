@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,6 +71,45 @@ class PreflightTest {
     assertThat(preflight("1.4").problems()).isEmpty();
     caps(Long.toHexString(1L << 39)); // CAP_BPF alone cannot read kernel memory
     assertThat(preflight("1.4").problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("CAP_PERFMON"));
+  }
+
+  @Test
+  void capabilitiesAreReadFromARealStatusFileAndGarbageIsNone() throws IOException {
+    // The shape of /proc/self/status: CapEff among the other capability sets.
+    write(
+        "proc/self/status",
+        "Name:\tjava\nUmask:\t0077\nState:\tR (running)\nCapInh:\t0000000000000000\n"
+            + "CapPrm:\t000000c000000000\nCapEff:\t000000c000000000\nCapBnd:\t000000c000000000\n"
+            + "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
+    assertThat(preflight("1.4").problems()).as("CAP_BPF and CAP_PERFMON").isEmpty();
+    for (String bad : List.of("zz", "", "1ffffffffffffffffff")) {
+      caps(bad);
+      assertThat(preflight("1.4").problems()).as("CapEff '%s'", bad).extracting(Preflight.Problem::exitCode).containsExactly(5);
+    }
+    write("proc/self/status", "Name:\tjava\n");
+    assertThat(preflight("1.4").problems()).extracting(Preflight.Problem::exitCode).containsExactly(5);
+  }
+
+  @Test
+  void theServiceUnitsCapabilitiesAreEnoughAndNoBroader() throws IOException {
+    // deploy/baton.service runs as root with this bounding set: the process's effective set.
+    Path unit = Path.of(System.getProperty("user.dir")).resolveSibling("deploy").resolve("baton.service");
+    List<String> names =
+        Files.readAllLines(unit).stream()
+            .filter(l -> l.startsWith("CapabilityBoundingSet="))
+            .flatMap(l -> Arrays.stream(l.substring("CapabilityBoundingSet=".length()).trim().split("\\s+")))
+            .toList();
+    Map<String, Integer> known =
+        Map.of("CAP_BPF", Preflight.CAP_BPF, "CAP_PERFMON", Preflight.CAP_PERFMON, "CAP_SYS_ADMIN", Preflight.CAP_SYS_ADMIN);
+    assertThat(names).as(unit + ": CapabilityBoundingSet").isNotEmpty().allMatch(known::containsKey);
+    assertThat(names).as("the unit holds less than CAP_SYS_ADMIN").doesNotContain("CAP_SYS_ADMIN");
+    long effective = names.stream().mapToLong(n -> 1L << known.get(n)).reduce(0, (a, b) -> a | b);
+    caps(Long.toHexString(effective));
+    assertThat(preflight("1.4").problems()).isEmpty();
+    for (String n : names) {
+      caps(Long.toHexString(effective & ~(1L << known.get(n))));
+      assertThat(preflight("1.4").problems()).as("without " + n).singleElement().satisfies(p -> assertThat(p.message()).contains(n));
+    }
   }
 
   @Test
