@@ -8,6 +8,7 @@ import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.abi.BatonStat;
 import dev.baton.policy.JobClass;
+import dev.baton.policy.config.ConfigParser;
 import dev.baton.policy.config.PolicyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -139,7 +140,7 @@ final class Agent implements AgentReadings {
    * once and the reply lists the changed settings that take a restart.
    */
   synchronized Response reload() {
-    if (options.configFile() == null && policy.configFile() == null) {
+    if (options.configFile() == null && policy.source() == null) {
       throw new ApiException(409, "started without --config or --policy-config: there is no file to reload");
     }
     RunOptions next;
@@ -174,19 +175,27 @@ final class Agent implements AgentReadings {
     if (!java.util.Objects.equals(next.tasksOut(), now.tasksOut())) {
       needsRestart.add("tasks_out");
     }
-    if (!java.util.Objects.equals(next.policyConfig(), now.policyConfig())) {
-      needsRestart.add("policy_config");
-    }
-    Map<String, Object> reply = new LinkedHashMap<>();
-    if (policy.configFile() != null) {
+    // The policy config: its file, else the config file's policy: section, else (if there was
+    // one before) the default; a switch between them applies at once too.
+    // Without a config file, the policy file is the one the driver runs.
+    Path file = options.configFile() == null ? policy.configFile() : next.policyConfig();
+    PolicyConfig cfg = next.policy();
+    if (file != null) {
       try {
-        PolicyConfig cfg = policy.reload(); // keeps the running policy if the file is refused
-        reply.put("policy", cfg.policy());
-        reply.put("rules", cfg.rules().size());
-        reply.put("tenants", cfg.tenants().size());
+        cfg = ConfigParser.parse(file); // a refused file keeps the running policy
       } catch (dev.baton.policy.config.ConfigException e) {
         throw ApiException.badRequest(e.getMessage());
       }
+    }
+    if (cfg == null && policy.source() != null) {
+      cfg = PolicyConfig.DEFAULT;
+    }
+    Map<String, Object> reply = new LinkedHashMap<>();
+    if (cfg != null) {
+      policy.reload(cfg, file, file != null ? file.toString() : next.policySource());
+      reply.put("policy", cfg.policy());
+      reply.put("rules", cfg.rules().size());
+      reply.put("tenants", cfg.tenants().size());
     }
     live = now.withTunables(tunables);
     reply.put("applied", applied);
@@ -282,7 +291,7 @@ final class Agent implements AgentReadings {
     status.put("kernel", read("/proc/sys/kernel/osrelease"));
     status.put("uptime_s", ManagementFactory.getRuntimeMXBean().getUptime() / 1000);
     status.put("policy", policy.policyName());
-    status.put("policy_config", policy.configFile() == null ? null : policy.configFile().toString());
+    status.put("policy_config", policy.source());
     status.putAll(policy.read(JobsApi::summary));
     status.put("pinned", options.pinDir() != null);
     status.put("restarts", restarts);
@@ -298,7 +307,7 @@ final class Agent implements AgentReadings {
    * sun.misc.Signal unsuppressibly; if the JDK lacks it, only the signal is missing.
    */
   private void onHangup() {
-    if (options.configFile() == null && policy.configFile() == null) {
+    if (options.configFile() == null && policy.source() == null) {
       return;
     }
     Runnable reload =

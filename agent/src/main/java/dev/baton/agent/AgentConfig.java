@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
+import dev.baton.policy.config.ConfigParser;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -26,8 +27,9 @@ import org.yaml.snakeyaml.nodes.Tag;
  * unknown or repeated key, a value of the wrong type or out of range. The first problem is
  * reported and nothing is applied.
  *
- * <p>The {@code policy:} section is not interpreted here: it is handed over as a node, positions
- * intact, to the policies module's own parser.
+ * <p>The policy config (policies/README.md) comes either from its own file ({@code
+ * policy_config: FILE}) or inline as the {@code policy:} section, which the policies module's
+ * parser reads from its node, so its errors too name this file's line and column. Not both.
  */
 final class AgentConfig {
 
@@ -76,6 +78,7 @@ final class AgentConfig {
       throw error(source, root, "the config must be a mapping of settings (key: value)");
     }
     Set<String> seen = new HashSet<>();
+    Node policyKey = null;
     for (NodeTuple t : map.getValue()) {
       if (!(t.getKeyNode() instanceof ScalarNode keyNode) || !keyNode.getTag().equals(Tag.STR)) {
         throw error(source, t.getKeyNode(), "setting names are plain words such as slice_us");
@@ -85,6 +88,12 @@ final class AgentConfig {
         throw error(source, keyNode, shown(key) + " is set twice");
       }
       apply(source, key, keyNode, t.getValueNode(), b);
+      if (key.equals("policy") || key.equals("policy_config")) {
+        if (policyKey != null) {
+          throw error(source, keyNode, "policy and policy_config are two ways to give the policy config: keep one");
+        }
+        policyKey = keyNode;
+      }
     }
   }
 
@@ -113,7 +122,11 @@ final class AgentConfig {
       if (!(value instanceof MappingNode)) {
         throw error(source, value, key + " must be a mapping");
       }
-      b.policy = value;
+      try {
+        b.policy = ConfigParser.parse(value, source);
+      } catch (dev.baton.policy.config.ConfigException e) {
+        throw new ConfigException(e.getMessage());
+      }
       return;
     }
     if (type.equals(Tag.BOOL)) {

@@ -241,7 +241,7 @@ public final class Main {
     try {
       PolicyDriver policy;
       try {
-        policy = new PolicyDriver(options.policyConfig(), Runtime.getRuntime().availableProcessors(), System::nanoTime, out);
+        policy = PolicyDriver.of(options, Runtime.getRuntime().availableProcessors(), System::nanoTime, out);
       } catch (dev.baton.policy.config.ConfigException e) {
         err.println("baton: " + e.getMessage());
         return USAGE;

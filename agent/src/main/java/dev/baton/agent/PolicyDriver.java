@@ -50,7 +50,8 @@ final class PolicyDriver {
 
   private static final int E2BIG = 7;
 
-  private final Path configFile;
+  private Path configFile;
+  private String source;
   private final int nrCpus;
   private final LongSupplier clockNs;
   private final PrintStream log;
@@ -90,12 +91,47 @@ final class PolicyDriver {
   PolicyDriver(
       Path configFile, int nrCpus, LongSupplier clockNs, PrintStream log, Function<Integer, ProcReader> proc)
       throws ConfigException {
+    this(configFile == null ? PolicyConfig.DEFAULT : ConfigParser.parse(configFile), configFile,
+        configFile == null ? null : configFile.toString(), nrCpus, clockNs, log, proc);
+  }
+
+  /**
+   * @param config the policy config, already read
+   * @param configFile the file it was read from and is read again from by {@link #reload()}, or
+   *     null (inline in the agent's config file, or the default)
+   * @param source where it came from, for people; null for the default
+   */
+  PolicyDriver(
+      PolicyConfig config, Path configFile, String source, int nrCpus, LongSupplier clockNs, PrintStream log) {
+    this(config, configFile, source, nrCpus, clockNs, log, Proc::new);
+  }
+
+  private PolicyDriver(
+      PolicyConfig config,
+      Path configFile,
+      String source,
+      int nrCpus,
+      LongSupplier clockNs,
+      PrintStream log,
+      Function<Integer, ProcReader> proc) {
     this.configFile = configFile;
+    this.source = source;
     this.nrCpus = nrCpus;
     this.clockNs = clockNs;
     this.log = log;
     this.proc = proc;
-    install(configFile == null ? PolicyConfig.DEFAULT : ConfigParser.parse(configFile));
+    install(config);
+  }
+
+  /**
+   * The driver for {@code baton run}'s options: the policy config file (--policy-config, or
+   * policy_config: in the config file), else the config file's policy: section, else the fair
+   * policy without rules.
+   */
+  static PolicyDriver of(RunOptions o, int nrCpus, LongSupplier clockNs, PrintStream log) throws ConfigException {
+    return o.policyConfig() != null || o.policy() == null
+        ? new PolicyDriver(o.policyConfig(), nrCpus, clockNs, log)
+        : new PolicyDriver(o.policy(), null, o.policySource(), nrCpus, clockNs, log);
   }
 
   private void install(PolicyConfig cfg) {
@@ -113,6 +149,11 @@ final class PolicyDriver {
 
   synchronized Path configFile() {
     return configFile;
+  }
+
+  /** Where the running policy config came from (a file, the agent config's section); null: default. */
+  synchronized String source() {
+    return source;
   }
 
   // ---- the event loop ----
@@ -314,6 +355,13 @@ final class PolicyDriver {
     PolicyConfig cfg = ConfigParser.parse(configFile);
     reload(cfg);
     return cfg;
+  }
+
+  /** Runs {@code cfg} from now on, read from {@code configFile} (or null) and {@code source}. */
+  synchronized void reload(PolicyConfig cfg, Path configFile, String source) {
+    reload(cfg);
+    this.configFile = configFile;
+    this.source = source;
   }
 
   private void reload(PolicyConfig cfg) {

@@ -1,12 +1,12 @@
 package dev.baton.agent;
 
 import dev.baton.agent.api.ApiOptions;
+import dev.baton.policy.config.PolicyConfig;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import org.yaml.snakeyaml.nodes.Node;
 
 /**
  * What {@code baton run} was asked to do: the tunables (see {@link Tunable}, the one place where
@@ -20,10 +20,10 @@ import org.yaml.snakeyaml.nodes.Node;
  * @param pinDir bpffs directory where the running scheduler is pinned so that it outlives the agent
  *     and a restarted agent adopts it; null to tie the scheduler to this process
  * @param configFile the file the options came from (re-read on reload), or null
- * @param policy the config file's {@code policy:} section, left as a YAML node (with its
- *     positions) for the policies module to interpret; null when there is none
- * @param policyConfig the policy config file (YAML, see policies/README.md), or null for the fair
- *     policy without rules; re-read with the rest on reload
+ * @param policy the policy config given inline, as the config file's {@code policy:} section
+ *     (already checked); null when there is none
+ * @param policyConfig the policy config file (YAML, see policies/README.md), or null; with
+ *     neither, the fair policy without rules. Both are read again on reload
  */
 record RunOptions(
     Map<Tunable, Long> tunables,
@@ -32,7 +32,7 @@ record RunOptions(
     ApiOptions api,
     Path pinDir,
     Path configFile,
-    Node policy,
+    PolicyConfig policy,
     Path policyConfig) {
 
   static final String DEFAULT_LISTEN = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
@@ -51,6 +51,11 @@ record RunOptions(
   /** The same settings with other tunables (what a reload may change while running). */
   RunOptions withTunables(Map<Tunable, Long> next) {
     return new RunOptions(next, classSliceUs, tasksOut, api, pinDir, configFile, policy, policyConfig);
+  }
+
+  /** Where the policy config comes from, for people: its file, or the config file's section. */
+  String policySource() {
+    return policyConfig != null ? policyConfig.toString() : policy != null ? configFile + " (policy:)" : null;
   }
 
   long get(Tunable t) {
@@ -95,7 +100,7 @@ record RunOptions(
     boolean pin = true;
     Path pinDir = DEFAULT_PIN_DIR;
     Path configFile;
-    Node policy;
+    PolicyConfig policy;
     Path policyConfig;
 
     /** Validates; the exception's message names the setting. */
@@ -137,7 +142,10 @@ record RunOptions(
         case "--token-file" -> b.tokenFile = path(a, Main.optionValue(args, ++i, a));
         case "--pin-dir" -> b.pinDir = path(a, Main.optionValue(args, ++i, a));
         case "--no-pin" -> b.pin = false;
-        case "--policy-config" -> b.policyConfig = path(a, Main.optionValue(args, ++i, a));
+        case "--policy-config" -> {
+          b.policyConfig = path(a, Main.optionValue(args, ++i, a));
+          b.policy = null; // the command line wins over the file's policy: section too
+        }
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.yaml.snakeyaml.nodes.MappingNode;
 
 class AgentConfigTest {
 
@@ -57,6 +56,7 @@ class AgentConfigTest {
             pin: false
             tasks_out: /tmp/tasks.tsv
             policy:
+              policy: transcode
               rules: []
             """);
     assertThat(o.sliceUs()).isEqualTo(5000);
@@ -64,8 +64,36 @@ class AgentConfigTest {
     assertThat(o.api().port()).isZero();
     assertThat(o.pinDir()).isNull();
     assertThat(o.tasksOut()).isEqualTo(Path.of("/tmp/tasks.tsv"));
-    assertThat(o.policy()).isInstanceOf(MappingNode.class);
-    assertThat(o.policy().getStartMark().getLine()).isEqualTo(6); // positions survive for the policy parser
+    assertThat(o.policy().policy()).isEqualTo("transcode");
+    assertThat(o.policySource()).isEqualTo("null (policy:)"); // parsed from text, not a file
+  }
+
+  @Test
+  void thePolicyComesFromItsFileOrTheSectionAndTheCommandLineWins() throws Exception {
+    Path policyFile = dir.resolve("policy.yaml");
+    Files.writeString(policyFile, "policy: transcode\n");
+    Path byFile = dir.resolve("by-file.yaml");
+    Files.writeString(byFile, "policy_config: " + policyFile + "\n");
+    Path inline = dir.resolve("inline.yaml");
+    Files.writeString(inline, "pin: false\npolicy:\n  policy: transcode\n  tenants: {acme: {weight: 200}}\n");
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+
+    PolicyDriver d = PolicyDriver.of(RunOptions.parse(List.of("--config", byFile.toString())), 2, System::nanoTime, quiet);
+    assertThat(d.policyName()).isEqualTo("transcode");
+    assertThat(d.source()).isEqualTo(policyFile.toString());
+
+    RunOptions o = RunOptions.parse(List.of("--config", inline.toString()));
+    d = PolicyDriver.of(o, 2, System::nanoTime, quiet);
+    assertThat(d.policyName()).isEqualTo("transcode");
+    assertThat(d.source()).isEqualTo(inline + " (policy:)");
+    assertThat(o.policy().tenants()).containsKey("acme");
+
+    Files.writeString(dir.resolve("fair.yaml"), "policy: fair\n");
+    o = RunOptions.parse(List.of("--config", inline.toString(), "--policy-config", dir.resolve("fair.yaml").toString()));
+    assertThat(o.policy()).as("--policy-config replaces the section").isNull();
+    assertThat(PolicyDriver.of(o, 2, System::nanoTime, quiet).policyName()).isEqualTo("fair");
+
+    assertThat(PolicyDriver.of(RunOptions.parse(List.of()), 2, System::nanoTime, quiet).source()).isNull();
   }
 
   @ParameterizedTest(name = "{0}")
@@ -88,6 +116,9 @@ class AgentConfigTest {
           non-scalar key         | '[a]: 1\\n'                           | baton.yaml:1:1: setting names are plain words
           null value             | 'slice_us:\\n'                        | baton.yaml:1:10: slice_us must be a whole number, not ''
           policy not a mapping   | 'policy: 3\\n'                        | baton.yaml:1:9: policy must be a mapping
+          bad policy section     | 'pin: true\\npolicy:\\n  polic: fair\\n'  | baton.yaml:3:3: unknown key 'polic' in the config
+          bad policy value       | 'policy:\\n  policy: fast\\n'        | baton.yaml:2:11: policy must be one of
+          policy given twice     | 'policy_config: /p.yaml\\npolicy: {}\\n' | baton.yaml:2:1: policy and policy_config are two ways
           empty string           | 'tasks_out: \"\"\\n'                  | baton.yaml:1:12: tasks_out must not be empty
           """)
   void badFilesAreOneErrorWithLineAndColumn(String what, String yaml, String expected) {

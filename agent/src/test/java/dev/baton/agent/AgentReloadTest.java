@@ -63,6 +63,46 @@ class AgentReloadTest {
   }
 
   @Test
+  void thePolicySectionIsReadAgainAndAFileCanReplaceIt() throws Exception {
+    Path f = dir.resolve("baton.yaml");
+    Files.writeString(f, "listen: 127.0.0.1:0\npolicy:\n  policy: fair\n");
+    Agent agent = agent(List.of("--config", f.toString()));
+    ApiServer api = routes(agent);
+    assertThat(status(api)).contains("\"policy\":\"fair\"", "\"policy_config\":\"" + f + " (policy:)\"");
+
+    Files.writeString(f, "listen: 127.0.0.1:0\npolicy:\n  policy: transcode\n  tenants: {acme: {}}\n");
+    Response r = reload(api);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("\"policy\":\"transcode\"", "\"tenants\":1");
+    assertThat(status(api)).contains("\"policy\":\"transcode\"");
+
+    // A bad section is refused with its place in baton.yaml, and the running policy stays.
+    Files.writeString(f, "listen: 127.0.0.1:0\npolicy:\n  policy: transcode\n  transcode: {window_ms: -1}\n");
+    r = reload(api);
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains(f + ":4:");
+    assertThat(status(api)).contains("\"policy\":\"transcode\"");
+
+    // Moved to a file of its own: that applies at once, no restart.
+    Path p = dir.resolve("policy.yaml");
+    Files.writeString(p, "policy: fair\n");
+    Files.writeString(f, "listen: 127.0.0.1:0\npolicy_config: " + p + "\n");
+    r = reload(api);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("\"policy\":\"fair\"").doesNotContain("policy_config");
+    assertThat(status(api)).contains("\"policy_config\":\"" + p + "\"");
+
+    // Gone from the file: the default policy again.
+    Files.writeString(p, "policy: transcode\n");
+    reload(api);
+    Files.writeString(f, "listen: 127.0.0.1:0\n");
+    reload(api);
+    assertThat(status(api)).contains("\"policy\":\"fair\"", "\"policy_config\":null");
+  }
+
+  private String status(ApiServer api) {
+    return new String(api.handle("GET", "/v1/status", null, new byte[0]).body(), StandardCharsets.UTF_8);
+  }
+
+  @Test
   void withoutAConfigFileThereIsNothingToReload() throws Exception {
     Agent agent = agent(List.of("--listen", "127.0.0.1:0"));
     assertThat(reload(routes(agent)).status()).isEqualTo(409);
@@ -70,7 +110,8 @@ class AgentReloadTest {
 
   private Agent agent(List<String> args) throws Exception {
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    return new Agent(RunOptions.parse(args), args, quiet, quiet, new AtomicBoolean(), new PolicyDriver(null, 2, System::nanoTime, quiet));
+    RunOptions o = RunOptions.parse(args);
+    return new Agent(o, args, quiet, quiet, new AtomicBoolean(), PolicyDriver.of(o, 2, System::nanoTime, quiet));
   }
 
   private ApiServer routes(Agent agent) throws Exception {

@@ -120,6 +120,14 @@ public final class ConfigParser {
     return new ConfigParser(source).document(compose(text, source));
   }
 
+  /**
+   * Parses a policy config that is part of another YAML document (the agent config's {@code
+   * policy:} section): errors name {@code source} and the node's own line and column.
+   */
+  public static PolicyConfig parse(Node root, String source) throws ConfigException {
+    return new ConfigParser(source).document(root);
+  }
+
   // ---- YAML to nodes ----
 
   private static Node compose(String text, String source) throws ConfigException {
