@@ -31,7 +31,10 @@ class AgentConfigFuzzTest {
           "0x10", "0o17", "1_000", "1.5", ".inf", "-.nan", "1e3", "true", "no", "~", "null", "''",
           "\"\"", "127.0.0.1:9755", "[::1]:9755", "nowhere", ":9755", "host:99999", "/tmp/x",
           "[]", "{}", "[1, 2]", "{a: 1}", "&a 5", "*a", "!!str 100", "!!int x", "!!binary AAAA",
-          "|\n  text", ">\n  folded", "\"\\u0000\"", "\"\\xff\"", "😀", "- a\n- b");
+          "|\n  text", ">\n  folded", "\"\\u0000\"", "\"\\xff\"", "😀", "- a\n- b",
+          // The policy: section goes to the policies' parser.
+          "{policy: transcode}", "{policy: fair, rules: 7}", "{transcode: {window_ms: 1}}",
+          "{rules: [{match: {comm: x}, job: {class: live, fps: 30}}]}", "{tenants: {a: {weight: 0}}}");
 
   private final Random random = new Random(SEED);
 
