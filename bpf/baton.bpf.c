@@ -16,11 +16,15 @@
  * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
  * by the inverse of their weights). The clock follows the tasks dispatched from the class's DSQ
  * (not those sent straight to an idle CPU); tasks that may run on one CPU only are bounded by that
- * CPU's clock instead. No task may lead its clock by more than VTIME_MAX_LEAD slices, and weights
- * above VTIME_WEIGHT_MAX count as that. The watchdog needs every task to run within timeout_ms; unbounded, a nice-19 kernel
- * thread charged 100x its runtime waited seconds behind hogs and got Baton ejected. The bound
- * this buys: a task waits at most about (its class's runnable tasks per CPU) * (1 + 10 *
- * VTIME_MAX_LEAD) slices; weights are honoured down to 100 / VTIME_MAX_LEAD and up to 1000.
+ * CPU's clock instead. No task may lead its clock by more than VTIME_MAX_LEAD slices nor lag it by
+ * more than VTIME_MAX_LAG, and weights above VTIME_WEIGHT_MAX count as that. The watchdog needs
+ * every task to run within timeout_ms: unbounded, a nice-19 kernel thread charged 100x its runtime
+ * waited seconds behind hogs, and once it ran, the clock it moved on left the hogs lagging so far
+ * behind that every waking task waited seconds for them; both got Baton ejected. The bound this
+ * buys: a waking task waits at most about (its class's runnable tasks per CPU) * (1 +
+ * VTIME_MAX_LAG) slices, a task that used its slice up to (VTIME_MAX_LAG + VTIME_MAX_LEAD) times
+ * that; weights are honoured down to 100 / VTIME_MAX_LEAD and up to 1000, between tasks that
+ * share CPUs long enough for the bounds not to bite.
  *
  * CPU selection and preemption. select_cpu keeps the previous CPU if it is idle, else takes the
  * kernel's default idle pick, and dispatches straight to that CPU. A waking LIVE task that found
@@ -66,6 +70,8 @@ char _license[] SEC("license") = "GPL";
 #define SLICE_MAX_NS (1000 * NSEC_PER_MSEC)
 /* How far, in slices, a task's vtime may run ahead of its class's clock. */
 #define VTIME_MAX_LEAD 10
+/* How far, in slices, a task's vtime may fall behind it, whatever the reason. */
+#define VTIME_MAX_LAG 2
 /* The largest weight vtime honours (nice -10 is 932): it bounds what heavier tasks make others wait. */
 #define VTIME_WEIGHT_MAX 1000
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
@@ -571,10 +577,28 @@ void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 		tctx->vtime = floor;
 }
 
+/*
+ * vtime kept within [clock - VTIME_MAX_LAG, clock + VTIME_MAX_LEAD] slices (see the top of the
+ * file). The lag bound matters as much as the lead: a task dispatched with a lead moves the clock
+ * on, and the tasks running elsewhere then lag it; unbounded, they kept every waking task (placed
+ * just behind the clock) waiting until they caught up, seconds with long slices, and the watchdog
+ * ejected Baton for a starved kthread.
+ */
+static u64 vtime_bounded(struct task_struct *p, u32 cls, u64 slice, u64 vtime)
+{
+	u64 clock = *task_clock(p, cls);
+
+	if ((s64)(vtime - (clock + VTIME_MAX_LEAD * slice)) > 0)
+		return clock + VTIME_MAX_LEAD * slice;
+	if ((s64)(vtime - (clock - VTIME_MAX_LAG * slice)) < 0)
+		return clock - VTIME_MAX_LAG * slice;
+	return vtime;
+}
+
 void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 slice, ceiling;
+	u64 slice;
 	u32 cls;
 
 	stat_inc(BATON_STAT_ENQUEUES);
@@ -593,10 +617,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			preempt_for(p, tctx->deadline);
 		return;
 	}
-	/* No task leads its clock by more than VTIME_MAX_LEAD slices (see the top of the file). */
-	ceiling = *task_clock(p, cls) + VTIME_MAX_LEAD * slice;
-	if ((s64)(tctx->vtime - ceiling) > 0)
-		tctx->vtime = ceiling;
+	tctx->vtime = vtime_bounded(p, cls, slice, tctx->vtime);
 	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
 }
 
@@ -646,8 +667,9 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 	if (cls == BATON_CLASS_LIVE)
 		key = tctx->deadline;
 	else
-		key = tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) * BATON_WEIGHT_DEFAULT /
-				    vtime_weight(prev, tctx);
+		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
+				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
+							  BATON_WEIGHT_DEFAULT / vtime_weight(prev, tctx));
 	bpf_for_each(scx_dsq, p, cls, 0) {
 		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 			return (s64)(key - p->scx.dsq_vtime) <= 0;

@@ -52,7 +52,7 @@ fact cpus "$(nproc)"
 t0=$(date +%s)
 # Longer NORMAL and BATCH slices put the cost of not preempting (a wait for the running slice to
 # end) above the host's timer noise; LIVE keeps the default.
-start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-ms 10000
+start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-ms 10000 --restart-max 0
 fact agent_start_s $(($(date +%s) - t0))
 fact state_attached "$(state)"
 fact ops "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
@@ -238,7 +238,7 @@ fact state_detached "$(state)"
 # --- The guard is what prevents ejection: without it, the same kind of load (NORMAL hogs on
 # every CPU and an IDLE task) ends in the watchdog's ejection.
 if [ $mode = full ]; then
-  start_agent "$out/agent2.log" --starve-ms 0 --timeout-ms 3000
+  start_agent "$out/agent2.log" --starve-ms 0 --timeout-ms 3000 --restart-max 0
   fact noguard_attached "$(state)"
   hogs=""
   for k in 1 2 3; do

@@ -4,6 +4,7 @@ import dev.baton.bpf.BpfException;
 import dev.baton.bpf.BpfObject;
 import dev.baton.bpf.StructOpsLink;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -75,15 +76,23 @@ final class Pins {
 
   /** Removes every pin and the directory; a link that nothing else holds detaches. */
   void remove() throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        try {
-          Files.delete(p);
-        } catch (NoSuchFileException e) {
-          // removed concurrently (baton stop): fine
+    // Another process may be removing the same pins (baton stop and the agent it stops): an entry
+    // that vanishes under the walk is fine, so walk again until nothing is left.
+    for (int attempt = 1; ; attempt++) {
+      try (Stream<Path> all = Files.walk(dir)) {
+        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+          try {
+            Files.delete(p);
+          } catch (NoSuchFileException e) {
+            // removed concurrently: fine
+          }
+        }
+        return;
+      } catch (NoSuchFileException e) {
+        return; // the directory itself is gone
+      } catch (UncheckedIOException e) {
+        if (!(e.getCause() instanceof NoSuchFileException) || attempt == 3) {
+          throw e.getCause();
         }
       }
     }

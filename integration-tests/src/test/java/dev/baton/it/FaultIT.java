@@ -63,8 +63,9 @@ class FaultIT {
                     .matches(
                         "baton: the kernel ended the scheduler: (ERROR_STALL: runnable task stall|ERROR: runtime error)"))
         .anySatisfy(l -> assertThat(l).contains("ERROR_STALL"));
-    // The kernel's detail follows each: which task waited how long, or the RCU stall.
-    assertThat(log).filteredOn(l -> l.matches("baton:   .*(failed to run for|RCU CPU stall).*")).hasSize(3);
+    // The kernel's detail follows each: which task (or the watchdog itself) waited how long, or
+    // the RCU stall.
+    assertThat(log).filteredOn(l -> l.matches("baton:   .*(failed to run for|failed to check in|RCU CPU stall).*")).hasSize(3);
     assertThat(log).contains(
         "baton: restarting the scheduler in 500 ms (restart 1 of 2)",
         "baton: restarting the scheduler in 1000 ms (restart 2 of 2)");

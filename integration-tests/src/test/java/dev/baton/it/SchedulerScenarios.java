@@ -82,8 +82,16 @@ abstract class SchedulerScenarios {
     long shortJobs = num("edf_live_short_jobs");
     // Run-to-completion in arrival order makes the short-period task wait behind the long job.
     assertThat(num("edf_fifo_short_misses")).as(all).isGreaterThanOrEqualTo(shortJobs / 4);
-    assertThat(num("edf_live_short_misses")).as(all).isLessThanOrEqualTo(shortJobs / 10);
-    assertThat(num("edf_live_long_misses")).as(all).isLessThanOrEqualTo(num("edf_live_long_jobs") / 10);
+    // The host's share: SCHED_FIFO's miss rate in the first scenario, where nothing else could
+    // have delayed it (an emulated guest on a shared host loses whole vCPUs for a while).
+    double noise = (double) num("fifo_misses") / num("fifo_jobs");
+    long longJobs = num("edf_live_long_jobs");
+    assertThat(num("edf_live_short_misses"))
+        .as(all)
+        .isLessThanOrEqualTo(shortJobs / 10 + (long) Math.ceil(noise * shortJobs));
+    assertThat(num("edf_live_long_misses"))
+        .as(all)
+        .isLessThanOrEqualTo(longJobs / 10 + (long) Math.ceil(noise * longJobs));
   }
 
   @Test
