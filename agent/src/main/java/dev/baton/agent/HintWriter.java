@@ -34,16 +34,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * stream reported when the task appeared, so no lookup precedes a write. The kernel applies a
  * batch in order and stops at an entry it refuses (a full map); the writer reports that entry and
  * resumes after it, so after a batch every change is either in place or returned as a refusal
- * with its errno, never lost behind another's failure. Clearing a key that is gone is fine: BPF
- * deletes a task's key when the task exits, and the agent's clear then only covers a write that
- * raced with the exit. The operator's API ({@link #setTask} and friends) writes one hint at a
+ * with its errno, never lost behind another's failure. Clearing a key that is gone is fine (it
+ * costs one call more, as the kernel stops there too): BPF deletes a task's key when the task
+ * exits, and the agent's clear then only covers a write that raced with the exit. The operator's API ({@link #setTask} and friends) writes one hint at a
  * time, with a lookup of the task's start time first (baton_query_task): one pid, and an answer
  * that says which task it reached.
  *
  * <p><b>Why batches, not an mmapped array.</b> The event-path benchmark ({@code make bench})
  * measured a 16-byte hint stored into a BPF_F_MMAPABLE array at a few ns and no syscall, against
- * about 300 ns per hint for a 256-entry update batch and 850 ns for bpf_map_update_elem. The
- * array would still cost more than it saves. Its slots are not keyed: BPF would have to find a
+ * about 400 ns per hint for this writer in a tick of 16 changes (300 ns for a bare 256-entry
+ * update batch) and 850 ns for bpf_map_update_elem. The array would still cost more than it saves. Its slots are not keyed: BPF would have to find a
  * task's slot (and the agent could not tell it which without a syscall of its own), a slot reused
  * by a new task needs the {pid, start} check anyway, and a 16-byte hint is not one atomic store,
  * so readers need a sequence protocol. The hash map keyed by {pid, start} gives a recycled pid no
