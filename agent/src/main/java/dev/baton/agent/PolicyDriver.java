@@ -30,7 +30,9 @@ import java.util.function.LongSupplier;
 
 /**
  * Joins the policy engine to the running agent: feeds it the event stream (tasks appearing and
- * exiting, runtime samples), ticks it, and writes what it decides through {@link Hints}.
+ * exiting, runtime samples), ticks it, and writes what it decides through {@link Hints}: one
+ * batch per tick, task keys built from the start times the event stream reported (a task's hint
+ * is cleared under the key it was written with, even after its pid is reused).
  *
  * <p>Threads: the scheduler's event loop calls the event methods and {@link #tickIfDue}; the
  * control API calls the job methods. The engine is not thread-safe, so every method holds this
