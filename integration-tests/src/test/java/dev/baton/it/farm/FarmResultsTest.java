@@ -124,7 +124,24 @@ class FarmResultsTest {
         .contains("\"error\":\"the baton setup waits for the job API\"");
     assertThat(FarmReport.svg(r))
         .startsWith("<svg")
-        .contains("live frames missed")
+        .contains("live frames missed", "live lateness p50, p99", "VOD throughput", "VOD fairness")
+        .contains(">not run<")
         .endsWith("</svg>\n");
+  }
+
+  @Test
+  void chartAxesShowEveryValueButRunawayLateness() {
+    FarmResults r = FarmResults.parse(OUTPUT);
+    java.util.List<Run> runs = FarmReport.ordered(r, "hard");
+    double[] missed = FarmReport.axis(runs, FarmReport.PANELS.get(0));
+    double[] late = FarmReport.axis(runs, FarmReport.PANELS.get(1));
+    double[] vod = FarmReport.axis(runs, FarmReport.PANELS.get(2));
+    assertThat(missed).containsExactly(0, 100);
+    // p50 down to -9 ms; p99 up to 4 ms, under the cap of 4 periods of the 60 fps encoder.
+    assertThat(late).containsExactly(-9, 4);
+    assertThat(vod[1]).isCloseTo(90 * 1.15, org.assertj.core.api.Assertions.within(1e-9));
+    String slow = OUTPUT.replace("late_p99_us=4000", "late_p99_us=900000");
+    double[] capped = FarmReport.axis(FarmReport.ordered(FarmResults.parse(slow), "hard"), FarmReport.PANELS.get(1));
+    assertThat(capped[1]).isCloseTo(4 * 16.667, org.assertj.core.api.Assertions.within(1e-9));
   }
 }
