@@ -130,6 +130,7 @@ public final class PolicyEngine {
       j.waitNs += waitNs;
       j.recentCpuNs += cpuNs;
       j.recentWaitNs += waitNs;
+      j.recentWakeups += wakeups;
     }
   }
 
@@ -237,6 +238,7 @@ public final class PolicyEngine {
     for (TrackedJob j : jobs.values()) {
       j.recentCpuNs = 0;
       j.recentWaitNs = 0;
+      j.recentWakeups = 0;
     }
     return new Decision(changes, statusChanges);
   }

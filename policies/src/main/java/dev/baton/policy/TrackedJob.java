@@ -30,6 +30,7 @@ public final class TrackedJob {
   long waitNs;
   long recentCpuNs;
   long recentWaitNs;
+  long recentWakeups;
   long framesDone;
   long framesReportedNs = Long.MIN_VALUE;
   private Object policyState;
@@ -96,6 +97,11 @@ public final class TrackedJob {
 
   public long recentWaitNs() {
     return recentWaitNs;
+  }
+
+  /** Wakeups of its tasks since the last tick. */
+  public long recentWakeups() {
+    return recentWakeups;
   }
 
   /** Frames the job reported done, cumulative; 0 before any report. */
