@@ -73,12 +73,11 @@ run_fifo() { run_farm "$1" "$2" --live-policy fifo; }
 # The agent attaches with the transcode policy before farm starts (a JVM starts in seconds under
 # emulation; that is not part of the scenario), every encoder is registered through the control
 # API while farm waits for its go file (live: pid and frame period; VOD: pid and tenant), and
-# nothing is reniced: the policy decides from the jobs alone. A short unmeasured run of the same
-# scenario warms the agent up first. The scenario's tenant weights go
-# into the policy config, as an operator would declare them. The agent runs unpinned, so the
-# scheduler cannot outlive this setup; SIGTERM must detach it and exit 0.
+# nothing is reniced: the policy decides from the jobs alone. The scenario's tenant weights go
+# into the policy config, as an operator would declare them. An unmeasured run of the same
+# scenario warms the agent up first. The agent runs unpinned, so the scheduler cannot outlive
+# this setup; SIGTERM must detach it and exit 0.
 api=127.0.0.1:9755
-WARM_UP_S=5
 # Under emulation the C2 compiler costs more CPU than it returns in a run of seconds.
 export BATON_JAVA_OPTS="${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
 sched_state() { cat /sys/kernel/sched_ext/state 2>/dev/null || echo none; }
@@ -95,8 +94,14 @@ policy_config() {
 # field NAME LINE: the value of NAME=... in a record line.
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-# register_jobs READY: one job per encoder, through the API (PUT /v1/jobs/ID); then, as the clock
-# starts, notes the agent's CPU time and schedules a look at the jobs half way through the run.
+# call METHOD PATH [JSON]: one request to the agent's API; the body goes to $work/answer, the
+# status code to stdout.
+call() {
+  curl -s -m 60 -o "$work/answer" -w '%{http_code}' -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} \
+    "http://$api$2"
+}
+
+# register_jobs READY: one job per encoder, $job_prefix before its name, through the API.
 register_jobs() {
   local line name kind pid body code
   while read -r line; do
@@ -106,44 +111,41 @@ register_jobs() {
     vod) body="{\"class\":\"vod\",\"tenant\":\"$(field tenant "$line")\",\"pids\":[$pid]}" ;;
     *) echo "unknown encoder kind '$kind' in the ready file" >&2; return 1 ;;
     esac
-    code=$(curl -s -m 60 -o "$work/put.json" -w '%{http_code}' -X PUT \
-      -H 'Content-Type: application/json' -d "$body" "http://$api/v1/jobs/$name")
-    [ "$code" = 200 ] || { echo "PUT /v1/jobs/$name: $code $(cat "$work/put.json")" >&2; return 1; }
+    code=$(call PUT "/v1/jobs/$job_prefix$name" "$body")
+    [ "$code" = 200 ] || { echo "PUT /v1/jobs/$job_prefix$name: $code $(cat "$work/answer")" >&2; return 1; }
   done <"$1"
   agent_cpu0=$(cpu_ms $agent)
-  [ -z "$half_way" ] || snapshot_jobs "$half_way"
 }
 
-# snapshot_jobs AFTER_S: /v1/jobs into $work/jobs.json, AFTER_S seconds from now, in the background
-# (once the run is over, the encoders are gone from their jobs).
-snapshot_jobs() {
-  rm -f "$work/jobs.json"
-  (sleep "$1"; curl -sf -m 60 "http://$api/v1/jobs" >"$work/jobs.json") &
-  snapshot=$!
+# remove_jobs READY: the jobs register_jobs made.
+remove_jobs() {
+  local line code
+  while read -r line; do
+    code=$(call DELETE "/v1/jobs/$job_prefix$(field name "$line")")
+    [ "$code" = 204 ] || { echo "DELETE a job: $code $(cat "$work/answer")" >&2; return 1; }
+  done <"$1"
 }
 
-# The jobs as the policy saw them mid-run, one record each: the tasks it hinted, the health it judged.
+# job_records LOG_FROM: each job as the policy saw it, from /v1/jobs (its CPU and waiting over
+# the run) and from the agent's log after line LOG_FROM (the highest lag level it reached).
 job_records() {
-  [ -f "$work/jobs.json" ] || return 0
-  { cat "$work/jobs.json"; echo; } | sed 's/},{/}\n{/g' | while read -r j; do
-    printf 'record=job name=%s class=%s tasks=%s health=%s lag_level=%s\n' \
-      "$(echo "$j" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" \
+  local j name
+  [ "$(call GET /v1/jobs)" = 200 ] || return 0
+  { cat "$work/answer"; echo; } | sed 's/},{/}\n{/g' | while read -r j; do
+    name=$(echo "$j" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+    printf 'record=job name=%s class=%s cpu_ms=%s wait_ms=%s max_lag_level=%s\n' "$name" \
       "$(echo "$j" | sed -n 's/.*"class":"\([^"]*\)".*/\1/p')" \
-      "$(echo "$j" | sed -n 's/.*"tasks":\([0-9]*\).*/\1/p')" \
-      "$(echo "$j" | sed -n 's/.*"health":"\{0,1\}\([a-z_]*\).*/\1/p')" \
-      "$(echo "$j" | sed -n 's/.*"lag_level":\([0-9]*\).*/\1/p')"
+      "$(($(echo "$j" | sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p') / 1000000))" \
+      "$(($(echo "$j" | sed -n 's/.*"wait_ns":\([0-9]*\).*/\1/p') / 1000000))" \
+      "$(tail -n +"$1" "$work/agent.log" | sed -n "s/^baton: job $name: lagging lag \([0-9]*\).*/\1/p" | sort -n | tail -1 | grep . || echo 0)"
   done
 }
 
 # cpu_ms PID: the CPU time the process has used (user + system), 0 if it is gone.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# The scenario's length in seconds: --seconds, else its own seconds line, else farm's 20.
-scenario_seconds() { echo "${seconds:-$(awk '$1 == "seconds" { s = $2 } END { print s ? s : 20 }' "$1")}"; }
-
 run_baton() { # scenario-file out-file
-  local i rc=0 agent_rc state
-  agent_cpu0=0 snapshot=""
+  local i rc=0 agent_rc state log_from
   command -v curl >/dev/null || { echo "curl is missing (the setup talks to Baton's API)" >"$work/err"; return 2; }
   [ "$(sched_state)" = disabled ] ||
     { echo "a sched_ext scheduler is already $(sched_state) (want disabled)" >"$work/err"; return 2; }
@@ -162,27 +164,28 @@ run_baton() { # scenario-file out-file
     sleep 0.2
     i=$((i + 1))
   done
-  # A warm-up of the same scenario, not measured: the first seconds of real work are the JIT's
-  # busiest (seconds of CPU under emulation, taken from VOD), and a farm host's agent has long
-  # been running when a scenario like this starts.
-  before_go=register_jobs half_way=""
-  run_farm "$1" "$work/warm-up" -e "seconds $WARM_UP_S" || rc=$?
+  # The warm-up, a whole unmeasured run: a JVM's first seconds of real work are its JIT's busiest
+  # (after a 5 s warm-up, the agent still used 5% of this guest's CPU in the measured run, twice
+  # its steady rate, all of it taken from VOD), and a farm host's agent has long been running
+  # when a scenario like this starts. Its jobs go before the measured run registers its own.
+  before_go=register_jobs job_prefix=warm-up-
+  run_farm "$1" "$work/warm-up" && remove_jobs "$work/ready" 2>>"$work/err" || rc=$?
   if [ $rc = 0 ]; then
-    half_way=$(($(scenario_seconds "$1") / 2))
+    before_go=register_jobs job_prefix=""
+    log_from=$(($(wc -l <"$work/agent.log") + 1))
     run_farm "$1" "$2" || rc=$?
+    agent_cpu=$(($(cpu_ms $agent) - agent_cpu0))
+    job_records "$log_from" >>"$2"
   else
     sed -i '1s/^/warm-up: /' "$work/err"
   fi
   before_go=""
-  agent_cpu=$(($(cpu_ms $agent) - agent_cpu0))
-  [ -z "$snapshot" ] || wait $snapshot
-  job_records >>"$2"
   kill -TERM $agent
   wait $agent
   agent_rc=$?
   state=$(sched_state)
   # With the BPF side's counters from its last report (guard dispatches, kicks, ...).
-  echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu" \
+  [ $rc != 0 ] || echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu" \
     "$(sed -n 's/^baton: stats //p' "$work/agent.log" | tail -1)" >>"$2"
   if [ $rc = 0 ] && { [ $agent_rc != 0 ] || [ "$state" != disabled ]; }; then
     { echo "the agent exited $agent_rc leaving the scheduler $state:"; tail -5 "$work/agent.log"; } >"$work/err"
