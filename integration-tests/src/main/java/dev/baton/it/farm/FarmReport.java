@@ -135,6 +135,19 @@ public final class FarmReport {
     return Optional.of(own.get().number("vod_units_per_s") / fifo.get().number("vod_units_per_s"));
   }
 
+  /** The agent's CPU time during a run, in % of the guest's CPUs over the run's seconds. */
+  static Optional<Double> agentShare(FarmResults results, Run run) {
+    double cpus = Double.parseDouble(results.facts().getOrDefault("cpus", "0"));
+    return run.all("agent").stream()
+        .filter(a -> a.fields().containsKey("cpu_ms"))
+        .findFirst()
+        .flatMap(
+            a ->
+                run.summary()
+                    .filter(sum -> cpus > 0)
+                    .map(sum -> a.number("cpu_ms") / (10 * sum.number("seconds") * cpus)));
+  }
+
   static String table(FarmResults results) {
     StringBuilder b = new StringBuilder();
     b.append(
@@ -176,6 +189,16 @@ public final class FarmReport {
                 vod ? fmt("%.2f", r.number("vod_fairness")) : "-",
                 r.number("stall_pct")));
       }
+      for (Run run : ordered(results, scenario)) {
+        agentShare(results, run)
+            .ifPresent(
+                share ->
+                    b.append(
+                        fmt(
+                            "  (Baton's agent used %.1f%% of the guest's CPU during the run, CPU"
+                                + " that VOD did not get.)%n",
+                            share)));
+      }
     }
     b.append(
         fmt(
@@ -210,6 +233,7 @@ public final class FarmReport {
           vsFifo(results, run).ifPresent(x -> f.add(num("vod_vs_fifo", x)));
           f.add(num("vod_fairness", r.number("vod_fairness")));
           f.add(num("stall_pct", r.number("stall_pct")));
+          agentShare(results, run).ifPresent(x -> f.add(num("agent_cpu_pct", x)));
           f.add(
               array(
                   "live",
