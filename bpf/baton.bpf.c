@@ -8,9 +8,12 @@
  * a hint), else from its cgroup's (cgroup_hints), else it is NORMAL with its own (nice) weight.
  *
  * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
- * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that runs a whole slice
- * without sleeping has its deadline pushed back by one relative deadline, so an overrunning task
- * cannot keep the head of the queue. The other classes are weighted virtual time: a task's vtime
+ * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that has run for a whole
+ * relative deadline since its deadline was set is past that deadline (it cannot have done more CPU
+ * work than the wall time it had): it is overrunning, and its deadline moves back by one relative
+ * deadline, so it cannot keep the head of the queue. The slice does not count here: it only says
+ * how often the order is looked at again, and a task whose frames are longer than its slice is
+ * not overrunning. The other classes are weighted virtual time: a task's vtime
  * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
  * own CPU time behind its class's clock, so sleeping banks at most one slice of credit (a task
  * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
@@ -769,7 +772,7 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 		return;
 	}
 	tctx->ran_ns += used;
-	if (tctx->ran_ns >= task_slice(tctx, BATON_CLASS_LIVE)) {
+	if (tctx->ran_ns >= tctx->rel_deadline_ns) {
 		tctx->deadline += tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
 	}

@@ -12,22 +12,26 @@
 #         baton  Baton with the transcode policy: jobs registered through its API, no renicing
 #
 # Usage: farm-scenarios.sh [--seconds S] [--scenarios "simple hard"] [--setups "alone eevdf ..."]
+#                          [--rounds N]
 #   a scenario is a name from integration-tests/scenarios/ or a path to a .farm file. By default
-#   simple and hard, and ffmpeg (real encoders) when ffmpeg is installed.
+#   simple and hard, and ffmpeg (real encoders) when ffmpeg is installed. --rounds repeats every
+#   scenario's setups N times in turn (default 1), to tell a setup's effect from the host's noise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 farm=$root/integration-tests/target/workload/farm
 have_ffmpeg=0
 command -v ffmpeg >/dev/null 2>&1 && have_ffmpeg=1
-seconds="" scenarios="simple hard$([ $have_ffmpeg = 0 ] || echo ' ffmpeg')" setups="alone eevdf nice fifo baton"
+seconds="" scenarios="simple hard$([ $have_ffmpeg = 0 ] || echo ' ffmpeg')" setups="alone eevdf nice fifo baton" rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
   --seconds) seconds=$2; shift 2 ;;
   --scenarios) scenarios=$2; shift 2 ;;
   --setups) setups=$2; shift 2 ;;
-  *) echo "usage: farm-scenarios.sh [--seconds S] [--scenarios LIST] [--setups LIST]" >&2; exit 2 ;;
+  --rounds) rounds=$2; shift 2 ;;
+  *) echo "usage: farm-scenarios.sh [--seconds S] [--scenarios LIST] [--setups LIST] [--rounds N]" >&2; exit 2 ;;
   esac
 done
+case $rounds in '' | *[!0-9]* | 0) echo "farm-scenarios: --rounds wants a whole number >= 1, not '$rounds'" >&2; exit 2 ;; esac
 [ -x "$farm" ] || { echo "farm-scenarios: $farm is missing: build first (make build)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,7 +54,7 @@ run_farm() { # scenario-file out-file farm-options...
   while [ ! -f "$work/ready" ] && kill -0 $fpid 2>/dev/null; do sleep 0.05; done
   hook_rc=0
   if [ -f "$work/ready" ] && [ -n "$before_go" ]; then
-    $before_go "$work/ready" || hook_rc=$?
+    $before_go "$work/ready" 2>>"$work/err" || hook_rc=$?
   fi
   [ $hook_rc = 0 ] || kill $fpid 2>/dev/null
   touch "$work/go"
@@ -65,17 +69,130 @@ run_eevdf() { run_farm "$1" "$2"; }
 run_nice() { run_farm "$1" "$2" --live-nice -10; }
 run_fifo() { run_farm "$1" "$2" --live-policy fifo; }
 
-# ---- Baton's setup: the slot for the transcode policy -------------------------------------------
-# To come with the transcode policy and the job API. The plan:
-#   1. attach: bin/baton run --config <transcode config> & ; wait for sched_ext state "enabled";
-#   2. before_go=register_jobs; run_farm "$1" "$2"   (no --live-nice, no --live-policy: the
-#      policy decides from the jobs alone), where register_jobs reads the ready file and calls
-#      `bin/baton job put ...` for each encoder: live ones with pid and period_us (their frame
-#      deadline), VOD ones with pid and tenant;
-#   3. stop the agent (SIGTERM), check it detached (state "disabled"), and print its exit status.
-run_baton() {
-  echo "Baton's setup waits for the transcode policy and its job API" >"$work/err"
-  return 3
+# ---- Baton's setup ---------------------------------------------------------------------------
+# The agent attaches with the transcode policy before farm starts (a JVM starts in seconds under
+# emulation; that is not part of the scenario), every encoder is registered through the control
+# API while farm waits for its go file (live: pid and frame period; VOD: pid and tenant), and
+# nothing is reniced: the policy decides from the jobs alone. The scenario's tenant weights go
+# into the policy config, as an operator would declare them. An unmeasured run of the same
+# scenario warms the agent up first. The agent runs unpinned, so the scheduler cannot outlive
+# this setup; SIGTERM must detach it and exit 0.
+api=127.0.0.1:9755
+# Under emulation the C2 compiler costs more CPU than it returns in a run of seconds.
+export BATON_JAVA_OPTS="${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
+sched_state() { cat /sys/kernel/sched_ext/state 2>/dev/null || echo none; }
+
+# policy_config SCENARIO: the transcode policy, with every VOD tenant at the scenario's weight
+# (farm's default is 1; the policy's would be 100).
+policy_config() {
+  echo "policy: transcode"
+  awk '$1 == "tenant" { for (i = 3; i <= NF; i++) if ($i ~ /^weight=/) w[$2] = substr($i, 8) }
+       $1 == "vod" { for (i = 3; i <= NF; i++) if ($i ~ /^tenant=/ && !t[substr($i, 8)]++) nt++ }
+       END { if (nt) print "tenants:"; for (n in t) printf "  %s: {weight: %d}\n", n, (n in w) ? w[n] : 1 }' "$1"
+}
+
+# field NAME LINE: the value of NAME=... in a record line.
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# call METHOD PATH [JSON]: one request to the agent's API; the body goes to $work/answer, the
+# status code to stdout.
+call() {
+  curl -s -m 60 -o "$work/answer" -w '%{http_code}' -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} \
+    "http://$api$2"
+}
+
+# register_jobs READY: one job per encoder, $job_prefix before its name, through the API.
+register_jobs() {
+  local line name kind pid body code
+  while read -r line; do
+    name=$(field name "$line") kind=$(field kind "$line") pid=$(field pid "$line")
+    case $kind in
+    live) body="{\"class\":\"live\",\"period_us\":$(field period_us "$line"),\"pids\":[$pid]}" ;;
+    vod) body="{\"class\":\"vod\",\"tenant\":\"$(field tenant "$line")\",\"pids\":[$pid]}" ;;
+    *) echo "unknown encoder kind '$kind' in the ready file" >&2; return 1 ;;
+    esac
+    code=$(call PUT "/v1/jobs/$job_prefix$name" "$body")
+    [ "$code" = 200 ] || { echo "PUT /v1/jobs/$job_prefix$name: $code $(cat "$work/answer")" >&2; return 1; }
+  done <"$1"
+  agent_cpu0=$(cpu_ms $agent)
+}
+
+# remove_jobs READY: the jobs register_jobs made.
+remove_jobs() {
+  local line code
+  while read -r line; do
+    code=$(call DELETE "/v1/jobs/$job_prefix$(field name "$line")")
+    [ "$code" = 204 ] || { echo "DELETE a job: $code $(cat "$work/answer")" >&2; return 1; }
+  done <"$1"
+}
+
+# job_records LOG_FROM: each job as the policy saw it, from /v1/jobs (its CPU and waiting over
+# the run) and from the agent's log after line LOG_FROM (the highest lag level it reached).
+job_records() {
+  local j name
+  [ "$(call GET /v1/jobs)" = 200 ] || return 0
+  { cat "$work/answer"; echo; } | sed 's/},{/}\n{/g' | while read -r j; do
+    name=$(echo "$j" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+    printf 'record=job name=%s class=%s cpu_ms=%s wait_ms=%s max_lag_level=%s\n' "$name" \
+      "$(echo "$j" | sed -n 's/.*"class":"\([^"]*\)".*/\1/p')" \
+      "$(($(echo "$j" | sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p') / 1000000))" \
+      "$(($(echo "$j" | sed -n 's/.*"wait_ns":\([0-9]*\).*/\1/p') / 1000000))" \
+      "$(tail -n +"$1" "$work/agent.log" | sed -n "s/^baton: job $name: lagging lag \([0-9]*\).*/\1/p" | sort -n | tail -1 | grep . || echo 0)"
+  done
+}
+
+# cpu_ms PID: the CPU time the process has used (user + system), 0 if it is gone.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+run_baton() { # scenario-file out-file
+  local i rc=0 agent_rc state log_from
+  command -v curl >/dev/null || { echo "curl is missing (the setup talks to Baton's API)" >"$work/err"; return 2; }
+  [ "$(sched_state)" = disabled ] ||
+    { echo "a sched_ext scheduler is already $(sched_state) (want disabled)" >"$work/err"; return 2; }
+  policy_config "$1" >"$work/policy.yaml"
+  "$root/bin/baton" run --no-pin --policy-config "$work/policy.yaml" >"$work/agent.log" 2>&1 &
+  agent=$!
+  # Up to 5 minutes: a JVM and the BPF verifier under emulation, on a host that may be busy.
+  i=0
+  until [ "$(sched_state)" = enabled ] && curl -sf -m 10 -o /dev/null "http://$api/v1/status"; do
+    if ! kill -0 $agent 2>/dev/null || [ $i -ge 1500 ]; then
+      kill -TERM $agent 2>/dev/null
+      wait $agent
+      { echo "the agent did not attach (exit $?, state $(sched_state)):"; tail -5 "$work/agent.log"; } >"$work/err"
+      return 1
+    fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  # The warm-up, a whole unmeasured run: a JVM's first minute of real work is its JIT's busiest
+  # (measured in the hard scenario: after a 5 s warm-up the agent used 5.4% of this guest's CPU
+  # during the run, after a whole run 4.5%, all of it taken from VOD), and a farm host's agent
+  # has long been running when load like this arrives. Its jobs go before the measured run's.
+  before_go=register_jobs job_prefix=warm-up-
+  run_farm "$1" "$work/warm-up" && remove_jobs "$work/ready" 2>>"$work/err" || rc=$?
+  if [ $rc = 0 ]; then
+    before_go=register_jobs job_prefix=""
+    log_from=$(($(wc -l <"$work/agent.log") + 1))
+    run_farm "$1" "$2" || rc=$?
+    agent_cpu=$(($(cpu_ms $agent) - agent_cpu0))
+    job_records "$log_from" >>"$2"
+  else
+    sed -i '1s/^/warm-up: /' "$work/err"
+  fi
+  before_go=""
+  kill -TERM $agent
+  wait $agent
+  agent_rc=$?
+  state=$(sched_state)
+  # With the BPF side's counters from its last report (guard dispatches, kicks, ...).
+  [ $rc != 0 ] || echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu" \
+    "$(sed -n 's/^baton: stats //p' "$work/agent.log" | tail -1)" >>"$2"
+  if [ $rc = 0 ] && { [ $agent_rc != 0 ] || [ "$state" != disabled ]; }; then
+    { echo "the agent exited $agent_rc leaving the scheduler $state:"; tail -5 "$work/agent.log"; } >"$work/err"
+    rc=1
+  fi
+  [ $rc = 0 ] || tail -5 "$work/agent.log" >>"$work/err"
+  return $rc
 }
 
 status=0
@@ -84,7 +201,7 @@ for s in $scenarios; do
   */* | *.farm) scen=$s name=$(basename "$s" .farm) ;;
   *) scen=$root/integration-tests/scenarios/$s.farm name=$s ;;
   esac
-  for setup in $setups; do
+  for setup in $(for r in $(seq "$rounds"); do echo $setups; done); do
     prefix="setup=$setup scenario=$name"
     rc=0
     if grep -q '^live .* cmd ffmpeg ' "$scen" 2>/dev/null && [ $have_ffmpeg = 0 ]; then

@@ -131,6 +131,7 @@ public final class PolicyEngine {
       j.waitNs += waitNs;
       j.recentCpuNs += cpuNs;
       j.recentWaitNs += waitNs;
+      j.recentWakeups += wakeups;
     }
   }
 
@@ -273,6 +274,7 @@ public final class PolicyEngine {
     for (TrackedJob j : jobs.values()) {
       j.recentCpuNs = 0;
       j.recentWaitNs = 0;
+      j.recentWakeups = 0;
     }
     return new Decision(changes, statusChanges);
   }

@@ -30,6 +30,7 @@ public final class TrackedJob {
   long waitNs;
   long recentCpuNs;
   long recentWaitNs;
+  long recentWakeups;
   long framesDone;
   long framesReportedNs = Long.MIN_VALUE;
   // Missed frames of a live job (see PolicyEngine#frameProgress): the report frames are counted
@@ -102,6 +103,11 @@ public final class TrackedJob {
 
   public long recentWaitNs() {
     return recentWaitNs;
+  }
+
+  /** Wakeups of its tasks since the last tick. */
+  public long recentWakeups() {
+    return recentWakeups;
   }
 
   /** Frames the job reported done, cumulative; 0 before any report. */

@@ -135,6 +135,19 @@ public final class FarmReport {
     return Optional.of(own.get().number("vod_units_per_s") / fifo.get().number("vod_units_per_s"));
   }
 
+  /** The agent's CPU time during a run, in % of the guest's CPUs over the run's seconds. */
+  static Optional<Double> agentShare(FarmResults results, Run run) {
+    double cpus = Double.parseDouble(results.facts().getOrDefault("cpus", "0"));
+    return run.all("agent").stream()
+        .filter(a -> a.fields().containsKey("cpu_ms"))
+        .findFirst()
+        .flatMap(
+            a ->
+                run.summary()
+                    .filter(sum -> cpus > 0)
+                    .map(sum -> a.number("cpu_ms") / (10 * sum.number("seconds") * cpus)));
+  }
+
   static String table(FarmResults results) {
     StringBuilder b = new StringBuilder();
     b.append(
@@ -176,6 +189,16 @@ public final class FarmReport {
                 vod ? fmt("%.2f", r.number("vod_fairness")) : "-",
                 r.number("stall_pct")));
       }
+      for (Run run : ordered(results, scenario)) {
+        agentShare(results, run)
+            .ifPresent(
+                share ->
+                    b.append(
+                        fmt(
+                            "  (Baton's agent used %.1f%% of the guest's CPU during the run, CPU"
+                                + " that VOD did not get.)%n",
+                            share)));
+      }
     }
     b.append(
         fmt(
@@ -210,6 +233,7 @@ public final class FarmReport {
           vsFifo(results, run).ifPresent(x -> f.add(num("vod_vs_fifo", x)));
           f.add(num("vod_fairness", r.number("vod_fairness")));
           f.add(num("stall_pct", r.number("stall_pct")));
+          agentShare(results, run).ifPresent(x -> f.add(num("agent_cpu_pct", x)));
           f.add(
               array(
                   "live",
@@ -253,9 +277,23 @@ public final class FarmReport {
         + "}\n";
   }
 
-  /** Per scenario, two panels: live frames missed and VOD throughput, one bar per setup. */
+  /** One panel of the chart: a figure of each run's summary, in its unit, on a linear axis. */
+  record Panel(String title, String unit, List<String> keys, double scale, boolean vod) {}
+
+  /** The table's figures, one panel each: lateness shows p50 (pale) beside p99. */
+  static final List<Panel> PANELS =
+      List.of(
+          new Panel("live frames missed", "%", List.of("live_missed_pct"), 1, false),
+          new Panel("live lateness p50, p99", "ms", List.of("late_p50_us", "late_p99_us"), 1e-3, false),
+          new Panel("VOD throughput", "units/s", List.of("vod_units_per_s"), 1, true),
+          new Panel("VOD fairness (1 = as intended)", "", List.of("vod_fairness"), 1, true));
+
+  /** Lateness beyond this many frame periods of the slowest encoder runs off the top of its axis. */
+  static final double LATENESS_AXIS_PERIODS = 4;
+
+  /** Per scenario, one row of panels (the table's columns), one group of bars per setup. */
   static String svg(FarmResults results) {
-    int left = 50, top = 70, panelW = 440, panelH = 220, rowH = panelH + 120;
+    int left = 50, top = 76, panelW = 340, gap = 40, panelH = 200, rowH = panelH + 126;
     List<String> scenarios = results.scenarios();
     StringBuilder b = new StringBuilder();
     b.append(
@@ -265,7 +303,7 @@ public final class FarmReport {
                 + "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>%n"
                 + "<text x=\"%d\" y=\"28\" font-size=\"18\">Transcoding farm: live deadlines"
                 + " and VOD throughput by scheduler setup</text>%n",
-            left + 2 * (panelW + 60),
+            left + PANELS.size() * (panelW + gap),
             top + rowH * scenarios.size() + 20,
             left));
     int lx = left;
@@ -285,58 +323,95 @@ public final class FarmReport {
               "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s</text>%n",
               left, y + 20, esc(describe(results, scenario))));
       List<Run> runs = ordered(results, scenario);
-      double maxVod =
-          runs.stream()
-              .flatMap(r -> r.summary().stream())
-              .mapToDouble(r -> r.number("vod_units_per_s"))
-              .max()
-              .orElse(0);
-      panel(
-          b, runs, left, y + 50, panelW, panelH, "live frames missed (%)", "live_missed_pct", 112);
-      panel(
-          b,
-          runs,
-          left + panelW + 60,
-          y + 50,
-          panelW,
-          panelH,
-          "VOD throughput (units/s)",
-          "vod_units_per_s",
-          maxVod > 0 ? maxVod * 1.15 : 1);
+      for (int k = 0; k < PANELS.size(); k++) {
+        panel(b, runs, PANELS.get(k), axis(runs, PANELS.get(k)), left + k * (panelW + gap), y + 50,
+            panelW, panelH);
+      }
     }
     return b.append("</svg>\n").toString();
   }
 
+  /**
+   * A panel's axis, {lo, hi}: from 0 (or the lowest value, if negative) to a little above the
+   * highest; missed frames always to 100%, fairness to 1, lateness to a few frame periods at most.
+   */
+  static double[] axis(List<Run> runs, Panel p) {
+    double lo = 0, hi = 0, period = 0;
+    for (Run run : runs) {
+      Optional<Record> s = run.summary();
+      if (s.isEmpty() || (p.vod() && s.get().integer("vod_encoders") == 0)) {
+        continue;
+      }
+      for (String key : p.keys()) {
+        double v = s.get().number(key) * p.scale();
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      for (Record e : run.all("encoder")) {
+        if (e.get("kind").equals("live")) {
+          period = Math.max(period, e.number("period_us") / 1000);
+        }
+      }
+    }
+    return switch (p.keys().getFirst()) {
+      case "live_missed_pct" -> new double[] {0, 100};
+      case "vod_fairness" -> new double[] {0, 1};
+      case "late_p50_us" ->
+          new double[] {lo, Math.max(1, period > 0 ? Math.min(hi, LATENESS_AXIS_PERIODS * period) : hi)};
+      default -> new double[] {lo, hi > 0 ? hi * 1.15 : 1};
+    };
+  }
+
   private static void panel(
-      StringBuilder b, List<Run> runs, int x, int y, int w, int h, String title, String key,
-      double max) {
-    b.append(fmt("<text x=\"%d\" y=\"%d\">%s</text>%n", x, y - 12, esc(title)));
+      StringBuilder b, List<Run> runs, Panel p, double[] axis, int x, int y, int w, int h) {
+    double lo = axis[0], hi = axis[1];
+    int zero = y + (int) Math.round(h * hi / (hi - lo));
+    b.append(
+        fmt(
+            "<text x=\"%d\" y=\"%d\">%s%s</text>%n",
+            x, y - 18, esc(p.title()), p.unit().isEmpty() ? "" : " (" + esc(p.unit()) + ")"));
     b.append(
         fmt(
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
-            x, y + h, x + w, y + h));
+            x, zero, x + w, zero));
     int slot = w / Math.max(1, runs.size());
     for (int i = 0; i < runs.size(); i++) {
       Run run = runs.get(i);
-      int bx = x + i * slot + slot / 6, bw = slot * 2 / 3, bh = 0;
-      String value = "not run";
+      int n = p.keys().size(), bw = slot * 2 / 3 / n, bx0 = x + i * slot + slot / 6;
+      String colour = setup(run.setup()).colour();
       Optional<Record> s = run.summary();
-      if (s.isPresent() && key.startsWith("vod_") && s.get().integer("vod_encoders") == 0) {
-        value = "no VOD";
-      } else if (s.isPresent()) {
-        double v = s.get().number(key);
-        bh = (int) Math.round(Math.clamp(v / max, 0, 1) * h);
+      if (s.isEmpty() || (p.vod() && s.get().integer("vod_encoders") == 0)) {
         b.append(
             fmt(
-                "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>%n",
-                bx, y + h - bh, bw, bh, setup(run.setup()).colour()));
-        value = fmt(v >= 100 ? "%.0f" : "%.1f", v);
+                "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%s</text>%n",
+                bx0 + slot / 3, zero - 4, s.isEmpty() ? "not run" : "no VOD"));
+      } else {
+        for (int k = 0; k < n; k++) {
+          double v = s.get().number(p.keys().get(k)) * p.scale();
+          double shown = Math.clamp(v, lo, hi);
+          int top = y + (int) Math.round(h * (hi - Math.max(shown, 0)) / (hi - lo));
+          int bottom = y + (int) Math.round(h * (hi - Math.min(shown, 0)) / (hi - lo));
+          int bx = bx0 + k * bw;
+          b.append(
+              fmt(
+                  "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"%s/>%n",
+                  bx, top, Math.max(1, bw - 1), Math.max(1, bottom - top), colour,
+                  k < n - 1 ? " fill-opacity=\"0.45\"" : ""));
+          String label =
+              "ms".equals(p.unit()) && Math.abs(v) >= 1000
+                  ? fmt("%.1fs", v / 1000)
+                  : fmt(Math.abs(v) >= 100 ? "%.0f" : Math.abs(v) >= 10 ? "%.1f" : "%.2f", v);
+          b.append(
+              fmt(
+                  "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"%d\">%s%s</text>%n",
+                  bx + bw / 2, v >= 0 ? top - 4 : bottom + 12, n > 1 ? 9 : 11,
+                  v > hi ? "\u2191" : "", label));
+        }
       }
       b.append(
           fmt(
-              "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>%n"
-                  + "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%s</text>%n",
-              bx + bw / 2, y + h - 4 - bh, value, bx + bw / 2, y + h + 16, esc(run.setup())));
+              "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%s</text>%n",
+              bx0 + slot / 3, y + h + 30, esc(run.setup())));
     }
   }
 

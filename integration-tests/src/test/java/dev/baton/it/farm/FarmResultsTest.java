@@ -33,6 +33,13 @@ class FarmResultsTest {
       live_missed=30 live_missed_pct=5.00 late_p50_us=-8000 late_p99_us=4000 late_max_us=9000 \
       vod_encoders=1 vod_units_per_s=60.00 vod_fairness=1.000 stall_pct=12.00 chunk_iters=7500
       setup=baton scenario=hard record=skipped message=the baton setup waits for the job API
+      setup=baton scenario=easy record=encoder name=cam60 kind=live pid=30 policy=other nice=0 \
+      period_us=16667 cost_us=2500 jitter_pct=10 frames=600
+      setup=baton scenario=easy record=summary seconds=10 live_encoders=1 live_frames=600 \
+      live_missed=0 live_missed_pct=0.00 late_p50_us=-9000 late_p99_us=-4000 late_max_us=-100 \
+      vod_encoders=0 vod_units_per_s=0.00 vod_fairness=1.000 stall_pct=0.40 chunk_iters=7500
+      setup=baton scenario=easy record=job name=cam60 class=live cpu_ms=1600 wait_ms=20 max_lag_level=0
+      setup=baton scenario=easy record=agent exit=0 state=disabled cpu_ms=500 guard=3 kicks=90
       some unrelated guest noise
       """;
 
@@ -40,8 +47,8 @@ class FarmResultsTest {
   void groupsRecordsIntoRunsInTheOrderTheyRan() {
     FarmResults r = FarmResults.parse(OUTPUT);
     assertThat(r.facts()).containsEntry("cpus", "2").containsEntry("kernel", "7.3.4+deb13-amd64");
-    assertThat(r.scenarios()).containsExactly("hard");
-    assertThat(r.runs()).extracting(Run::setup).containsExactly("eevdf", "fifo", "baton");
+    assertThat(r.scenarios()).containsExactly("hard", "easy");
+    assertThat(r.runs()).extracting(Run::setup).containsExactly("eevdf", "fifo", "baton", "baton");
 
     Run eevdf = r.run("hard", "eevdf").orElseThrow();
     assertThat(eevdf.all("encoder")).hasSize(2);
@@ -124,7 +131,36 @@ class FarmResultsTest {
         .contains("\"error\":\"the baton setup waits for the job API\"");
     assertThat(FarmReport.svg(r))
         .startsWith("<svg")
-        .contains("live frames missed")
+        .contains("live frames missed", "live lateness p50, p99", "VOD throughput", "VOD fairness")
+        .contains(">not run<")
         .endsWith("</svg>\n");
+  }
+
+  @Test
+  void batonsRunKeepsItsJobsAndAgentAndTheTableSaysWhatTheAgentCost() {
+    FarmResults r = FarmResults.parse(OUTPUT);
+    Run baton = r.run("easy", "baton").orElseThrow();
+    assertThat(baton.all("job")).singleElement().satisfies(j -> assertThat(j.integer("cpu_ms")).isEqualTo(1600));
+    // 500 ms of CPU in a 10 s run on 2 CPUs
+    assertThat(FarmReport.agentShare(r, baton)).contains(2.5);
+    assertThat(FarmReport.table(r))
+        .contains("(Baton's agent used 2.5% of the guest's CPU during the run, CPU that VOD did not get.)");
+    assertThat(FarmReport.json(r)).contains("\"agent_cpu_pct\":2.500");
+  }
+
+  @Test
+  void chartAxesShowEveryValueButRunawayLateness() {
+    FarmResults r = FarmResults.parse(OUTPUT);
+    java.util.List<Run> runs = FarmReport.ordered(r, "hard");
+    double[] missed = FarmReport.axis(runs, FarmReport.PANELS.get(0));
+    double[] late = FarmReport.axis(runs, FarmReport.PANELS.get(1));
+    double[] vod = FarmReport.axis(runs, FarmReport.PANELS.get(2));
+    assertThat(missed).containsExactly(0, 100);
+    // p50 down to -9 ms; p99 up to 4 ms, under the cap of 4 periods of the 60 fps encoder.
+    assertThat(late).containsExactly(-9, 4);
+    assertThat(vod[1]).isCloseTo(90 * 1.15, org.assertj.core.api.Assertions.within(1e-9));
+    String slow = OUTPUT.replace("late_p99_us=4000", "late_p99_us=900000");
+    double[] capped = FarmReport.axis(FarmReport.ordered(FarmResults.parse(slow), "hard"), FarmReport.PANELS.get(1));
+    assertThat(capped[1]).isCloseTo(4 * 16.667, org.assertj.core.api.Assertions.within(1e-9));
   }
 }

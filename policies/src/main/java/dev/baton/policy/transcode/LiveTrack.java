@@ -24,6 +24,7 @@ final class LiveTrack {
 
   double cpu; // CPUs received, smoothed
   double wait; // CPUs' worth of runnable-but-waiting time, smoothed
+  double wakeups; // wakeups a second, smoothed
   double fps = Double.NaN; // frames a second, from reports; NaN before two reports
   long framesSeen;
   long framesSeenNs = Long.MIN_VALUE;
@@ -52,14 +53,25 @@ final class LiveTrack {
     }
     double cpuNow = (double) job.recentCpuNs() / dtNs;
     double waitNow = (double) job.recentWaitNs() / dtNs;
+    double wakeupsNow = job.recentWakeups() * 1e9 / dtNs;
     if (ageNs == 0) {
       cpu = cpuNow;
       wait = waitNow;
+      wakeups = wakeupsNow;
     } else {
       cpu = smooth(cpu, cpuNow, dtNs, windowNs);
       wait = smooth(wait, waitNow, dtNs, windowNs);
+      wakeups = smooth(wakeups, wakeupsNow, dtNs, windowNs);
     }
     ageNs += dtNs;
+  }
+
+  /**
+   * Mean time in ns from a wakeup to the next sleep, running or waiting for a CPU: a frame's
+   * response time when the job wakes once a frame; infinite for a job busy without sleeping.
+   */
+  double responseNs() {
+    return wakeups > 0 ? (cpu + wait) * 1e9 / wakeups : Double.POSITIVE_INFINITY;
   }
 
   /** Whether frame reports are recent enough to judge by. */

@@ -27,11 +27,15 @@ import java.util.Map;
  * live_lag_periods} frame periods, the CPU the job received, the time its tasks waited runnable,
  * and the frame rate it reports (if it does). The job lags when, while its tasks were waiting for a
  * CPU, it got less than it needs: fewer frames than its fps, or, without frame reports, less CPU
- * than its declared cost per frame requires, or, knowing neither, waits longer per period than the
- * deadline margin. A lagging job climbs a lag level (at most one per window, up to {@code
- * live_lag_levels}): each level pulls its deadline earlier by {@code live_lag_step_pct} of the
- * period and halves its slice from {@code live_lag_slice_us}, so its threads get onto a CPU sooner
- * and more often. Levels are given back one at a time after sustained on-time windows.
+ * than its declared cost per frame requires, or, knowing neither, takes longer on average from a
+ * wakeup to its next sleep (running or waiting) than its deadline. Waiting as such is no sign of
+ * lag under EDF, where a later deadline waits for earlier ones by design. A lagging job climbs a
+ * lag level (at most one per window, up to {@code live_lag_levels}): each level pulls its deadline
+ * earlier by {@code live_lag_step_pct} of the period, so it goes ahead of more of the other live
+ * work. Levels are given back one at a time after sustained on-time windows. A level may also
+ * halve the job's slice from {@code live_lag_slice_us}, off by default: a waking live task
+ * preempts later deadlines whatever slice they run, so a lagging task's own shorter slice only
+ * makes it give the CPU up more often, one more switch each time.
  *
  * <p><b>Feasibility.</b> A live job's demand is its cost per frame over its period, in CPUs:
  * measured from CPU time and frame reports, else declared. Jobs are admitted oldest first while
@@ -54,7 +58,8 @@ import java.util.Map;
  * so it is never starved.
  *
  * <p><b>Limits.</b> Demand is unknown for a live job that neither reports frames nor declares a
- * cost: it is then judged by its waiting alone and never reported infeasible. Measured demand
+ * cost: it is then judged by its response time alone, which is blind to a job whose threads wake
+ * many times a frame, and never reported infeasible. Measured demand
  * trusts that frames reported track the work done. Live tasks' weights are their job weight; EDF
  * order, not weight, is what protects them. VOD correction needs a few windows to settle, and a
  * tenant's share is of VOD CPU only, not of the host.
@@ -177,10 +182,15 @@ public final class TranscodePolicy implements Policy {
       t.lagging = waiting && t.cpu < t.demandCpus * tol;
       t.reason = fmt("got %.2f of %.2f CPUs, waiting %.2f", t.cpu, t.demandCpus, t.wait);
     } else {
-      double marginShare =
-          Math.max(settings.liveMarginPct() / 100.0, LiveTrack.RUNNABLE_WAIT_FLOOR_CPUS);
-      t.lagging = t.wait > marginShare;
-      t.reason = fmt("cost unknown; waiting %.2f CPUs, margin %.2f", t.wait, marginShare);
+      // Waiting alone proves nothing under EDF (a later deadline waits for earlier ones by
+      // design); taking longer than the deadline from wakeup to sleep, on average, does.
+      double deadlineNs = deadlineUs(spec, 0) * 1e3;
+      t.lagging = waiting && t.responseNs() > deadlineNs;
+      t.reason =
+          fmt(
+              "cost unknown; %.1f ms from wakeup to sleep against a %.1f ms deadline, waiting"
+                  + " %.2f CPUs",
+              Math.min(t.responseNs(), 1e12) / 1e6, deadlineNs / 1e6, t.wait);
     }
     if (t.lagging) {
       t.onTimeSinceNs = Long.MIN_VALUE;
@@ -242,7 +252,7 @@ public final class TranscodePolicy implements Policy {
   }
 
   int sliceUs(int level) {
-    if (level == 0) {
+    if (level == 0 || settings.liveLagSliceUs() == 0) {
       return settings.liveSliceUs();
     }
     return Math.max(settings.liveMinSliceUs(), settings.liveLagSliceUs() >> (level - 1));

@@ -38,7 +38,7 @@ public record TranscodeSettings(
       new Setting("live_slice_us", 0, 1_000_000, 0, "slice of on-time live tasks; 0 class default");
   public static final Setting LIVE_LAG_SLICE_US =
       new Setting(
-          "live_lag_slice_us", 100, 1_000_000, 2_000, "slice at lag step 1, halved per step");
+          "live_lag_slice_us", 0, 1_000_000, 0, "slice at lag step 1, halved per step; 0 = keep");
   public static final Setting LIVE_MIN_SLICE_US =
       new Setting("live_min_slice_us", 50, 1_000_000, 250, "floor of the halving slice");
   public static final Setting LIVE_CAPACITY_PCT =
@@ -75,7 +75,7 @@ public record TranscodeSettings(
     LIVE_MIN_SLICE_US.check(liveMinSliceUs);
     LIVE_CAPACITY_PCT.check(liveCapacityPct);
     VOD_GAIN_PCT.check(vodGainPct);
-    if (liveMinSliceUs > liveLagSliceUs) {
+    if (liveLagSliceUs > 0 && liveMinSliceUs > liveLagSliceUs) {
       throw new IllegalArgumentException(
           "live_min_slice_us ("
               + liveMinSliceUs

@@ -35,6 +35,7 @@ class LivePolicyTest {
   private final List<JobStatus> events = new ArrayList<>();
   private long frames;
   private long ticks;
+  private double wakeupDebt;
 
   private void liveJob(String id, int pid, long frameCostUs) {
     engine.taskAppeared(tasks.task(pid, pid, "ffmpeg", 1000, "/farm/live", ""));
@@ -46,9 +47,17 @@ class LivePolicyTest {
    * Runs {@code ms}, each tick giving {@code pid} these shares of a CPU; reports frames if fps > 0.
    */
   private void run(long ms, int pid, double cpu, double wait, double reportedFps) {
+    run(ms, pid, cpu, wait, reportedFps, 1000 / TICK_MS);
+  }
+
+  /** The same, with the job's tasks waking {@code wakeupsPerS} times a second in all. */
+  private void run(long ms, int pid, double cpu, double wait, double reportedFps, double wakeupsPerS) {
     for (long t = 0; t < ms; t += TICK_MS) {
       clock.advanceMs(TICK_MS);
-      engine.runtimeSample(pid, (long) (cpu * TICK_MS * 1e6), (long) (wait * TICK_MS * 1e6), 1);
+      wakeupDebt += wakeupsPerS * TICK_MS / 1000;
+      long wakeups = (long) wakeupDebt;
+      wakeupDebt -= wakeups;
+      engine.runtimeSample(pid, (long) (cpu * TICK_MS * 1e6), (long) (wait * TICK_MS * 1e6), wakeups);
       if (reportedFps > 0 && ++ticks % 10 == 0) {
         frames += Math.round(reportedFps / 10);
         engine.frameProgress("live", frames);
@@ -80,17 +89,17 @@ class LivePolicyTest {
   }
 
   @Test
-  void aLaggingJobGetsShorterSlicesAndEarlierDeadlinesThenRecovers() {
+  void aLaggingJobGetsEarlierDeadlinesThenRecovers() {
     liveJob("live", 10, 10_000); // needs 0.5 CPUs
     run(590, 10, 0.3, 0.7, 0);
     assertThat(status("live").health()).isEqualTo(Health.MEASURING);
     run(20, 10, 0.3, 0.7, 0);
     assertThat(status("live").health()).isEqualTo(Health.LAGGING);
-    assertThat(hint(10)).isEqualTo(Hint.live(100, 2_000, 16_000));
+    assertThat(hint(10)).as("the slice stays the class's").isEqualTo(Hint.live(100, 0, 16_000));
     run(600, 10, 0.3, 0.7, 0);
-    assertThat(hint(10)).as("one step per window").isEqualTo(Hint.live(100, 1_000, 14_000));
+    assertThat(hint(10)).as("one step per window").isEqualTo(Hint.live(100, 0, 14_000));
     run(5_000, 10, 0.3, 0.7, 0);
-    assertThat(hint(10)).as("at most live_lag_levels").isEqualTo(Hint.live(100, 500, 12_000));
+    assertThat(hint(10)).as("at most live_lag_levels").isEqualTo(Hint.live(100, 0, 12_000));
     assertThat(status("live").lagLevel()).isEqualTo(3);
     assertThat(status("live").reason()).contains("got 0.30 of 0.50 CPUs");
 
@@ -137,13 +146,51 @@ class LivePolicyTest {
   }
 
   @Test
-  void withoutCostOrFramesWaitingBeyondTheMarginIsLag() {
-    liveJob("live", 10, 0);
-    run(1_000, 10, 0.5, 0.05, 0);
+  void withLagSlicesConfiguredEachLevelAlsoHalvesTheSlice() {
+    PolicyEngine e =
+        new PolicyEngine(
+            new TranscodePolicy(
+                TranscodeSettings.of(Map.of("live_lag_slice_us", 2_000L)), List.of(), 2),
+            List.of(),
+            clock);
+    e.taskAppeared(tasks.task(10, 10, "ffmpeg", 0, "/", ""));
+    e.registerJob(
+        new Job("live", Selector.pids(10), JobSpec.live("t", LiveSpec.ofFps(FPS, 10_000))));
+    List<Integer> slices = new ArrayList<>();
+    for (int ms = 0; ms < 3_000; ms += TICK_MS) {
+      clock.advanceMs(TICK_MS);
+      e.runtimeSample(10, 3_000_000, 7_000_000, 1);
+      e.tick();
+      int slice = e.task(10).orElseThrow().hint().sliceUs();
+      if (slices.isEmpty() || slices.getLast() != slice) {
+        slices.add(slice);
+      }
+    }
+    assertThat(slices).containsExactly(0, 2_000, 1_000, 500);
+  }
+
+  @Test
+  void withoutCostOrFramesLagIsAResponseLongerThanTheDeadline() {
+    liveJob("live", 10, 0); // 20 ms frames, 18 ms deadline
+    // Once a frame: 10 ms running and 6 ms waiting, on time though it waits.
+    run(3_000, 10, 0.5, 0.3, 0, FPS);
     assertThat(status("live").health()).isEqualTo(Health.ON_TIME);
-    run(1_000, 10, 0.5, 0.3, 0);
+    assertThat(status("live").reason())
+        .containsPattern("(15\\.[5-9]|16\\.[0-4]) ms from wakeup to sleep against a 18\\.0 ms deadline");
+    // 10 ms running and 10 ms waiting a frame: late on average.
+    run(2_000, 10, 0.5, 0.5, 0, FPS);
     assertThat(status("live").health()).isEqualTo(Health.LAGGING);
     assertThat(status("live").demandCpus()).isNaN();
+  }
+
+  @Test
+  void withoutCostOrFramesABackloggedJobThatWaitsIsLagging() {
+    liveJob("live", 10, 0);
+    run(1_000, 10, 0.7, 0.3, 0, 0); // never sleeps: behind on its frames
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
+    liveJob("solo", 20, 0);
+    run(1_000, 20, 1.0, 0.0, 0, 0); // busy, but no scheduler holds it back
+    assertThat(status("solo").health()).isEqualTo(Health.ON_TIME);
   }
 
   @Test
