@@ -153,6 +153,7 @@ struct task_ctx {
 	u32 hint_class;      /* class the hints give it */
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
+	bool announced;      /* its BATON_EV_TASK_INIT record is out (baton_enable) */
 };
 
 struct {
@@ -813,8 +814,23 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 	tctx->vtime = vtime_now[BATON_CLASS_NORMAL];
 	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
 		return -ENOMEM;
-	emit_task_event(p, BATON_EV_TASK_INIT);
 	return 0;
+}
+
+/*
+ * A task is announced when it is first enabled, not at init_task: the kernel sets a forked task's
+ * start_time after init_task (it still holds its parent's then), and the agent keys the task's
+ * hints by the start time this record carries. Once per task, however often it leaves sched_ext
+ * (another scheduling policy) and comes back; a task never enabled is never scheduled here.
+ */
+void BPF_STRUCT_OPS(baton_enable, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx && !tctx->announced) {
+		tctx->announced = true;
+		emit_task_event(p, BATON_EV_TASK_INIT);
+	}
 }
 
 void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task_args *args)
@@ -960,6 +976,7 @@ struct sched_ext_ops baton_ops = {
 	.running = (void *)baton_running,
 	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
+	.enable = (void *)baton_enable,
 	.exit_task = (void *)baton_exit_task,
 	.cgroup_move = (void *)baton_cgroup_move,
 	.init = (void *)baton_init,

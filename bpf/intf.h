@@ -47,7 +47,8 @@ enum baton_class {
 
 /* What a baton_task_event reports. */
 enum baton_event_kind {
-	BATON_EV_TASK_INIT = 1,   /* a task joined the scheduler (existing at attach, or forked) */
+	BATON_EV_TASK_INIT = 1,   /* a task joined the scheduler (existing at attach, or forked), */
+	                          /* sent when first enabled: its start_ns is its own by then */
 	BATON_EV_TASK_EXIT = 2,   /* a task left the scheduler (exited, or the scheduler detached) */
 	BATON_EV_SCHED_EXIT = 3,  /* the scheduler is exiting; read exit_info (wakes the consumer) */
 	BATON_EV_TASK_SAMPLE = 4, /* a struct baton_task_sample: what a task did lately */

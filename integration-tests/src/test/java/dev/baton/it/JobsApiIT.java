@@ -72,6 +72,9 @@ class JobsApiIT {
     assertThat(facts.get("put_live_exit")).as(String.join("\n", run.section("jobs"))).isEqualTo("0");
     // Deadline: the 50 ms period less the default 10% margin.
     assertThat(facts.get("live_hint")).contains("\"class\":\"live\"", "\"deadline_us\":45000");
+    // The policy keys the hint with the start time the event stream reported; the task (alive,
+    // stopped) must be the one BPF finds under that key, else the hint reaches nothing.
+    assertThat(facts.get("live_hint")).contains("\"alive\":true");
     assertThat(facts.get("jobs_json")).contains("\"id\":\"cam1\"", "\"class\":\"live\"", "\"tenant\":\"acme\"");
     assertThat(facts.get("rm_status")).isEqualTo("204");
     assertThat(facts.get("rm_again")).contains("no job 'cam1'");
