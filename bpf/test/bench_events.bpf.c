@@ -14,6 +14,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "syscall_count.h"
 #include "bench_events.h"
 
 char _license[] SEC("license") = "GPL";
@@ -37,17 +38,6 @@ struct {
 	__type(key, u32);
 	__type(value, struct baton_bench_hint);
 } hint_array SEC(".maps");
-
-/* [0]: syscalls entered by the thread that last ran track_caller; mmapped, so reading is free. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} syscalls SEC(".maps");
-
-u64 tracked_pid_tgid;
 
 /* Never accessed: puts the shared types that no signature mentions into the BTF, for AbiGen. */
 struct {
@@ -150,27 +140,5 @@ int roundtrip(struct baton_bench_roundtrip_args *args)
 		w.end = bpf_ktime_get_ns(); /* bpf_loop ran out of iterations first */
 	args->seen = w.seen;
 	args->latency_ns = w.end - args->start_ns;
-	return 0;
-}
-
-/* Makes the calling thread the one count_syscalls counts for (ctx unused). */
-SEC("syscall")
-int track_caller(void *ctx)
-{
-	tracked_pid_tgid = bpf_get_current_pid_tgid();
-	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int count_syscalls(void *ctx)
-{
-	u32 zero = 0;
-	u64 *n;
-
-	if (!tracked_pid_tgid || bpf_get_current_pid_tgid() != tracked_pid_tgid)
-		return 0;
-	n = bpf_map_lookup_elem(&syscalls, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
 	return 0;
 }

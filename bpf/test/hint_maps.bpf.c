@@ -12,6 +12,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "syscall_count.h"
 #include <bpf/bpf_core_read.h>
 #include "intf.h"
 
@@ -38,17 +39,6 @@ struct {
 struct baton_live live SEC(".data.live") = {
 	.hint_gen = 1,
 };
-
-/* [0]: syscalls entered by the thread that last ran track_caller. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} syscalls SEC(".maps");
-
-u64 tracked_pid_tgid;
 
 static void report(u64 *out, struct baton_hint *h)
 {
@@ -97,27 +87,5 @@ int baton_query_task(struct baton_task_query *q)
 	bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
 	__builtin_memcpy(q->comm, comm, sizeof(comm));
 	bpf_task_release(p);
-	return 0;
-}
-
-/* Makes the calling thread the one count_syscalls counts for (ctx unused). */
-SEC("syscall")
-int track_caller(void *ctx)
-{
-	tracked_pid_tgid = bpf_get_current_pid_tgid();
-	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int count_syscalls(void *ctx)
-{
-	u32 zero = 0;
-	u64 *n;
-
-	if (!tracked_pid_tgid || bpf_get_current_pid_tgid() != tracked_pid_tgid)
-		return 0;
-	n = bpf_map_lookup_elem(&syscalls, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
 	return 0;
 }

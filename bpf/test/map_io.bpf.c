@@ -9,6 +9,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "syscall_count.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -46,17 +47,6 @@ struct {
 	__type(key, u32);
 	__type(value, struct triple);
 } private_array SEC(".maps");
-
-/* [0]: syscalls entered by the thread that last ran track_caller. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} syscalls SEC(".maps");
-
-u64 tracked_pid_tgid;
 
 /* ctx: [0] in: key; [1] out: 1 if present; [2], [3] out: its value's a and b. */
 SEC("syscall")
@@ -98,27 +88,5 @@ int write_shared(u64 *ctx)
 	v->a = ctx[1];
 	v->b = ctx[2];
 	v->c = ctx[3];
-	return 0;
-}
-
-/* Makes the calling thread the one count_syscalls counts for (ctx unused). */
-SEC("syscall")
-int track_caller(void *ctx)
-{
-	tracked_pid_tgid = bpf_get_current_pid_tgid();
-	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int count_syscalls(void *ctx)
-{
-	u32 zero = 0;
-	u64 *n;
-
-	if (!tracked_pid_tgid || bpf_get_current_pid_tgid() != tracked_pid_tgid)
-		return 0;
-	n = bpf_map_lookup_elem(&syscalls, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
 	return 0;
 }
