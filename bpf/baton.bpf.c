@@ -143,6 +143,7 @@ struct {
 /* Per task, private to BPF: the resolved hint and the scheduling state. */
 struct task_ctx {
 	u64 hint_gen;        /* live.hint_gen the hint_* fields were resolved at; 0: never */
+	u64 hint_cgid;       /* the cgroup the task was in when they were resolved */
 	u64 hint_slice_ns;   /* 0: the class default */
 	u64 rel_deadline_ns; /* LIVE only */
 	u64 vtime;           /* non-LIVE: virtual time, on its class's clock */
@@ -274,12 +275,11 @@ static u64 clamp_slice(u64 ns)
 	return ns < SLICE_MIN_NS ? SLICE_MIN_NS : ns > SLICE_MAX_NS ? SLICE_MAX_NS : ns;
 }
 
-/* Looks the task's hint up: its thread's, its process's, its cgroup's, in that order. */
-static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen)
+/* Looks the task's hint up: its thread's, its process's, its cgroup's (cgid), in that order. */
+static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen, u64 cgid)
 {
 	struct baton_task_key key = { .pid = p->pid, .start_ns = p->start_time };
 	struct baton_hint *h;
-	u64 cgid;
 
 	h = bpf_map_lookup_elem(&task_hints, &key);
 	if (!h && p->pid != p->tgid) {
@@ -287,10 +287,8 @@ static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen)
 		key.start_ns = p->group_leader->start_time;
 		h = bpf_map_lookup_elem(&task_hints, &key);
 	}
-	if (!h) {
-		cgid = task_cgroup_id(p);
+	if (!h)
 		h = bpf_map_lookup_elem(&cgroup_hints, &cgid);
-	}
 	stat_inc(BATON_STAT_HINT_LOOKUPS);
 
 	tctx->hint_class = BATON_CLASS_NORMAL;
@@ -298,6 +296,7 @@ static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen)
 	tctx->hint_slice_ns = 0;
 	tctx->rel_deadline_ns = 0;
 	tctx->hint_gen = gen;
+	tctx->hint_cgid = cgid;
 	if (!h)
 		return;
 	if (h->sched_class >= BATON_NR_CLASSES || h->weight > BATON_WEIGHT_MAX ||
@@ -319,10 +318,15 @@ static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen)
 static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 {
 	u64 gen = live.hint_gen;
+	u64 cgid = task_cgroup_id(p);
 	u32 cls;
 
-	if (tctx->hint_gen != gen)
-		resolve_hint(p, tctx, gen);
+	/*
+	 * The cgroup is compared here rather than followed through ops.cgroup_move: the kernel calls
+	 * that only for cgroups with the cpu controller enabled, and a hint's cgroup need not have it.
+	 */
+	if (tctx->hint_gen != gen || tctx->hint_cgid != cgid)
+		resolve_hint(p, tctx, gen, cgid);
 	cls = hints_stale ? BATON_CLASS_NORMAL : class_index(tctx->hint_class);
 	if (cls != tctx->class) {
 		if (cls == BATON_CLASS_LIVE) {
@@ -842,15 +846,6 @@ void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task
 	emit_task_event(p, BATON_EV_TASK_EXIT);
 }
 
-/* A task that changes cgroup may change hint: look it up again at its next callback. */
-void BPF_STRUCT_OPS(baton_cgroup_move, struct task_struct *p, struct cgroup *from, struct cgroup *to)
-{
-	struct task_ctx *tctx = task_ctx(p);
-
-	if (tctx)
-		tctx->hint_gen = 0;
-}
-
 static bool heartbeat_stale(u64 now)
 {
 	u64 beat = live.heartbeat_ns;
@@ -978,7 +973,6 @@ struct sched_ext_ops baton_ops = {
 	.init_task = (void *)baton_init_task,
 	.enable = (void *)baton_enable,
 	.exit_task = (void *)baton_exit_task,
-	.cgroup_move = (void *)baton_cgroup_move,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
 	.dump = (void *)baton_dump,

@@ -62,6 +62,7 @@ fact ops "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
 mkdir -p /sys/fs/cgroup
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
 mkdir -p /sys/fs/cgroup/operator /sys/fs/cgroup/background
+fact cgroup_controllers "$(cat /sys/fs/cgroup/cgroup.subtree_control)"
 fact cgroup_operator_put "$(api PUT /v1/hints/cgroups/$(stat -c %i /sys/fs/cgroup/operator) '{"class":"interactive"}')"
 fact cgroup_background_put "$(api PUT /v1/hints/cgroups/$(stat -c %i /sys/fs/cgroup/background) '{"class":"idle"}')"
 # Runs a command in cgroup NAME.
@@ -210,13 +211,15 @@ for k in 1 2 3; do
 done
 $P hog --duration-ms 60000 >/dev/null &
 batch=$!
-# IDLE by its cgroup's hint; sh execs the hog, so $! is the hog.
-sh -c 'echo $$ >/sys/fs/cgroup/background/cgroup.procs && exec "$@"' sh $P hog --duration-ms 60000 >/dev/null &
-idle=$!
 api PUT /v1/hints/$batch '{"class":"batch"}' >/dev/null
 $P periodic --period-us 20000 --work-us 8000 --duration-ms 10000 --name starve_live >"$out/starve.txt" &
 sl=$!
 api PUT /v1/hints/$sl '{"class":"live","deadline_us":20000}' >/dev/null
+# IDLE by its cgroup's hint, joined after fork and after the last hint write, so nothing but the
+# move itself can make BPF look its hint up again (the cpu controller is off here, so the kernel
+# does not tell sched_ext about the move). sh execs the hog, so $! is the hog.
+sh -c 'echo $$ >/sys/fs/cgroup/background/cgroup.procs && exec "$@"' sh $P hog --duration-ms 60000 >/dev/null &
+idle=$!
 b0=$(cpu_ns $batch) i0=$(cpu_ns $idle) n0=$(cpu_ns $(echo $hogs | cut -d' ' -f1))
 sleep 10
 fact starve_batch_ns $(($(cpu_ns $batch) - b0))
