@@ -186,11 +186,14 @@ public final class TranscodePolicy implements Policy {
       // design); taking longer than the deadline from wakeup to sleep, on average, does.
       double deadlineNs = deadlineUs(spec, 0) * 1e3;
       t.lagging = waiting && t.responseNs() > deadlineNs;
+      String response =
+          Double.isInfinite(t.responseNs())
+              ? "no wakeup seen yet"
+              : fmt("%.1f ms from wakeup to sleep", t.responseNs() / 1e6);
       t.reason =
           fmt(
-              "cost unknown; %.1f ms from wakeup to sleep against a %.1f ms deadline, waiting"
-                  + " %.2f CPUs",
-              Math.min(t.responseNs(), 1e12) / 1e6, deadlineNs / 1e6, t.wait);
+              "cost unknown; %s against a %.1f ms deadline, waiting %.2f CPUs",
+              response, deadlineNs / 1e6, t.wait);
     }
     if (t.lagging) {
       t.onTimeSinceNs = Long.MIN_VALUE;

@@ -170,6 +170,14 @@ class LivePolicyTest {
   }
 
   @Test
+  void aJobThatNeverWokeHasNoResponseTimeToReport() {
+    liveJob("live", 10, 0);
+    // Running, never sleeping: no response time to judge by, and none made up.
+    run(1_000, 10, 1.0, 0, 0, 0);
+    assertThat(status("live").reason()).contains("no wakeup seen yet").doesNotContain("ms from wakeup");
+  }
+
+  @Test
   void withoutCostOrFramesLagIsAResponseLongerThanTheDeadline() {
     liveJob("live", 10, 0); // 20 ms frames, 18 ms deadline
     // Once a frame: 10 ms running and 6 ms waiting, on time though it waits.
