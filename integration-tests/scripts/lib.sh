@@ -1,7 +1,5 @@
 # Shared by the guest scripts (sourced inside a sched_ext VM). Facts go to stdout as key=value.
 out=$(mktemp -d)
-# Under emulation the C2 compiler costs more CPU than it returns in a test of minutes.
-export BATON_JAVA_OPTS="-XX:TieredStopAtLevel=1"
 state() { cat /sys/kernel/sched_ext/state; }
 ops() { cat /sys/kernel/sched_ext/root/ops 2>/dev/null; }
 

@@ -62,6 +62,11 @@ pwd >"$work/ctl/workdir"
 {
   echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb"
   echo "export BATON_IN_VM=1"
+  # C1 only, unless the caller chose: qemu's multi-threaded TCG crashed the agent's JVM twice
+  # (SIGSEGV at the entry of a C1-compiled method just patched by a tier-up, executed on another
+  # vCPU). With one tier a method's code is not replaced, only deoptimized now and then; it also
+  # saves the C2 compiler's CPU, which under emulation costs more than it returns.
+  printf 'export BATON_JAVA_OPTS=%q\n' "${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
   for v in JAVA_HOME BATON_CACHE; do
     [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
   done

@@ -19,6 +19,15 @@ class VmHarnessIT {
   }
 
   @Test
+  void guestJvmsRunC1OnlyUnlessTheCallerChose() {
+    // Multi-threaded TCG crashed the agent's JVM on tier-up patches (integration-tests/vm/run.sh).
+    Vm.Result r = Vm.guest(List.of(), BOOT, "sh", "-c", "echo \"opts=$BATON_JAVA_OPTS\"");
+    String host = System.getenv("BATON_JAVA_OPTS");
+    assertThat(r.output())
+        .contains("opts=" + (host == null || host.isEmpty() ? "-XX:TieredStopAtLevel=1" : host));
+  }
+
+  @Test
   void commandsExitStatusIsTheHarnessExitStatus() {
     Vm.Result r = Vm.guest(List.of(), BOOT, "sh", "-c", "exit 3");
     assertThat(r.exitCode()).as(r.output()).isEqualTo(3);
