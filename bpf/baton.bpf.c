@@ -155,6 +155,7 @@ struct task_ctx {
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
 	bool announced;      /* its BATON_EV_TASK_INIT record is out (baton_enable) */
+	s32 clock_cpu;       /* the clock its vtime is on: a CPU's, or -1 for its class's */
 };
 
 struct {
@@ -252,17 +253,28 @@ static struct task_ctx *task_ctx(struct task_struct *p)
  * clock, and tasks pinned to a busy CPU fall behind it: bounded against it, a waking per-CPU
  * kthread would wait for the pinned hogs to catch up, and a new pinned task never started.
  */
-static u64 *task_clock(struct task_struct *p, u32 cls)
+static u64 *clock_of(s32 cpu, u32 cls)
 {
 	struct cpu_ctx *c;
 	u32 zero = 0;
 
-	if (p->nr_cpus_allowed == 1) {
-		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, scx_bpf_task_cpu(p));
+	if (cpu >= 0) {
+		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
 		if (c)
 			return &c->clock[class_index(cls)];
 	}
 	return &vtime_now[class_index(cls)];
+}
+
+/* The CPU whose clock task_clock() gives p, or -1 for its class's. */
+static s32 clock_cpu(struct task_struct *p)
+{
+	return p->nr_cpus_allowed == 1 ? scx_bpf_task_cpu(p) : -1;
+}
+
+static u64 *task_clock(struct task_struct *p, u32 cls)
+{
+	return clock_of(clock_cpu(p), cls);
 }
 
 static u64 task_cgroup_id(struct task_struct *p)
@@ -815,7 +827,8 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 		return -ENOMEM;
 	tctx->class = BATON_CLASS_NORMAL;
 	tctx->hint_class = BATON_CLASS_NORMAL;
-	tctx->vtime = vtime_now[BATON_CLASS_NORMAL];
+	tctx->clock_cpu = clock_cpu(p);
+	tctx->vtime = *clock_of(tctx->clock_cpu, BATON_CLASS_NORMAL);
 	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
 		return -ENOMEM;
 	return 0;
@@ -835,6 +848,26 @@ void BPF_STRUCT_OPS(baton_enable, struct task_struct *p)
 		tctx->announced = true;
 		emit_task_event(p, BATON_EV_TASK_INIT);
 	}
+}
+
+/*
+ * A task whose affinity moves it between clocks (pinned after fork, as taskset and encoders
+ * that pin themselves are) keeps its place: its lead or lag on the old clock, carried to the new.
+ * Measured against the new clock as it was, a vtime from the class clock sat up to VTIME_MAX_LEAD
+ * slices away from its CPU's, and two hogs pinned to one CPU at once ran alone by turns for up to
+ * 2 s before their weights showed. Not a reset to the clock: that would let a task shed its debt
+ * by calling sched_setaffinity.
+ */
+void BPF_STRUCT_OPS(baton_set_cpumask, struct task_struct *p, const struct cpumask *cpumask)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	s32 cpu = bpf_cpumask_weight(cpumask) == 1 ? (s32)bpf_cpumask_first(cpumask) : -1;
+
+	if (!tctx || cpu == tctx->clock_cpu)
+		return;
+	if (tctx->class != BATON_CLASS_LIVE)
+		tctx->vtime = *clock_of(cpu, tctx->class) + (tctx->vtime - *clock_of(tctx->clock_cpu, tctx->class));
+	tctx->clock_cpu = cpu;
 }
 
 void BPF_STRUCT_OPS(baton_exit_task, struct task_struct *p, struct scx_exit_task_args *args)
@@ -972,6 +1005,7 @@ struct sched_ext_ops baton_ops = {
 	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
 	.enable = (void *)baton_enable,
+	.set_cpumask = (void *)baton_set_cpumask,
 	.exit_task = (void *)baton_exit_task,
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
