@@ -223,10 +223,14 @@ final class Scheduler {
       onAttached.accept(hints);
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
       long eventsAtLastSummary = 0;
+      LoopWatch watch = LoopWatch.forCurrentThread(log, options.staleMs() * 1_000_000 / 2);
       while (!stop.get() && !schedulerExited) {
+        watch.turnStart(System.nanoTime());
         ring.poll(POLL_MS, this::onRecord);
         hints.heartbeat();
+        watch.polled(System.nanoTime());
         policy.tickIfDue(System.nanoTime());
+        watch.ticked(System.nanoTime());
         publishedEvents = events;
         publishedLiveTasks = tasks.live();
         publishedDroppedTasks = tasks.overflows();
