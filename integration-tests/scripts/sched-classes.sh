@@ -56,6 +56,8 @@ start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-m
 fact agent_start_s $(($(date +%s) - t0))
 fact state_attached "$(state)"
 fact ops "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
+# The agent's own hint: its whole process (every JVM thread) INTERACTIVE, keyed by its pid.
+fact agent_hint "$(api_get /v1/hints | grep -o "{\"pid\":$agent,[^}]*}")"
 
 # Cgroup hints: the operator's commands run INTERACTIVE (their JVM would otherwise crawl behind
 # the hogs below), and a "background" cgroup is IDLE.

@@ -39,15 +39,15 @@ final class HintsApi {
     }
   }
 
+  private static int orZero(Integer n) {
+    return n == null ? 0 : n;
+  }
+
   /**
    * A task hint. {@code alive} says whether the task it was keyed to still runs; {@code
    * scheduledAs} is the class the BPF side last scheduled it in (the hint's, unless the agent's
    * heartbeat was stale or the task has not run since), null once the task is gone.
    */
-  private static int orZero(Integer n) {
-    return n == null ? 0 : n;
-  }
-
   record TaskEntry(
       int pid,
       int tgid,

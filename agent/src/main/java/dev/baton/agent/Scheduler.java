@@ -216,10 +216,14 @@ final class Scheduler {
     try {
       log.flush();
       attached = true;
-      // The event loop goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs
-      // would make the BPF side drop every hint. Only this thread: the JVM's compiler and GC
-      // threads stay NORMAL, so a busy JIT cannot crowd out the host's work.
-      hints.setTask(currentThreadId(), Hint.of(SchedClass.INTERACTIVE));
+      // The agent goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs would
+      // make the BPF side drop every hint. The whole process, not the loop's thread alone: the
+      // loop waits on locks other JVM threads hold (the address space's, the allocator's, the
+      // JVM's own), and with those threads left NORMAL behind a dozen hogs it stood still for 3
+      // s at a time under the hard farm scenario, long enough for the hints to go stale. The
+      // price is that a burst of JIT or GC work goes ahead of NORMAL tasks too; INTERACTIVE
+      // never preempts, and the guard keeps the classes below it served.
+      hints.setTask((int) ProcessHandle.current().pid(), Hint.of(SchedClass.INTERACTIVE));
       onAttached.accept(hints);
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
       long eventsAtLastSummary = 0;
@@ -283,12 +287,6 @@ final class Scheduler {
       stats.detach();
       onAttached.accept(null);
     }
-  }
-
-  /** The kernel's id of the calling thread, from /proc/thread-self ("PID/task/TID"). */
-  static int currentThreadId() throws IOException {
-    Path self = Files.readSymbolicLink(Path.of("/proc/thread-self"));
-    return Integer.parseInt(self.getFileName().toString());
   }
 
   /** Every counter of the stats map, summed over CPUs, indexed by enum baton_stat. */

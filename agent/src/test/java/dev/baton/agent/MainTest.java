@@ -95,22 +95,6 @@ class MainTest {
   }
 
   @Test
-  void theEventLoopKnowsItsOwnThreadId() throws Exception {
-    int tid = Scheduler.currentThreadId();
-    assertThat(java.nio.file.Path.of("/proc/self/task/" + tid)).isDirectory();
-    int[] other = new int[1];
-    Thread t = Thread.ofPlatform().start(() -> {
-      try {
-        other[0] = Scheduler.currentThreadId();
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    });
-    t.join();
-    assertThat(other[0]).isPositive().isNotEqualTo(tid);
-  }
-
-  @Test
   void exitKindsHaveTheKernelsNames() {
     assertThat(Scheduler.exitKindName(64)).isEqualTo("UNREG");
     assertThat(Scheduler.exitKindName(1026)).isEqualTo("ERROR_STALL");

@@ -60,6 +60,19 @@ abstract class SchedulerScenarios {
     assertThat(stats()).containsEntry("hints_invalid", 0L);
   }
 
+  /**
+   * Every JVM thread of the agent goes ahead of NORMAL work, not the event loop's alone: the loop
+   * waits on locks the others hold, and behind NORMAL hogs they held them for seconds.
+   */
+  @Test
+  void theAgentsWholeProcessIsInteractive() {
+    assertThat(facts.get("agent_hint"))
+        .as(agentLog())
+        .contains("\"tgid\":")
+        .contains("\"class\":\"interactive\"")
+        .contains("\"alive\":true");
+  }
+
   @Test
   void liveMeetsDeadlinesThatNormalMissesUnderHogs() {
     long jobs = num("live_jobs");
