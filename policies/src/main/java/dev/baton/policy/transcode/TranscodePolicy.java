@@ -52,7 +52,12 @@ import java.util.Map;
  * {@code window_ms} the policy compares each waiting tenant's measured CPU with its weighted share
  * of what the waiting tenants got, and corrects a per-tenant factor multiplicatively ({@code
  * vod_gain_pct}: at 50% the loop is damped, settling in about eight windows). Tenants that do not
- * wait get what they ask for and their factor relaxes to 1.
+ * wait get what they ask for and their factor relaxes to 1. VOD tasks run {@code vod_slice_us}
+ * at a time (60 ms, three NORMAL slices): a waking live task preempts them at once whatever
+ * their slice, so a long one costs live work nothing, and VOD switches among its own threads a
+ * third as often (in the hard farm scenario a few percent more VOD work, within the noise of
+ * single runs). The price is paid by other NORMAL tasks, which may wait up to one VOD slice for
+ * a CPU; hence a VOD setting, not the class's.
  *
  * <p><b>Batch</b> runs in IDLE with its job weight; the BPF side guarantees IDLE a minimum share,
  * so it is never starved.
@@ -350,13 +355,14 @@ public final class TranscodePolicy implements Policy {
         double tenantBudget = budget * s.weight * s.factor / tenantWeightSum;
         w = clampWeight(tenantBudget * j.spec().weight() / s.activeJobWeight / active);
       }
-      Hint fresh = Hint.of(SchedClass.NORMAL, w, 0);
+      Hint fresh = Hint.of(SchedClass.NORMAL, w, settings.vodSliceUs());
       Hint first = null;
       for (TrackedTask t : j.tasks()) {
         Hint old = t.hint();
         boolean keep =
             old != null
                 && old.schedClass() == SchedClass.NORMAL
+                && old.sliceUs() == settings.vodSliceUs()
                 && (t.lastActiveNs() < activeSince
                     || Math.abs(old.weight() - w) <= old.weight() * WEIGHT_DEADBAND);
         Hint h = keep ? old : fresh;

@@ -20,7 +20,8 @@ public record TranscodeSettings(
     int liveLagSliceUs,
     int liveMinSliceUs,
     int liveCapacityPct,
-    int vodGainPct) {
+    int vodGainPct,
+    int vodSliceUs) {
 
   public static final Setting WINDOW_MS =
       new Setting("window_ms", 100, 600_000, 3_000, "sliding window of the VOD tenant shares");
@@ -45,6 +46,8 @@ public record TranscodeSettings(
       new Setting("live_capacity_pct", 10, 100, 90, "share of the host's CPUs live jobs may claim");
   public static final Setting VOD_GAIN_PCT =
       new Setting("vod_gain_pct", 0, 100, 50, "how hard tenant shares are corrected; 0 = off");
+  public static final Setting VOD_SLICE_US =
+      new Setting("vod_slice_us", 0, 1_000_000, 60_000, "slice of VOD tasks; 0 = class default");
 
   /** Every tunable, in declaration (and record component) order. */
   public static final List<Setting> ALL =
@@ -59,7 +62,8 @@ public record TranscodeSettings(
           LIVE_LAG_SLICE_US,
           LIVE_MIN_SLICE_US,
           LIVE_CAPACITY_PCT,
-          VOD_GAIN_PCT);
+          VOD_GAIN_PCT,
+          VOD_SLICE_US);
 
   public static final TranscodeSettings DEFAULTS = of(Map.of());
 
@@ -75,6 +79,7 @@ public record TranscodeSettings(
     LIVE_MIN_SLICE_US.check(liveMinSliceUs);
     LIVE_CAPACITY_PCT.check(liveCapacityPct);
     VOD_GAIN_PCT.check(vodGainPct);
+    VOD_SLICE_US.check(vodSliceUs);
     if (liveLagSliceUs > 0 && liveMinSliceUs > liveLagSliceUs) {
       throw new IllegalArgumentException(
           "live_min_slice_us ("
@@ -108,7 +113,8 @@ public record TranscodeSettings(
         (int) x[7],
         (int) x[8],
         (int) x[9],
-        (int) x[10]);
+        (int) x[10],
+        (int) x[11]);
   }
 
   /** The tunable named {@code name}, or null. */

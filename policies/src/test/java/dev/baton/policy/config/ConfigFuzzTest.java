@@ -104,6 +104,7 @@ class ConfigFuzzTest {
           "live_lag_slice_us",
           "live_min_slice_us",
           "vod_gain_pct",
+          "vod_slice_us",
           "acme",
           "globex",
           "<<",

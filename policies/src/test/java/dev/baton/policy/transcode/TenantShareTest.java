@@ -3,9 +3,11 @@ package dev.baton.policy.transcode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.policy.FakeClock;
+import dev.baton.policy.Hint;
 import dev.baton.policy.Job;
 import dev.baton.policy.JobSpec;
 import dev.baton.policy.PolicyEngine;
+import dev.baton.policy.SchedClass;
 import dev.baton.policy.Selector;
 import dev.baton.policy.Tasks;
 import dev.baton.policy.Tenant;
@@ -119,5 +121,29 @@ class TenantShareTest {
       assertThat(share.get("a")).isCloseTo(0.25, Offset.offset(0.03));
       assertThat(share.get("c")).isCloseTo(0.50, Offset.offset(0.03));
     }
+  }
+
+  @Test
+  void vodTasksRunTheVodSlice() {
+    Tasks tasks = new Tasks();
+    FakeClock clock = new FakeClock(1_000_000_000L);
+    PolicyEngine e =
+        new PolicyEngine(new TranscodePolicy(TranscodeSettings.DEFAULTS, List.of(new Tenant("a", 100)), 2), List.of(), clock);
+    e.taskAppeared(tasks.task(10, 10, "enc", 0, "/", ""));
+    e.registerJob(new Job("v", Selector.pids(10), JobSpec.vod("a")));
+    e.tick();
+    assertThat(e.task(10).orElseThrow().hint())
+        .isEqualTo(Hint.of(SchedClass.NORMAL, 100, 60_000));
+
+    // vod_slice_us 0: the class default.
+    PolicyEngine f =
+        new PolicyEngine(
+            new TranscodePolicy(TranscodeSettings.of(Map.of("vod_slice_us", 0L)), List.of(new Tenant("a", 100)), 2),
+            List.of(),
+            clock);
+    f.taskAppeared(tasks.task(10, 10, "enc", 0, "/", ""));
+    f.registerJob(new Job("v", Selector.pids(10), JobSpec.vod("a")));
+    f.tick();
+    assertThat(f.task(10).orElseThrow().hint().sliceUs()).isZero();
   }
 }
