@@ -48,7 +48,9 @@ final class Scheduler {
 
   private static final String OBJECT_RESOURCE = "baton.bpf.o";
   private static final int POLL_MS = 100;
-  private static final long SUMMARY_EVERY_NS = 1_000_000_000L;
+  /** A line a minute for the journal; /metrics has the same counters live. */
+  private static final long SUMMARY_EVERY_NS = 60_000_000_000L;
+  private static final long EXIT_CHECK_NS = 1_000_000_000L;
 
   /** How a run ended, as the kernel recorded it. */
   record Exit(int kind, String kindName, long code, String reason, String message, String dump) {
@@ -226,6 +228,7 @@ final class Scheduler {
       hints.setTask((int) ProcessHandle.current().pid(), Hint.of(SchedClass.INTERACTIVE));
       onAttached.accept(hints);
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
+      long nextExitCheck = System.nanoTime() + EXIT_CHECK_NS;
       long eventsAtLastSummary = 0;
       LoopWatch watch = LoopWatch.forCurrentThread(log, options.staleMs() * 1_000_000 / 2);
       while (!stop.get() && !schedulerExited) {
@@ -240,37 +243,22 @@ final class Scheduler {
         publishedDroppedTasks = tasks.overflows();
         onLoopTurn.run();
         long now = System.nanoTime();
-        if (now >= nextSummary) {
-          long[] s = readStats(statsMap);
-          log.printf(
-              "baton: events %d (+%d), samples %d, tasks live %d, seen %d, dropped %d, ring drops %d,"
-                  + " enqueued %d, dispatched %d/%d/%d/%d/%d, guard %d, kicks %d, stale %d%n",
-              events,
-              events - eventsAtLastSummary,
-              samples,
-              tasks.live(),
-              tasks.seen(),
-              tasks.overflows(),
-              s[BatonStat.BATON_STAT_EVENTS_DROPPED],
-              s[BatonStat.BATON_STAT_ENQUEUES],
-              s[BatonStat.BATON_STAT_DISPATCH_LIVE],
-              s[BatonStat.BATON_STAT_DISPATCH_INTERACTIVE],
-              s[BatonStat.BATON_STAT_DISPATCH_NORMAL],
-              s[BatonStat.BATON_STAT_DISPATCH_BATCH],
-              s[BatonStat.BATON_STAT_DISPATCH_IDLE],
-              s[BatonStat.BATON_STAT_GUARD],
-              s[BatonStat.BATON_STAT_KICKS],
-              s[BatonStat.BATON_STAT_STALE_PERIODS]);
-          log.flush();
-          eventsAtLastSummary = events;
-          nextSummary = now + SUMMARY_EVERY_NS;
+        if (now >= nextExitCheck) {
           // The exit event can be lost to a full ring; the exit record cannot.
           schedulerExited |= readExit(exitInfo).kind() != 0;
+          nextExitCheck = now + EXIT_CHECK_NS;
+        }
+        if (now >= nextSummary) {
+          logSummary(readStats(statsMap), eventsAtLastSummary);
+          eventsAtLastSummary = events;
+          nextSummary = now + SUMMARY_EVERY_NS;
         }
       }
       // Events still queued when we stop are read before detaching, so the table is complete.
       ring.consume(this::onRecord);
-      log.println("baton: stats " + formatStats(readStats(statsMap)));
+      long[] last = readStats(statsMap);
+      logSummary(last, eventsAtLastSummary);
+      log.println("baton: stats " + formatStats(last));
       stats.detach();
       if (!schedulerExited && handover.get() && pins != null) {
         return HANDED_OVER;
@@ -287,6 +275,29 @@ final class Scheduler {
       stats.detach();
       onAttached.accept(null);
     }
+  }
+
+  private void logSummary(long[] s, long eventsBefore) {
+    log.printf(
+        "baton: events %d (+%d), samples %d, tasks live %d, seen %d, dropped %d, ring drops %d,"
+            + " enqueued %d, dispatched %d/%d/%d/%d/%d, guard %d, kicks %d, stale %d%n",
+        events,
+        events - eventsBefore,
+        samples,
+        tasks.live(),
+        tasks.seen(),
+        tasks.overflows(),
+        s[BatonStat.BATON_STAT_EVENTS_DROPPED],
+        s[BatonStat.BATON_STAT_ENQUEUES],
+        s[BatonStat.BATON_STAT_DISPATCH_LIVE],
+        s[BatonStat.BATON_STAT_DISPATCH_INTERACTIVE],
+        s[BatonStat.BATON_STAT_DISPATCH_NORMAL],
+        s[BatonStat.BATON_STAT_DISPATCH_BATCH],
+        s[BatonStat.BATON_STAT_DISPATCH_IDLE],
+        s[BatonStat.BATON_STAT_GUARD],
+        s[BatonStat.BATON_STAT_KICKS],
+        s[BatonStat.BATON_STAT_STALE_PERIODS]);
+    log.flush();
   }
 
   /** Every counter of the stats map, summed over CPUs, indexed by enum baton_stat. */
