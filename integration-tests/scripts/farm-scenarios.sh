@@ -78,8 +78,6 @@ run_fifo() { run_farm "$1" "$2" --live-policy fifo; }
 # scenario warms the agent up first. The agent runs unpinned, so the scheduler cannot outlive
 # this setup; SIGTERM must detach it and exit 0.
 api=127.0.0.1:9755
-# Under emulation the C2 compiler costs more CPU than it returns in a run of seconds.
-export BATON_JAVA_OPTS="${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
 sched_state() { cat /sys/kernel/sched_ext/state 2>/dev/null || echo none; }
 
 # policy_config SCENARIO: the transcode policy, with every VOD tenant at the scenario's weight

@@ -65,8 +65,10 @@ pwd >"$work/ctl/workdir"
   # C1 only, unless the caller chose: qemu's multi-threaded TCG crashed the agent's JVM twice
   # (SIGSEGV at the entry of a C1-compiled method just patched by a tier-up, executed on another
   # vCPU). With one tier a method's code is not replaced, only deoptimized now and then; it also
-  # saves the C2 compiler's CPU, which under emulation costs more than it returns.
-  printf 'export BATON_JAVA_OPTS=%q\n' "${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
+  # saves the C2 compiler's CPU, which under emulation costs more than it returns. Methods compile
+  # at a tenth of the usual call counts: emulated, a JVM takes 15-20 times longer to warm up, and
+  # the farm's agent was still compiling through its measured run (a third of its CPU there).
+  printf 'export BATON_JAVA_OPTS=%q\n' "${BATON_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=0.1}"
   for v in JAVA_HOME BATON_CACHE; do
     [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
   done

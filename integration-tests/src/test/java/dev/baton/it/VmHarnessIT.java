@@ -24,7 +24,7 @@ class VmHarnessIT {
     Vm.Result r = Vm.guest(List.of(), BOOT, "sh", "-c", "echo \"opts=$BATON_JAVA_OPTS\"");
     String host = System.getenv("BATON_JAVA_OPTS");
     assertThat(r.output())
-        .contains("opts=" + (host == null || host.isEmpty() ? "-XX:TieredStopAtLevel=1" : host));
+        .contains("opts=" + (host == null || host.isEmpty() ? "-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=0.1" : host));
   }
 
   @Test
