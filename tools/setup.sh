@@ -116,6 +116,16 @@ ver_ge "$libbpf_ver" 1.4 || die "libbpf $libbpf_ver is too old: Baton needs >= 1
 qemu_ver=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p')
 ver_ge "$qemu_ver" 10 || die "QEMU $qemu_ver is too old: Baton's VM tests need >= 10 (7.2 oopses guests)"
 
+# ---- bpffs ----------------------------------------------------------------------------------------
+# The host tests pin maps under /sys/fs/bpf as a restarted agent reopens them. systemd mounts it at
+# boot; a container or a machine booted without systemd may not have it.
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+  as_root "mount the BPF filesystem at /sys/fs/bpf"
+  mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf ||
+    die "could not mount the BPF filesystem at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)"
+  note "mounted the BPF filesystem at /sys/fs/bpf"
+fi
+
 # ---- prometheus ----------------------------------------------------------------------------------
 # The metrics tests scrape the agent with a real Prometheus and lint the exposition and the alert
 # rules with promtool. Debian's package runs from where dpkg -x unpacks it, so it is cached, not
