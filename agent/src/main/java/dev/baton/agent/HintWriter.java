@@ -140,7 +140,7 @@ public final class HintWriter implements Hints {
         / 1000;
   }
 
-  /** The task with thread or process id {@code pid}, as the kernel sees it now. */
+  @Override
   public synchronized Optional<TaskInfo> task(int pid) throws BpfException {
     if (pid <= 0) {
       return Optional.empty();

@@ -29,6 +29,9 @@ public interface Hints {
 
   record CgroupHint(long cgroupId, Hint hint) {}
 
+  /** What the kernel knows of the live task {@code pid} now, hinted or not; empty if none has it. */
+  Optional<TaskInfo> task(int pid) throws BpfException;
+
   /**
    * Hints the live task {@code pid}: a process id covers all its threads, a thread id that thread
    * only (and wins over its process's hint). Returns the task the hint was keyed to (with its

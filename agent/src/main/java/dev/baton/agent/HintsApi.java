@@ -14,6 +14,7 @@ import java.util.Optional;
  *
  * <pre>
  * GET    /v1/hints                  {"tasks": [TaskEntry...], "cgroups": [CgroupEntry...]}
+ * GET    /v1/hints/{pid}            200 TaskState, hinted or not; 404 if no task has that pid
  * PUT    /v1/hints/{pid}            body HintBody; 200 TaskEntry, 404 if no task has that pid
  * DELETE /v1/hints/{pid}            204, 404 if it has no hint
  * PUT    /v1/hints/cgroups/{id}     body HintBody; 200 CgroupEntry (id: the cgroup's inode number)
@@ -87,6 +88,13 @@ final class HintsApi {
 
   record Listing(List<TaskEntry> tasks, List<CgroupEntry> cgroups) {}
 
+  /**
+   * How the BPF side schedules a task now, whatever put it there (its hint, its process's or its
+   * cgroup's, or the default: NORMAL, kernel threads INTERACTIVE): the class it was last scheduled
+   * in and the weight its virtual time advances with.
+   */
+  record TaskState(int pid, int tgid, long startNs, String comm, String scheduledAs, int weight) {}
+
   private volatile Hints hints;
 
   /** Hints go to {@code hints} from now on; null while no scheduler is attached. */
@@ -96,6 +104,7 @@ final class HintsApi {
 
   void register(ApiServer api) {
     api.route("GET", "/v1/hints", req -> Response.ok(list()));
+    api.route("GET", "/v1/hints/{pid}", this::getTask);
     api.route("PUT", "/v1/hints/{pid}", this::putTask);
     api.route("DELETE", "/v1/hints/{pid}", this::deleteTask);
     api.route("PUT", "/v1/hints/cgroups/{id}", this::putCgroup);
@@ -107,6 +116,14 @@ final class HintsApi {
     return new Listing(
         h.taskHints().stream().map(TaskEntry::of).toList(),
         h.cgroupHints().stream().map(CgroupEntry::of).toList());
+  }
+
+  private Response getTask(Request req) throws Exception {
+    int pid = pid(req);
+    Hints.TaskInfo t =
+        attached().task(pid).orElseThrow(() -> ApiException.notFound("no task has pid " + pid));
+    return Response.ok(
+        new TaskState(t.pid(), t.tgid(), t.startNs(), t.comm(), t.schedClass().label(), t.weight()));
   }
 
   private Response putTask(Request req) throws Exception {

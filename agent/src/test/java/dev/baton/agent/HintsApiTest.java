@@ -63,6 +63,11 @@ class HintsApiTest {
     }
 
     @Override
+    public Optional<TaskInfo> task(int pid) {
+      return info(pid);
+    }
+
+    @Override
     public Optional<TaskInfo> setTask(int pid, Hint hint) {
       info(pid).ifPresent(t -> tasks.put(pid, hint));
       return info(pid);
@@ -167,6 +172,21 @@ class HintsApiTest {
         .contains("--weight takes a whole number, not '0x10'")
         .contains("only live hints take a deadline")
         .contains("name one task (PID) or one --cgroup DIR");
+    assertThat(fake.tasks).isEmpty();
+  }
+
+  @Test
+  void aTaskShowsHowItIsScheduledWithOrWithoutAHint() throws Exception {
+    var client = new dev.baton.agent.api.ApiClient("127.0.0.1:" + server.address().getPort(), null, java.time.Duration.ofSeconds(10));
+    var r = client.send("GET", "/v1/hints/101", null);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body())
+        .contains("\"pid\":101", "\"tgid\":100", "\"comm\":\"enc\"", "\"scheduled_as\":\"normal\"", "\"weight\":100");
+    r = client.send("GET", "/v1/hints/4242", null);
+    assertThat(r.status()).isEqualTo(404);
+    assertThat(r.body()).contains("no task has pid 4242");
+    r = client.send("GET", "/v1/hints/x", null);
+    assertThat(r.status()).isEqualTo(400);
     assertThat(fake.tasks).isEmpty();
   }
 
