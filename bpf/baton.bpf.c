@@ -5,7 +5,14 @@
  * Classes. Five DSQs, one per enum baton_class, served in strict order: LIVE, INTERACTIVE,
  * NORMAL, BATCH, IDLE. A task takes its class, weight, slice and relative deadline from its own
  * hint (task_hints, keyed by thread or process plus start time, so a recycled pid never inherits
- * a hint), else from its cgroup's (cgroup_hints), else it is NORMAL with its own (nice) weight.
+ * a hint), else from its cgroup's (cgroup_hints), else it is NORMAL with its own (nice) weight;
+ * a kernel thread is INTERACTIVE instead, with its own weight, hints stale or not. Kernel threads
+ * hold locks that user tasks wait for: measured in the farm, khugepaged (nice 19, weight 1)
+ * was preempted while collapsing pages of the agent's heap with its mmap_lock held, and as a
+ * NORMAL task behind a dozen hogs it waited 2-3 s to run again while every agent thread that
+ * touched memory waited for it; the heartbeat went stale. Kernel threads mostly run briefly; one
+ * that runs long (kswapd under pressure, a crypto worker) takes CPU from NORMAL work as an
+ * INTERACTIVE task would, up to the starvation guard's bound, and a hint can put it back.
  *
  * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that has run for a whole
@@ -49,7 +56,7 @@
  * storage together with the hint generation it was resolved at. The agent bumps live.hint_gen
  * after changing a hint map, and each task resolves again (at most three hash lookups) at its next
  * callback. A timer compares the agent's heartbeat with stale_ns; while it is stale, every task is
- * scheduled as NORMAL with its own weight, and the hints count again once it is fresh.
+ * scheduled in its default class with its own weight, and the hints count again once it is fresh.
  *
  * One DSQ per class shared by every CPU keeps the code small and the order global; it costs one
  * lock per class, which is fine for tens of CPUs, not for hundreds (per-LLC DSQs would fix it).
@@ -282,6 +289,15 @@ static u64 task_cgroup_id(struct task_struct *p)
 	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
 }
 
+/* include/linux/sched.h; a #define, so not in the kernel's BTF. */
+#define PF_KTHREAD 0x00200000
+
+/* A task's class when no hint names one (see the top of the file). */
+static u32 default_class(struct task_struct *p)
+{
+	return p->flags & PF_KTHREAD ? BATON_CLASS_INTERACTIVE : BATON_CLASS_NORMAL;
+}
+
 static u64 clamp_slice(u64 ns)
 {
 	return ns < SLICE_MIN_NS ? SLICE_MIN_NS : ns > SLICE_MAX_NS ? SLICE_MAX_NS : ns;
@@ -303,7 +319,7 @@ static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen, 
 		h = bpf_map_lookup_elem(&cgroup_hints, &cgid);
 	stat_inc(BATON_STAT_HINT_LOOKUPS);
 
-	tctx->hint_class = BATON_CLASS_NORMAL;
+	tctx->hint_class = default_class(p);
 	tctx->hint_weight = 0;
 	tctx->hint_slice_ns = 0;
 	tctx->rel_deadline_ns = 0;
@@ -339,7 +355,7 @@ static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 	 */
 	if (tctx->hint_gen != gen || tctx->hint_cgid != cgid)
 		resolve_hint(p, tctx, gen, cgid);
-	cls = hints_stale ? BATON_CLASS_NORMAL : class_index(tctx->hint_class);
+	cls = hints_stale ? default_class(p) : class_index(tctx->hint_class);
 	if (cls != tctx->class) {
 		if (cls == BATON_CLASS_LIVE) {
 			tctx->deadline = baton_now() + tctx->rel_deadline_ns;
@@ -825,10 +841,10 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 	tctx = bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tctx)
 		return -ENOMEM;
-	tctx->class = BATON_CLASS_NORMAL;
-	tctx->hint_class = BATON_CLASS_NORMAL;
+	tctx->class = default_class(p);
+	tctx->hint_class = tctx->class;
 	tctx->clock_cpu = clock_cpu(p);
-	tctx->vtime = *clock_of(tctx->clock_cpu, BATON_CLASS_NORMAL);
+	tctx->vtime = *clock_of(tctx->clock_cpu, tctx->class);
 	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
 		return -ENOMEM;
 	return 0;

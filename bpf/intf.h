@@ -34,12 +34,12 @@ enum baton_consts {
 
 /*
  * Scheduling classes, in the order the BPF side serves them; each has its own DSQ, whose id is
- * the class value. A task without a hint is NORMAL.
+ * the class value. A task without a hint is NORMAL, or INTERACTIVE if it is a kernel thread.
  */
 enum baton_class {
 	BATON_CLASS_LIVE = 0,        /* earliest deadline first; preempts the other classes on wakeup */
 	BATON_CLASS_INTERACTIVE = 1, /* weighted fair, before NORMAL */
-	BATON_CLASS_NORMAL = 2,      /* weighted fair; every task without a hint */
+	BATON_CLASS_NORMAL = 2,      /* weighted fair; every user task without a hint */
 	BATON_CLASS_BATCH = 3,       /* weighted fair, after NORMAL */
 	BATON_CLASS_IDLE = 4,        /* only what the others leave, and the starvation guard's share */
 	BATON_NR_CLASSES = 5,

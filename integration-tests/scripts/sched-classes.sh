@@ -86,6 +86,17 @@ for k in 1 2; do
   api PUT /v1/hints/$! '{"class":"batch"}' >/dev/null
 done
 
+# Default classes: an unhinted hog is NORMAL, a kernel thread (khugepaged, nice 19) INTERACTIVE.
+# Writing khugepaged's sleep wakes it, so it has been scheduled since the attach.
+kh=$(grep -lx khugepaged /proc/[0-9]*/comm 2>/dev/null | head -1 | cut -d/ -f3)
+kh_sleep=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+kh_was=$(cat $kh_sleep 2>/dev/null)
+[ -z "$kh_was" ] || echo 100 >$kh_sleep
+sleep 1
+fact default_kthread "$([ -n "$kh" ] && api_get /v1/hints/$kh)"
+fact default_hog "$(api_get /v1/hints/$(echo $hogs | cut -d' ' -f1))"
+[ -z "$kh_was" ] || echo "$kh_was" >$kh_sleep
+
 # --- LIVE vs NORMAL under hogs: three copies of one frame loop run together, released 66 ms
 # apart: one hinted LIVE, one left NORMAL, one SCHED_FIFO (what the host's noise allows).
 : >"$out/live.txt"

@@ -62,7 +62,8 @@ abstract class SchedulerScenarios {
 
   /**
    * Every JVM thread of the agent goes ahead of NORMAL work, not the event loop's alone: the loop
-   * waits on locks the others hold, and behind NORMAL hogs they held them for seconds.
+   * shares locks with the others (the heap's, the JVM's), and a holder preempted behind NORMAL
+   * hogs can keep it waiting for seconds.
    */
   @Test
   void theAgentsWholeProcessIsInteractive() {
@@ -71,6 +72,18 @@ abstract class SchedulerScenarios {
         .contains("\"tgid\":")
         .contains("\"class\":\"interactive\"")
         .contains("\"alive\":true");
+  }
+
+  @Test
+  void kernelThreadsAreInteractiveAndUserTasksNormalByDefault() {
+    // A preempted khugepaged holding the agent's mmap_lock, NORMAL behind hogs, stalled the agent
+    // for seconds: kernel threads go before NORMAL work.
+    assertThat(facts.get("default_kthread"))
+        .as("GET /v1/hints/<khugepaged>")
+        .contains("\"comm\":\"khugepaged\"", "\"scheduled_as\":\"interactive\"");
+    assertThat(facts.get("default_hog"))
+        .as("GET /v1/hints/<an unhinted hog>")
+        .contains("\"scheduled_as\":\"normal\"");
   }
 
   @Test
