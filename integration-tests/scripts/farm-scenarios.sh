@@ -45,7 +45,7 @@ echo "ffmpeg=$([ $have_ffmpeg = 1 ] && ffmpeg -version 2>/dev/null | sed -n '1s/
 # with the ready file (farm's record=encoder lines, with pids) as its argument.
 before_go=""
 run_farm() { # scenario-file out-file farm-options...
-  local scen=$1 out=$2 fpid rc hook_rc
+  local scen=$1 out=$2 fpid rc hook_rc stat0
   shift 2
   rm -f "$work/ready" "$work/go"
   "$farm" run -f "$scen" ${seconds:+-e "seconds $seconds"} \
@@ -57,11 +57,30 @@ run_farm() { # scenario-file out-file farm-options...
     $before_go "$work/ready" 2>>"$work/err" || hook_rc=$?
   fi
   [ $hook_rc = 0 ] || kill $fpid 2>/dev/null
+  stat0=$(guest_stat)
   touch "$work/go"
   wait $fpid
   rc=$?
+  [ $rc != 0 ] || guest_record "$stat0" "$(guest_stat)" >>"$out"
   [ $hook_rc = 0 ] || { echo "before-go hook failed (exit $hook_rc)" >>"$work/err"; rc=$hook_rc; }
   return $rc
+}
+
+# guest_stat: the guest's CPU time by kind (jiffies: user nice system idle iowait irq softirq),
+# interrupts and context switches so far, and the time now (ms).
+guest_stat() {
+  awk '$1 == "cpu" { printf "%s %s %s %s %s %s %s ", $2, $3, $4, $5, $6, $7, $8 }
+       $1 == "ctxt" || $1 == "intr" { printf "%s ", $2 }' /proc/stat
+  awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# guest_record BEFORE AFTER: where the guest's CPUs went between two guest_stat lines, so that
+# a setup's throughput can be told apart from CPU lost to idling, the kernel or interrupts.
+guest_record() {
+  echo "$1 $2" | awk '{ for (i = 1; i <= 10; i++) d[i] = $(i + 10) - $i
+    t = d[1] + d[2] + d[3] + d[4] + d[5] + d[6] + d[7]; if (t <= 0) t = 1; s = d[10] / 1000; if (s <= 0) s = 1
+    printf "record=guest user_pct=%.1f system_pct=%.1f irq_pct=%.1f idle_pct=%.1f intr_per_s=%d ctxt_per_s=%d\n",
+      100 * (d[1] + d[2]) / t, 100 * d[3] / t, 100 * (d[6] + d[7]) / t, 100 * (d[4] + d[5]) / t, d[8] / s, d[9] / s }'
 }
 
 run_alone() { grep -v '^vod' "$1" >"$work/alone.farm" && run_farm "$work/alone.farm" "$2"; }

@@ -148,6 +148,11 @@ public final class FarmReport {
                     .map(sum -> a.number("cpu_ms") / (10 * sum.number("seconds") * cpus)));
   }
 
+  /** The guest's CPU time in the kernel during the run, in %, if the run recorded it. */
+  static Optional<Double> kernelShare(Run run) {
+    return run.all("guest").stream().findFirst().map(g -> g.number("system_pct"));
+  }
+
   static String table(FarmResults results) {
     StringBuilder b = new StringBuilder();
     b.append(
@@ -159,7 +164,7 @@ public final class FarmReport {
       b.append(fmt("%n%s%n", describe(results, scenario)));
       b.append(
           fmt(
-              "  %-24s %8s %11s %11s %12s %8s %9s %7s%n",
+              "  %-24s %8s %11s %11s %12s %8s %9s %7s %7s%n",
               "setup",
               "missed",
               "late p50",
@@ -167,7 +172,8 @@ public final class FarmReport {
               "VOD units/s",
               "vs FIFO",
               "fairness",
-              "stall"));
+              "stall",
+              "kernel"));
       for (Run run : ordered(results, scenario)) {
         String label = setup(run.setup()).label();
         Optional<Record> s = run.summary();
@@ -179,7 +185,7 @@ public final class FarmReport {
         boolean vod = r.integer("vod_encoders") > 0;
         b.append(
             fmt(
-                "  %-24s %7.2f%% %8.1f ms %8.1f ms %12s %8s %9s %6.1f%%%n",
+                "  %-24s %7.2f%% %8.1f ms %8.1f ms %12s %8s %9s %6.1f%% %7s%n",
                 label,
                 r.number("live_missed_pct"),
                 r.number("late_p50_us") / 1000,
@@ -187,7 +193,8 @@ public final class FarmReport {
                 vod ? fmt("%.1f", r.number("vod_units_per_s")) : "-",
                 vsFifo(results, run).map(x -> fmt("%.2fx", x)).orElse("-"),
                 vod ? fmt("%.2f", r.number("vod_fairness")) : "-",
-                r.number("stall_pct")));
+                r.number("stall_pct"),
+                kernelShare(run).map(x -> fmt("%.1f%%", x)).orElse("-")));
       }
       for (Run run : ordered(results, scenario)) {
         agentShare(results, run)
@@ -208,7 +215,9 @@ public final class FarmReport {
                 + " (1 = as intended)."
                 + "%nstall: live encoders' CPU time that the host took from the guest's vCPUs;"
                 + " a run with more than a few %% measured the host, not the guest's"
-                + " scheduler.%n"));
+                + " scheduler."
+                + "%nkernel: the guest's CPU time spent in the kernel, the scheduler's callbacks"
+                + " included.%n"));
     return b.toString();
   }
 
@@ -234,6 +243,7 @@ public final class FarmReport {
           f.add(num("vod_fairness", r.number("vod_fairness")));
           f.add(num("stall_pct", r.number("stall_pct")));
           agentShare(results, run).ifPresent(x -> f.add(num("agent_cpu_pct", x)));
+          kernelShare(run).ifPresent(x -> f.add(num("kernel_pct", x)));
           f.add(
               array(
                   "live",

@@ -25,6 +25,8 @@ class FarmResultsTest {
       setup=eevdf scenario=hard record=summary seconds=10 live_encoders=1 live_frames=600 \
       live_missed=12 live_missed_pct=2.00 late_p50_us=-9000 late_p99_us=1500 late_max_us=2100 \
       vod_encoders=1 vod_units_per_s=90.00 vod_fairness=1.000 stall_pct=0.50 chunk_iters=7500
+      setup=eevdf scenario=hard record=guest user_pct=91.0 system_pct=8.4 irq_pct=0.0 \
+      idle_pct=0.5 intr_per_s=1045 ctxt_per_s=670
       setup=fifo scenario=hard record=encoder name=cam60 kind=live pid=20 policy=fifo nice=0 \
       period_us=16667 cost_us=2500 jitter_pct=10 frames=600
       setup=fifo scenario=hard record=encoder name=a1 kind=vod pid=21 policy=other nice=0 \
@@ -121,13 +123,15 @@ class FarmResultsTest {
             "hard: 1 live encoders (60 fps) needing 7% of 2 CPUs; 1 VOD encoders (1 threads,"
                 + " tenants a)")
         .containsPattern(
-            "EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5%")
+            "EEVDF default +2\\.00% +-9\\.0 ms +1\\.5 ms +90\\.0 +1\\.50x +1\\.00 +0\\.5% +8\\.4%")
+        .containsPattern("SCHED_FIFO .* 12\\.0% +-\\n")
         .contains("Baton, transcode policy  not run: the baton setup waits for the job API");
     String json = FarmReport.json(r);
     assertThat(json)
         .contains("\"cpus\":2")
         .contains("\"setup\":\"fifo\"")
         .contains("\"vod_vs_fifo\":1.500")
+        .contains("\"kernel_pct\":8.400")
         .contains("\"error\":\"the baton setup waits for the job API\"");
     assertThat(FarmReport.svg(r))
         .startsWith("<svg")
