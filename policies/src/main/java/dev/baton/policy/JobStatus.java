@@ -7,10 +7,9 @@ package dev.baton.policy;
  * @param health the verdict
  * @param lagLevel how far the policy has tightened the job's hints (0 = not at all)
  * @param demandCpus CPUs the job needs, measured or declared; NaN when unknown
- * @param reason one line for people: why this verdict
+ * @param why one line for people: why this verdict
  */
-public record JobStatus(
-    String jobId, Health health, int lagLevel, double demandCpus, String reason) {
+public record JobStatus(String jobId, Health health, int lagLevel, double demandCpus, Reason why) {
 
   /** A verdict on a job. */
   public enum Health {
@@ -24,6 +23,11 @@ public record JobStatus(
      * Its demand cannot be met on this host; it was demoted so that it does not drag others down.
      */
     INFEASIBLE
+  }
+
+  /** Why this verdict, as text. */
+  public String reason() {
+    return why.text();
   }
 
   /** Same verdict (health and lag level): a change in either is an event, a new number is not. */

@@ -38,7 +38,7 @@ class PolicyEngineTest {
         }
         JobStatus.Health verdict = health.get(j.id());
         if (verdict != null) {
-          out.status(new JobStatus(j.id(), verdict, 0, j.recentCpuNs(), "test"));
+          out.status(new JobStatus(j.id(), verdict, 0, j.recentCpuNs(), Reason.of("test")));
         }
       }
     }

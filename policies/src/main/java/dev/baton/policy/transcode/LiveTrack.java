@@ -1,6 +1,7 @@
 package dev.baton.policy.transcode;
 
 import dev.baton.policy.LiveSpec;
+import dev.baton.policy.Reason;
 import dev.baton.policy.TrackedJob;
 
 /**
@@ -35,7 +36,7 @@ final class LiveTrack {
   boolean lagging;
   boolean admitted = true;
   double demandCpus = Double.NaN;
-  String reason = "measuring";
+  Reason reason = Reason.of("measuring");
 
   /** Folds in the interval that just ended. */
   void observe(TrackedJob job, long nowNs, long dtNs, long windowNs) {

@@ -6,6 +6,7 @@ import dev.baton.policy.LiveSpec;
 import dev.baton.policy.Policy;
 import dev.baton.policy.PolicyInput;
 import dev.baton.policy.PolicyOutput;
+import dev.baton.policy.Reason;
 import dev.baton.policy.SchedClass;
 import dev.baton.policy.Tenant;
 import dev.baton.policy.TrackedJob;
@@ -15,7 +16,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -75,6 +75,8 @@ public final class TranscodePolicy implements Policy {
 
   /** Room to spare before an infeasible job is re-admitted, so it does not flap. */
   static final double READMIT_FRACTION = 0.95;
+  private static final Comparator<TrackedJob> OLDEST_FIRST =
+      Comparator.comparingLong(TrackedJob::sinceNs).thenComparing(TrackedJob::id);
 
   /** However far a job lags, its deadline stays at least this share of its period (in %). */
   static final int MIN_DEADLINE_PCT = 25;
@@ -182,23 +184,24 @@ public final class TranscodePolicy implements Policy {
     double fpsNeeded = 1e6 / spec.framePeriodUs();
     if (t.framesFresh(now, window)) {
       t.lagging = waiting && t.fps < fpsNeeded * tol;
-      t.reason = fmt("%.1f of %.1f fps, waiting %.2f CPUs", t.fps, fpsNeeded, t.wait);
+      t.reason = Reason.of("%.1f of %.1f fps, waiting %.2f CPUs", t.fps, fpsNeeded, t.wait);
     } else if (!Double.isNaN(t.demandCpus)) {
       t.lagging = waiting && t.cpu < t.demandCpus * tol;
-      t.reason = fmt("got %.2f of %.2f CPUs, waiting %.2f", t.cpu, t.demandCpus, t.wait);
+      t.reason = Reason.of("got %.2f of %.2f CPUs, waiting %.2f", t.cpu, t.demandCpus, t.wait);
     } else {
       // Waiting alone proves nothing under EDF (a later deadline waits for earlier ones by
       // design); taking longer than the deadline from wakeup to sleep, on average, does.
       double deadlineNs = deadlineUs(spec, 0) * 1e3;
       t.lagging = waiting && t.responseNs() > deadlineNs;
-      String response =
-          Double.isInfinite(t.responseNs())
-              ? "no wakeup seen yet"
-              : fmt("%.1f ms from wakeup to sleep", t.responseNs() / 1e6);
       t.reason =
-          fmt(
-              "cost unknown; %s against a %.1f ms deadline, waiting %.2f CPUs",
-              response, deadlineNs / 1e6, t.wait);
+          Double.isInfinite(t.responseNs())
+              ? Reason.of(
+                  "cost unknown; no wakeup seen yet against a %.1f ms deadline, waiting %.2f CPUs",
+                  deadlineNs / 1e6, t.wait, 0)
+              : Reason.of(
+                  "cost unknown; %.1f ms from wakeup to sleep against a %.1f ms deadline, waiting"
+                      + " %.2f CPUs",
+                  t.responseNs() / 1e6, deadlineNs / 1e6, t.wait);
     }
     if (t.lagging) {
       t.onTimeSinceNs = Long.MIN_VALUE;
@@ -221,7 +224,7 @@ public final class TranscodePolicy implements Policy {
 
   /** Oldest first, admit while the summed known demand fits; the rest are infeasible. */
   private void admit() {
-    live.sort(Comparator.comparingLong(TrackedJob::sinceNs).thenComparing(TrackedJob::id));
+    live.sort(OLDEST_FIRST);
     double capacity = nrCpus * settings.liveCapacityPct() / 100.0;
     double admitted = 0;
     for (TrackedJob j : live) {
@@ -237,7 +240,7 @@ public final class TranscodePolicy implements Policy {
         admitted += d;
       } else {
         t.reason =
-            fmt(
+            Reason.of(
                 "needs %.2f CPUs; live jobs before it hold %.2f of the %.2f this host gives live"
                     + " work",
                 d, admitted, capacity);
@@ -448,7 +451,4 @@ public final class TranscodePolicy implements Policy {
     return s == null ? 1 : s.factor;
   }
 
-  private static String fmt(String format, Object... args) {
-    return String.format(Locale.ROOT, format, args);
-  }
 }
