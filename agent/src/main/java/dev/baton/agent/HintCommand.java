@@ -23,6 +23,7 @@ final class HintCommand {
                                    threads); classes: live (needs --deadline-us),
                                    interactive, normal, batch, idle
         hint --cgroup DIR ...      the same for every task of a cgroup (v2) without its own
+        hint PID                   how a task is scheduled now, hinted or not
         hint --list                the hints in force
             --api HOST:PORT        the agent's API (default 127.0.0.1:9755)
             --token-file FILE      bearer token, if the agent requires one
@@ -90,6 +91,9 @@ final class HintCommand {
         return report(client.send("DELETE", path, null), out, err, "baton: cleared the hint of " + what);
       }
       if (schedClass == null) {
+        if (pid != null && weight == 0 && sliceUs == 0 && deadlineUs == 0) {
+          return show(client, pid, out, err);
+        }
         throw new UsageException("--class is required (or --clear, or --list)");
       }
       Hint hint;
@@ -129,6 +133,17 @@ final class HintCommand {
       out.printf("cgroup %-10d %-12s %6s %9s %11s%n",
           c.cgroupId(), c.schedClass(), dflt(c.weight()), dflt(c.sliceUs()), dflt(c.deadlineUs()));
     }
+    return Main.OK;
+  }
+
+  private static int show(ApiClient client, int pid, PrintStream out, PrintStream err) throws IOException {
+    ApiClient.Reply reply = client.send("GET", "/v1/hints/" + pid, null);
+    if (!reply.ok()) {
+      return report(reply, out, err, "");
+    }
+    HintsApi.TaskState t = Json.read(reply.body(), HintsApi.TaskState.class);
+    out.printf("baton: task %d (%s, process %d) is scheduled as %s, weight %d%n",
+        t.pid(), t.comm(), t.tgid(), t.scheduledAs(), t.weight());
     return Main.OK;
   }
 

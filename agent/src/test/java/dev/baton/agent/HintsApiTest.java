@@ -187,6 +187,13 @@ class HintsApiTest {
     assertThat(r.body()).contains("no task has pid 4242");
     r = client.send("GET", "/v1/hints/x", null);
     assertThat(r.status()).isEqualTo(400);
+
+    assertThat(hint("101")).as(err()).isZero();
+    assertThat(out()).contains("baton: task 101 (enc, process 100) is scheduled as normal, weight 100");
+    assertThat(hint("4242")).isEqualTo(Main.FAILED);
+    assertThat(err()).contains("no task has pid 4242 (HTTP 404)");
+    assertThat(hint("101", "--weight", "50")).isEqualTo(Main.USAGE);
+    assertThat(err()).contains("--class is required");
     assertThat(fake.tasks).isEmpty();
   }
 
