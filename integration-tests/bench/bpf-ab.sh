@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the BPF scheduler of the working tree against the one of a git ref, in
+# the farm, in one VM boot, alternating run by run. This is how a change to baton.bpf.c should be
+# judged: the host steals a different share of the guest in every boot (farm's stall 3-8% in one,
+# 10-18% in the next, measured), so two boots compare the host, and only runs side by side in
+# one boot compare the schedulers. Both objects run with the same agent (the working tree's,
+# through the test-only object property), so only what crosses bpf/intf.h must be the same.
+#
+# Usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [BASE]   (BASE: a git ref, HEAD)
+# Prints each run's summary and writes ${BATON_BENCH_OUT:-target/bench}/bpf-ab.json with the
+# mean of each variant; run from the repository root after make build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+rounds=3 seconds=20 scenario=hard base=HEAD
+while [ $# -gt 0 ]; do
+  case $1 in
+  --rounds) rounds=$2; shift 2 ;;
+  --seconds) seconds=$2; shift 2 ;;
+  --scenario) scenario=$2; shift 2 ;;
+  -*) echo "usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [BASE]" >&2; exit 2 ;;
+  *) base=$1; shift ;;
+  esac
+done
+case $rounds$seconds in *[!0-9]*) echo "bpf-ab: --rounds and --seconds want whole numbers" >&2; exit 2 ;; esac
+git rev-parse -q --verify "$base^{commit}" >/dev/null || { echo "bpf-ab: '$base' is not a commit" >&2; exit 2; }
+# What crosses to Java must match; comments may differ.
+abi() { clang-19 -E -P -x c - 2>/dev/null | tr -s ' \n' ' '; }
+[ "$(git show "$base:bpf/intf.h" | abi)" = "$(abi <bpf/intf.h)" ] ||
+  { echo "bpf-ab: bpf/intf.h differs from $base: the agent cannot drive both objects" >&2; exit 2; }
+
+out=${BATON_BENCH_OUT:-target/bench}
+work=target/bench/ab
+rm -rf "$work"
+mkdir -p "$out" "$work/base"
+make -s -C bpf >/dev/null
+cp bpf/build/baton.bpf.o "$work/head.bpf.o"
+git archive "$base" bpf | tar -x -C "$work/base"
+make -s -C "$work/base/bpf" build/baton.bpf.o >/dev/null
+cp "$work/base/bpf/build/baton.bpf.o" "$work/base.bpf.o"
+if cmp -s "$work/base.bpf.o" "$work/head.bpf.o"; then
+  echo "bpf-ab: the working tree's object is the same as $base's; nothing to compare" >&2
+  exit 2
+fi
+
+cat >"$work/guest.sh" <<EOF
+cd "$root"
+opts="\${BATON_JAVA_OPTS:-}"
+for r in \$(seq $rounds); do
+  for v in base head; do
+    BATON_JAVA_OPTS="\$opts -Dbaton.test.bpf-object=$root/$work/\$v.bpf.o" \\
+      sh integration-tests/scripts/farm-scenarios.sh --setups baton --scenarios $scenario --seconds $seconds |
+      sed -n "s/^setup=baton /variant=\$v /p"
+  done
+done
+EOF
+log=$work/farm.log
+bin/baton vm --cpus 2 --timeout-s $((600 + rounds * 2 * (2 * seconds + 150))) -- sh "$work/guest.sh" | tee "$log" |
+  grep -E 'record=(summary|error)' >&2 || true
+for v in base head; do
+  grep -q "^variant=$v .*record=summary" "$log" || { echo "bpf-ab: no $v run finished (see $log)" >&2; exit 1; }
+done
+! grep -q 'record=error' "$log" || { echo "bpf-ab: a run failed (see $log)" >&2; exit 1; }
+
+awk -v base="$(git rev-parse --short "$base")" -v scenario="$scenario" '
+  function f(k,    i, kv) { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
+  { v = f("variant"); r = f("record") }
+  r == "summary" { n[v]++; missed[v] += f("live_missed_pct"); vod[v] += f("vod_units_per_s"); stall[v] += f("stall_pct") }
+  r == "live" { live[v] += f("cpu_ms"); lsys[v] += f("sys_ms") }
+  r == "guest" { kernel[v] += f("system_pct"); ctxt[v] += f("ctxt_per_s") }
+  r == "agent" { agent[v] += f("cpu_ms") }
+  function obj(v) {
+    return sprintf("{\"runs\": %d, \"live_missed_pct\": %.2f, \"vod_units_per_s\": %.2f, \"stall_pct\": %.2f, \"live_cpu_ms\": %.0f, \"live_sys_ms\": %.0f, \"kernel_pct\": %.1f, \"ctxt_per_s\": %.0f, \"agent_cpu_ms\": %.0f}",
+      n[v], missed[v] / n[v], vod[v] / n[v], stall[v] / n[v], live[v] / n[v], lsys[v] / n[v], kernel[v] / n[v], ctxt[v] / n[v], agent[v] / n[v]) }
+  END {
+    printf "{\n  \"benchmark\": \"bpf-ab\",\n  \"scenario\": \"%s\",\n  \"base\": \"%s\",\n  \"unit\": \"mean per run\",\n", scenario, base
+    printf "  \"base_object\": %s,\n  \"head_object\": %s,\n", obj("base"), obj("head")
+    printf "  \"vod_head_to_base\": %.3f\n}\n", vod["base"] ? (vod["head"] / n["head"]) / (vod["base"] / n["base"]) : 0
+  }' "$log" >"$out/bpf-ab.json"
+cat "$out/bpf-ab.json"
