@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * One line for people, formatted when someone reads it. A policy explains every job on every tick
  * and almost nobody reads those lines: formatting them eagerly ({@code String.format} of three
- * numbers per live job, ten times a second) was most of what the agent's tick cost.
+ * numbers per live job, ten times a second) was a third of what the agent's ticks cost under
+ * emulation.
  *
  * <p>Immutable apart from the cached text; reading it from any thread is safe (a race formats the
  * same text twice).
