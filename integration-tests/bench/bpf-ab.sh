@@ -25,8 +25,11 @@ done
 case $rounds$seconds in *[!0-9]*) echo "bpf-ab: --rounds and --seconds want whole numbers" >&2; exit 2 ;; esac
 git rev-parse -q --verify "$base^{commit}" >/dev/null || { echo "bpf-ab: '$base' is not a commit" >&2; exit 2; }
 # What crosses to Java must match; comments may differ.
-abi() { clang-19 -E -P -x c - 2>/dev/null | tr -s ' \n' ' '; }
-[ "$(git show "$base:bpf/intf.h" | abi)" = "$(abi <bpf/intf.h)" ] ||
+# Assignments, so that a failing clang stops the script instead of comparing two empty strings.
+abi() { clang-19 -E -P -x c - | tr -s ' \n' ' '; }
+base_abi=$(git show "$base:bpf/intf.h" | abi)
+head_abi=$(abi <bpf/intf.h)
+[ -n "$head_abi" ] && [ "$base_abi" = "$head_abi" ] ||
   { echo "bpf-ab: bpf/intf.h differs from $base: the agent cannot drive both objects" >&2; exit 2; }
 
 out=${BATON_BENCH_OUT:-target/bench}
