@@ -450,5 +450,4 @@ public final class TranscodePolicy implements Policy {
     TenantShare s = shares.get(tenant);
     return s == null ? 1 : s.factor;
   }
-
 }
