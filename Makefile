@@ -23,6 +23,7 @@ demo: build
 # Figures, not assertions: prints a table and writes target/bench/*.json. Runs natively (root).
 bench: build
 	@bash integration-tests/bench/event-path.sh
+	@bash integration-tests/bench/policy-tick.sh
 	@bash integration-tests/bench/event-path-vm.sh
 	@bash integration-tests/bench/bpf-hotpath.sh
 
