@@ -153,6 +153,24 @@ class ClassificationTest {
   }
 
   @Test
+  void ofPidJobsNamingTheSameProcessTheEarlierRegisteredWinsUntilRemoved() {
+    PolicyEngine e = engine();
+    e.taskAppeared(tasks.process(1, "a", "/x", ""));
+    e.taskAppeared(tasks.process(2, "b", "/x", ""));
+    e.registerJob(new Job("first", Selector.pids(2, 1), JobSpec.vod("t")));
+    e.registerJob(new Job("second", Selector.pids(1), JobSpec.batch("t")));
+    e.registerJob(new Job("cg", Selector.cgroup("/x"), JobSpec.batch("t")));
+    assertThat(jobOf(e, 1)).isEqualTo("first");
+    assertThat(jobOf(e, 2)).isEqualTo("first");
+    e.registerJob(new Job("first", Selector.pids(2), JobSpec.vod("t")));
+    assertThat(jobOf(e, 1)).as("dropped from first's pids").isEqualTo("second");
+    assertThat(e.removeJob("first")).isTrue();
+    assertThat(jobOf(e, 2)).as("no pid job left for it").isEqualTo("cg");
+    e.taskAppeared(tasks.task(3, 1, "a", 1000, "/x", ""));
+    assertThat(jobOf(e, 3)).as("a new thread joins its process's job").isEqualTo("second");
+  }
+
+  @Test
   void updatingAJobKeepsItsCountersAndReselectsOnlyWhenTheSelectorChanges() {
     PolicyEngine e = engine();
     e.taskAppeared(tasks.process(1, "a", "/x", ""));
