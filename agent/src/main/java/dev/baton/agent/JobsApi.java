@@ -28,7 +28,8 @@ import java.util.TreeSet;
  * <pre>
  * GET    /v1/tasks                  the tasks the policy knows, with their job and hint
  * GET    /v1/jobs                   every job (API and rule-made) with its status
- * PUT    /v1/jobs/{id}              body JobBody; registers or replaces the job; 200 JobEntry
+ * PUT    /v1/jobs/{id}              body JobBody; registers or replaces the job; 200 JobEntry;
+ *                                   409 if it is new and PolicyEngine.MAX_API_JOBS are registered
  * DELETE /v1/jobs/{id}              204; 404 if no API job has that id
  * POST   /v1/jobs/{id}/progress     body {"frames": N}, a running total; 204
  * POST   /v1/reload                 re-reads the policy config; 400 (file:line:column) keeps the old
@@ -200,7 +201,11 @@ final class JobsApi {
       throw ApiException.badRequest(e.getMessage());
     }
     Job job = req.json(JobBody.class).toJob(id);
-    driver.registerJob(job);
+    try {
+      driver.registerJob(job);
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, e.getMessage());
+    }
     return Response.ok(driver.read(e -> JobEntry.of(e.job(id).orElseThrow(), e.status(id).orElse(null))));
   }
 

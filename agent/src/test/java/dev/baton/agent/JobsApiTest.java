@@ -158,6 +158,21 @@ class JobsApiTest {
   }
 
   @Test
+  void aNewJobPastTheLimitIs409AndChangesNothing() throws Exception {
+    for (int i = 0; i < dev.baton.policy.PolicyEngine.MAX_API_JOBS; i++) {
+      driver.registerJob(
+          new dev.baton.policy.Job(
+              "j" + i, dev.baton.policy.Selector.pids(10_000 + i), dev.baton.policy.JobSpec.vod("t")));
+    }
+    String before = jobs();
+    ApiClient.Reply r = client.send("PUT", "/v1/jobs/cam1", CAM);
+    assertThat(r.status()).isEqualTo(409);
+    assertThat(r.body()).contains("at most 4096 jobs");
+    assertThat(jobs()).isEqualTo(before);
+    assertThat(client.send("PUT", "/v1/jobs/j0", CAM).status()).as("an update").isEqualTo(200);
+  }
+
+  @Test
   void reloadKeepsTheRunningConfigWhenTheFileIsInvalid() throws Exception {
     assertThat(client.send("PUT", "/v1/jobs/cam1", CAM).status()).isEqualTo(200);
     Files.writeString(config, "policy: transcode\nrules: 7\n");

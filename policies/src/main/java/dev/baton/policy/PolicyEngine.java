@@ -26,6 +26,13 @@ import java.util.function.LongSupplier;
  */
 public final class PolicyEngine {
 
+  /**
+   * At most this many jobs registered through the API: a host runs tens of jobs, and a client
+   * that registers without removing would otherwise grow the table (and each registration's
+   * re-classification) without bound.
+   */
+  public static final int MAX_API_JOBS = 4096;
+
   private final Policy policy;
   private final Classifier classifier;
   private final LongSupplier clockNs;
@@ -42,6 +49,7 @@ public final class PolicyEngine {
   private long lastTickNs = Long.MIN_VALUE;
   private long nowNs;
   private long liveFramesMissed;
+  private int apiJobs;
 
   /**
    * @param policy what decides
@@ -140,12 +148,19 @@ public final class PolicyEngine {
   /**
    * Registers a job, or updates the one with the same id. Its processes are re-classified when the
    * selector changed; its counters and policy state carry over an update.
+   *
+   * @throws IllegalStateException if the job is new and {@link #MAX_API_JOBS} are registered
    */
   public void registerJob(Job job) {
     TrackedJob j = jobs.get(job.id());
     if (j == null) {
+      if (apiJobs == MAX_API_JOBS) {
+        throw new IllegalStateException(
+            "at most " + MAX_API_JOBS + " jobs can be registered; remove some first");
+      }
       j = new TrackedJob(job.id(), TrackedJob.Origin.API, job.spec(), clockNs.getAsLong());
       jobs.put(job.id(), j);
+      apiJobs++;
     }
     boolean reselect = j.job == null || !j.job.selector().equals(job.selector());
     if (!Objects.equals(j.spec.live(), job.spec().live())) {
@@ -165,6 +180,7 @@ public final class PolicyEngine {
       return false;
     }
     jobs.remove(id);
+    apiJobs--;
     reclassify();
     return true;
   }

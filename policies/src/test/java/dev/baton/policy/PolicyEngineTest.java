@@ -45,6 +45,27 @@ class PolicyEngineTest {
   }
 
   @Test
+  void apiJobsAreBoundedAndAFullTableStillTakesUpdatesAndFreedPlaces() {
+    PolicyEngine e = new PolicyEngine(new FairPolicy(), List.of(), clock);
+    e.taskAppeared(tasks.process(1, "a", "/", ""));
+    for (int i = 0; i < PolicyEngine.MAX_API_JOBS; i++) {
+      e.registerJob(new Job("j" + i, Selector.pids(1_000 + i), JobSpec.vod("t")));
+    }
+    Job extra = new Job("extra", Selector.pids(1), JobSpec.vod("t"));
+    assertThatThrownBy(() -> e.registerJob(extra))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("at most " + PolicyEngine.MAX_API_JOBS);
+    assertThat(e.job("extra")).isEmpty();
+    assertThat(e.task(1).orElseThrow().job()).as("nothing changed").isNull();
+
+    e.registerJob(new Job("j0", Selector.pids(1), JobSpec.vod("t")));
+    assertThat(e.task(1).orElseThrow().job().id()).as("an update is no new job").isEqualTo("j0");
+    assertThat(e.removeJob("j1")).isTrue();
+    e.registerJob(extra);
+    assertThat(e.job("extra")).isPresent();
+  }
+
+  @Test
   void fairGivesNoHints() {
     PolicyEngine e =
         new PolicyEngine(
