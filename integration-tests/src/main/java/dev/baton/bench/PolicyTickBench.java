@@ -51,8 +51,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * left is the engine's bookkeeping. {@code gc.alloc.rate.norm} is the bytes allocated per
  * operation; the per-event path must show none.
  *
- * <p>Run by {@code make bench} (integration-tests/bench/policy-tick.sh); writes the summary JSON
- * named on the command line and JMH's own next to it.
+ * <p>Run by {@code make bench} (integration-tests/bench/policy-tick.sh), with {@link
+ * JobRegistrationBench}; writes the summary JSON named on the command line and JMH's own next to
+ * it.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -188,6 +189,7 @@ public class PolicyTickBench {
         new Runner(
                 new OptionsBuilder()
                     .include(PolicyTickBench.class.getName() + "\\.")
+                    .include(JobRegistrationBench.class.getName() + "\\.")
                     .addProfiler(GCProfiler.class)
                     .resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
                     .result(jmhOut.toString())
@@ -213,6 +215,15 @@ public class PolicyTickBench {
           report.put(key + ".vs_fair", ns / fairNs);
           Report.print("%-10s %-6d %-6s %14.0f %14.1f %10.2f", policy, scale, op, ns, bytes, ns / fairNs);
         }
+      }
+    }
+    for (RunResult r : results) {
+      if (r.getParams().getBenchmark().startsWith(JobRegistrationBench.class.getName())) {
+        int jobs = Integer.parseInt(r.getParams().getParam("jobs"));
+        String processes = r.getParams().getParam("processes");
+        double ns = r.getPrimaryResult().getScore();
+        report.put("register_remove.processes" + processes + ".jobs" + jobs + ".ns", ns);
+        Report.print("register + remove a job, %s processes, %d jobs registered: %.0f ns", processes, jobs, ns);
       }
     }
     report.put("jmh_results", jmhOut.toString());
