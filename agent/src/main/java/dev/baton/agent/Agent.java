@@ -100,7 +100,7 @@ final class Agent implements AgentReadings {
       routes(api, metrics);
       api.start();
       onHangup();
-      out.println("baton: API on " + api.address());
+      out.println("baton: API on " + api.where());
       return superviseScheduler(metrics);
     } catch (BpfException | IOException e) {
       err.println("baton: " + e.getMessage());

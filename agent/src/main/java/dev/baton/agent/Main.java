@@ -50,7 +50,8 @@ public final class Main {
                                    restarts after ejections in a row (default 5), and the first
                                    wait, doubled each time (default 1000)
             --tasks-out FILE       write the task table there when stopping
-            --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755)
+            --listen HOST:PORT     control API and metrics address (default 127.0.0.1:9755), or
+                                   unix:PATH, a Unix socket (mode 0600; not for Prometheus)
             --token-file FILE      bearer token (mode 0600); required off loopback
             --pin-dir DIR          bpffs directory that keeps the scheduler attached if the agent
                                    dies, for the next agent to adopt (default /sys/fs/bpf/baton)
@@ -73,6 +74,7 @@ public final class Main {
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
         help                       this text
+      --api, wherever it is taken, names what the agent's --listen did: HOST:PORT or unix:PATH.
       """;
 
   // Netty logs through java.util.logging; its start-up chatter (no MAC address in a VM, ...) is

@@ -158,6 +158,33 @@ class JobsApiTest {
   }
 
   @Test
+  void theCliReachesAnAgentListeningOnAUnixSocket() throws Exception {
+    Path socket = dir.resolve("api.sock");
+    RunOptions o = RunOptions.parse(List.of("--no-pin", "--listen", "unix:" + socket));
+    assertThat(o.api().socket()).isEqualTo(socket);
+    Agent agent =
+        new Agent(
+            o, List.of(), new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()),
+            new java.util.concurrent.atomic.AtomicBoolean(), driver);
+    try (ApiServer unix = new ApiServer(o.api())) {
+      agent.routes(unix, new dev.baton.agent.metrics.Metrics(dev.baton.bpf.abi.BatonStat.VALUES, i -> 0, agent));
+      unix.start();
+      String api = "unix:" + socket;
+      assertThat(baton("job", "put", "cam1", "--class", "live", "--period-us", "20000", "--pid", "100", "--api", api))
+          .as(err.toString())
+          .isZero();
+      assertThat(baton("job", "ls", "--api", api)).isZero();
+      assertThat(out.toString()).contains("\"id\":\"cam1\"", "\"tasks\":2");
+      assertThat(baton("status", "--api", api)).as(err.toString()).isZero();
+      assertThat(out.toString()).contains("\"policy\":\"transcode\"");
+      assertThat(baton("job", "rm", "nope", "--api", api)).isNotZero();
+      assertThat(err.toString()).contains("404");
+    }
+    assertThat(baton("status", "--api", "unix:" + socket)).isNotZero();
+    assertThat(err.toString()).contains("no Baton agent is listening on unix:" + socket);
+  }
+
+  @Test
   void aNewJobPastTheLimitIs409AndChangesNothing() throws Exception {
     for (int i = 0; i < dev.baton.policy.PolicyEngine.MAX_API_JOBS; i++) {
       driver.registerJob(

@@ -12,7 +12,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -28,8 +28,16 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -50,7 +58,10 @@ import java.util.concurrent.TimeUnit;
  * event loop must still be thread-safe.
  *
  * <p>Security: bound to loopback unless configured otherwise; any other address requires a bearer
- * token (see {@link ApiOptions}), compared in constant time on every request.
+ * token (see {@link ApiOptions}), compared in constant time on every request. A Unix socket is
+ * made 0600 as soon as it is bound, and removed when the server closes; a socket file left by an
+ * agent that was killed is replaced, one that another process still answers on is not, and a path
+ * that is not a socket is never touched.
  */
 public final class ApiServer implements AutoCloseable {
 
@@ -88,17 +99,20 @@ public final class ApiServer implements AutoCloseable {
 
   /** Binds and starts serving; fails (nothing left running) if the address cannot be bound. */
   public void start() throws IOException {
+    if (options.socket() != null) {
+      clearStaleSocket(options.socket());
+    }
     group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     handlers = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("baton-api").daemon().unstarted(r));
     try {
       channel =
           new ServerBootstrap()
               .group(group)
-              .channel(NioServerSocketChannel.class)
+              .channel(options.socket() != null ? NioServerDomainSocketChannel.class : NioServerSocketChannel.class)
               .childHandler(
-                  new ChannelInitializer<SocketChannel>() {
+                  new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                       ch.pipeline()
                           .addLast(new HttpServerCodec())
                           .addLast(new HttpServerExpectContinueHandler())
@@ -117,15 +131,53 @@ public final class ApiServer implements AutoCloseable {
               .bind(options.address())
               .sync()
               .channel();
+      if (options.socket() != null) {
+        Files.setPosixFilePermissions(options.socket(), PosixFilePermissions.fromString("rw-------"));
+      }
     } catch (Exception e) {
       close();
       throw new IOException("cannot listen on " + options.describe() + ": " + e.getMessage(), e);
     }
   }
 
-  /** The bound address (the real port when configured with port 0). */
+  /**
+   * Removes a socket file no process answers on (an agent killed before it could remove it). A
+   * path that is not a socket, or a socket someone answers on, stays, and start() fails on it.
+   */
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFSOCK = 0140000;
+
+  private static void clearStaleSocket(Path path) throws IOException {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+    if ((mode & S_IFMT) != S_IFSOCK) {
+      throw new IOException("cannot listen on " + ApiOptions.UNIX_PREFIX + path + ": it exists and is not a socket");
+    }
+    try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+      throw new IOException(
+          "cannot listen on " + ApiOptions.UNIX_PREFIX + path + ": another process answers on it (another agent?)");
+    } catch (ConnectException stale) {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  /** The bound TCP address (the real port when configured with port 0). */
   public InetSocketAddress address() {
-    return (InetSocketAddress) channel.localAddress();
+    if (!(channel.localAddress() instanceof InetSocketAddress a)) {
+      throw new IllegalStateException("the API listens on " + where() + ", not TCP");
+    }
+    return a;
+  }
+
+  /** Where the API listens, as --listen and --api take it: HOST:PORT or unix:PATH. */
+  public String where() {
+    SocketAddress a = channel.localAddress();
+    return a instanceof InetSocketAddress i
+        ? (i.getAddress() instanceof java.net.Inet6Address ? "[" + i.getAddress().getHostAddress() + "]" : i.getAddress().getHostAddress())
+            + ":" + i.getPort()
+        : ApiOptions.UNIX_PREFIX + options.socket();
   }
 
   /**

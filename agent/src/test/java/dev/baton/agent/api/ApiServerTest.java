@@ -176,4 +176,91 @@ class ApiServerTest {
       assertThatThrownBy(second::start).hasMessageContaining("cannot listen on 127.0.0.1:" + port);
     }
   }
+
+  // ---- a Unix socket ----
+
+  private ApiOptions unix(Path socket, Path token) {
+    return ApiOptions.parse(ApiOptions.UNIX_PREFIX + socket, token);
+  }
+
+  @Test
+  void aUnixSocketServesTheApiToItsOwnerOnlyAndGoesWithTheServer() throws Exception {
+    Path socket = dir.resolve("api.sock");
+    start(unix(socket, null));
+    assertThat(server.where()).isEqualTo("unix:" + socket);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
+    ApiClient client = new ApiClient("unix:" + socket, null, java.time.Duration.ofSeconds(10));
+    assertThat(client.send("GET", "/v1/things/a%20b", null)).isEqualTo(new ApiClient.Reply(200, "{\"id\":\"a b\"}"));
+    ApiClient.Reply bad = client.send("PUT", "/v1/things/x", "{\"name\":\"n\",\"size\":-1}");
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.body()).contains("size must be >= 0");
+    assertThat(client.send("PUT", "/v1/things/x", "{\"name\":\"\u00e9t\u00e9\",\"size\":2}").body())
+        .as("the body's length is in bytes, not characters")
+        .isEqualTo("{\"name\":\"\u00e9t\u00e9\",\"size\":2}");
+    assertThatThrownBy(server::address).hasMessageContaining("not TCP");
+    server.close();
+    assertThat(socket).doesNotExist();
+    assertThatThrownBy(() -> client.send("GET", "/v1/things/a", null))
+        .hasMessageContaining("no Baton agent is listening on unix:" + socket);
+  }
+
+  @Test
+  void aTokenIsStillCheckedOnAUnixSocket() throws Exception {
+    Path token = dir.resolve("token");
+    Files.writeString(token, "0123456789abcdef0123\n");
+    Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+    Path socket = dir.resolve("api.sock");
+    start(unix(socket, token));
+    assertThat(new ApiClient("unix:" + socket, null, java.time.Duration.ofSeconds(10)).send("GET", "/v1/things/a", null).status())
+        .isEqualTo(401);
+    assertThat(new ApiClient("unix:" + socket, token, java.time.Duration.ofSeconds(10)).send("GET", "/v1/things/a", null).status())
+        .isEqualTo(200);
+  }
+
+  @Test
+  void aStaleSocketIsReplacedButALiveOneOrAnythingElseIsLeftAlone() throws Exception {
+    Path socket = dir.resolve("api.sock");
+    // What a killed agent leaves: a socket file nobody answers on.
+    java.nio.channels.ServerSocketChannel dead =
+        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+    dead.bind(java.net.UnixDomainSocketAddress.of(socket));
+    dead.close(); // the JDK leaves the file behind
+    assertThat(socket).exists();
+    start(unix(socket, null));
+    ApiClient client = new ApiClient("unix:" + socket, null, java.time.Duration.ofSeconds(10));
+    assertThat(client.send("GET", "/v1/things/a", null).status()).isEqualTo(200);
+
+    try (ApiServer second = new ApiServer(unix(socket, null))) {
+      assertThatThrownBy(second::start).hasMessageContaining("another process answers on it");
+    }
+    assertThat(client.send("GET", "/v1/things/a", null).status()).as("the first still serves").isEqualTo(200);
+
+    Path file = dir.resolve("not-a-socket");
+    Files.writeString(file, "keep me");
+    try (ApiServer third = new ApiServer(unix(file, null))) {
+      assertThatThrownBy(third::start).hasMessageContaining("it exists and is not a socket");
+    }
+    assertThat(Files.readString(file)).isEqualTo("keep me");
+  }
+
+  @Test
+  void unixListenAddressesAreChecked() {
+    assertThatThrownBy(() -> ApiOptions.parse("unix:", null)).hasMessageContaining("names no socket");
+    assertThatThrownBy(() -> ApiOptions.parse("unix:run/api.sock", null)).hasMessageContaining("must be absolute");
+    assertThatThrownBy(() -> ApiOptions.parse("unix:/" + "x".repeat(107), null))
+        .hasMessageContaining("longer than 107 bytes");
+    assertThat(ApiOptions.parse("unix:/" + "x".repeat(106), null).socket()).hasToString("/" + "x".repeat(106));
+  }
+
+  @Test
+  void anAnswerThatIsNotHttpIsAnError() {
+    assertThatThrownBy(() -> ApiClient.parse("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8), "unix:/s"))
+        .hasMessageContaining("is not HTTP");
+    assertThatThrownBy(
+            () ->
+                ApiClient.parse(
+                    "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "unix:/s"))
+        .hasMessageContaining("malformed HTTP");
+  }
 }
