@@ -140,13 +140,13 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFSOCK = 0140000;
+
   /**
    * Removes a socket file no process answers on (an agent killed before it could remove it). A
    * path that is not a socket, or a socket someone answers on, stays, and start() fails on it.
    */
-  private static final int S_IFMT = 0170000;
-  private static final int S_IFSOCK = 0140000;
-
   private static void clearStaleSocket(Path path) throws IOException {
     if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       return;
@@ -160,6 +160,8 @@ public final class ApiServer implements AutoCloseable {
           "cannot listen on " + ApiOptions.UNIX_PREFIX + path + ": another process answers on it (another agent?)");
     } catch (ConnectException stale) {
       Files.deleteIfExists(path);
+    } catch (java.net.SocketException e) {
+      throw new IOException("cannot listen on " + ApiOptions.UNIX_PREFIX + path + ": " + e.getMessage(), e);
     }
   }
 
