@@ -451,7 +451,8 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
  * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
  * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in a task
  * storage of its own so that this block stays apart from the scheduling state; the price is one
- * more task-storage lookup in runnable, running and stopping. Samples do not wake the agent one
+ * more task-storage lookup in runnable, running and stopping. The run-delay histogram below keeps
+ * its stamp here too: one lookup and one clock read serve both. Samples do not wake the agent one
  * by one: it polls every 100 ms anyway, and is woken early only when the ring buffer fills past a
  * quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record. Limit: a
  * task that stops running for good (exits) takes its last partial sample with it.
@@ -463,6 +464,7 @@ struct sample_ctx {
 	u64 wait_ns;
 	u64 exec_at_run;  /* se.sum_exec_runtime when it last started running */
 	u64 queued_at;    /* when it last became runnable without running; 0: it is not waiting */
+	u64 runnable_at;  /* when it last became runnable (not preempted); 0: counted already */
 	u64 sampled_at;   /* when its last sample was sent */
 	u32 wakeups;
 	u32 _pad;
@@ -483,12 +485,14 @@ static void sample_runnable(struct task_struct *p, u64 enq_flags)
 
 	if (!s)
 		return;
-	s->queued_at = bpf_ktime_get_ns();
+	s->queued_at = s->runnable_at = bpf_ktime_get_ns();
 	if (enq_flags & SCX_ENQ_WAKEUP)
 		s->wakeups++;
 }
 
-static void sample_running(struct task_struct *p)
+static void run_delay_count(u32 cls, u64 delay);
+
+static void sample_running(struct task_struct *p, u32 cls)
 {
 	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
 	u64 now;
@@ -500,6 +504,10 @@ static void sample_running(struct task_struct *p)
 		s->wait_ns += now - s->queued_at;
 	s->queued_at = 0;
 	s->exec_at_run = p->se.sum_exec_runtime;
+	if (s->runnable_at) {
+		run_delay_count(cls, now - s->runnable_at);
+		s->runnable_at = 0; /* a slice that ends without sleeping is not a new wait */
+	}
 }
 
 static void sample_stopping(struct task_struct *p, bool runnable)
@@ -542,17 +550,10 @@ static void sample_stopping(struct task_struct *p, bool runnable)
 
 /*
  * ---- Run-delay histogram ------------------------------------------------------------------
- * ops.runnable stamps the task; ops.running counts now - stamp into its class's log2 bucket.
- * Per-CPU rows, so no atomics on the hot path; a task that runs without a stamp (it was
- * already runnable when the scheduler attached) is not counted.
+ * ops.runnable stamps the task (sample_ctx.runnable_at); ops.running counts now - stamp into its
+ * class's log2 bucket. Per-CPU rows, so no atomics on the hot path; a task that runs without a
+ * stamp (it was already runnable when the scheduler attached) is not counted.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, u64);
-} runnable_at SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
@@ -560,25 +561,13 @@ struct {
 	__type(value, struct baton_run_delay_hist);
 } run_delay SEC(".maps");
 
-static void run_delay_runnable(struct task_struct *p)
+static void run_delay_count(u32 cls, u64 delay)
 {
-	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (at)
-		*at = bpf_ktime_get_ns();
-}
-
-static void run_delay_running(struct task_struct *p, u32 cls)
-{
-	u64 *at = bpf_task_storage_get(&runnable_at, p, 0, 0);
 	struct baton_run_delay_hist *h;
-	u64 delay;
 	u32 b;
 
-	if (!at || !*at)
-		return;
-	delay = bpf_ktime_get_ns() - *at;
-	*at = 0; /* a slice that ends without sleeping is not a new wait */
+	if ((s64)delay < 0)
+		delay = 0;
 	h = bpf_map_lookup_elem(&run_delay, &cls);
 	if (!h)
 		return;
@@ -598,7 +587,6 @@ void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 	u32 cls;
 
 	sample_runnable(p, enq_flags);
-	run_delay_runnable(p);
 	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
 		return;
 	cls = refresh(p, tctx);
@@ -766,8 +754,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	u64 *clock;
 	u32 cls;
 
-	sample_running(p);
-	run_delay_running(p, tctx ? tctx->class : BATON_CLASS_NORMAL);
+	sample_running(p, tctx ? tctx->class : BATON_CLASS_NORMAL);
 	if (!tctx)
 		return;
 	tctx->exec_at_run = p->se.sum_exec_runtime;
