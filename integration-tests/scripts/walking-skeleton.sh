@@ -37,6 +37,10 @@ echo "state_after_workload=$(state)"
 bin/baton status --timeout-s 120 >"$out/status.json" 2>&1
 echo "status_exit=$?"
 echo "status_json=$(cat "$out/status.json")"
+# The run-delay histogram: the workload's tasks queued, so NORMAL's must have counted waits.
+curl -sf -m 60 http://127.0.0.1:9755/metrics >"$out/metrics.txt"
+echo "run_delay_normal_count=$(sed -n 's/^baton_bpf_run_delay_seconds_count{class="normal"} //p' "$out/metrics.txt")"
+echo "run_delay_normal_sum=$(sed -n 's/^baton_bpf_run_delay_seconds_sum{class="normal"} //p' "$out/metrics.txt")"
 
 sleep 1.5 # let the agent print at least one per-second summary
 kill -TERM $agent

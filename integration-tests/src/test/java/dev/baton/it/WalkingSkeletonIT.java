@@ -85,6 +85,13 @@ class WalkingSkeletonIT {
   }
 
   @Test
+  void theRunDelayHistogramCountedTheWorkloadsWaits() {
+    // More tasks than CPUs: NORMAL tasks waited, and each wait went into the histogram.
+    assertThat(Double.parseDouble(facts.get("run_delay_normal_count"))).isGreaterThan(0);
+    assertThat(Double.parseDouble(facts.get("run_delay_normal_sum"))).isGreaterThan(0);
+  }
+
+  @Test
   void sigtermDetachesCleanly() {
     assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("0");
     assertThat(facts.get("state_final")).isEqualTo("disabled");
