@@ -244,6 +244,20 @@ class ApiServerTest {
   }
 
   @Test
+  void anAgentThatNeverAnswersOnItsSocketTimesOut() throws Exception {
+    Path socket = dir.resolve("mute.sock");
+    try (java.nio.channels.ServerSocketChannel mute =
+        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      mute.bind(java.net.UnixDomainSocketAddress.of(socket)); // accepts (backlog), never answers
+      ApiClient client = new ApiClient("unix:" + socket, null, java.time.Duration.ofSeconds(1));
+      assertThatThrownBy(() -> client.send("GET", "/v1/status", null))
+          .hasMessageContaining("did not answer within 1 s");
+    } finally {
+      Files.deleteIfExists(socket);
+    }
+  }
+
+  @Test
   void unixListenAddressesAreChecked() {
     assertThatThrownBy(() -> ApiOptions.parse("unix:", null)).hasMessageContaining("names no socket");
     assertThatThrownBy(() -> ApiOptions.parse("unix:run/api.sock", null)).hasMessageContaining("must be absolute");
