@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
+import java.net.StandardProtocolFamily;
 import java.net.URI;
 import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
@@ -98,16 +99,9 @@ public final class ApiClient {
       head.append("Authorization: Bearer ").append(token).append("\r\n");
     }
     head.append("\r\n");
-    SocketChannel ch;
-    try {
-      ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
-    } catch (SocketException e) {
-      if (e instanceof ConnectException || !Files.exists(socket)) {
-        throw new IOException("no Baton agent is listening on " + where + " (is 'baton run' running?)", e);
-      }
-      throw new IOException("cannot connect to " + where + ": " + e.getMessage(), e); // permission
-    }
-    // Channels have no read timeout: a watchdog closes this one when the time is up.
+    // Channels have no timeouts: a watchdog closes this one when the time is up, which also ends
+    // a connect stuck on an agent whose backlog is full.
+    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
     Thread watchdog =
         Thread.ofVirtual()
             .start(
@@ -121,6 +115,14 @@ public final class ApiClient {
                 });
     ByteArrayOutputStream answer = new ByteArrayOutputStream();
     try (ch) {
+      try {
+        ch.connect(UnixDomainSocketAddress.of(socket));
+      } catch (SocketException e) {
+        if (e instanceof ConnectException || !Files.exists(socket)) {
+          throw new IOException("no Baton agent is listening on " + where + " (is 'baton run' running?)", e);
+        }
+        throw new IOException("cannot connect to " + where + ": " + e.getMessage(), e); // permission
+      }
       ch.write(ByteBuffer.wrap(head.toString().getBytes(StandardCharsets.UTF_8)));
       ch.write(ByteBuffer.wrap(body));
       ByteBuffer buf = ByteBuffer.allocate(8192);

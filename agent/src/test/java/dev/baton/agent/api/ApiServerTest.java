@@ -258,6 +258,36 @@ class ApiServerTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(30) // a client that hangs must fail the test, not the build
+  void aConnectStuckOnAFullBacklogTimesOutToo() throws Exception {
+    Path socket = dir.resolve("full.sock");
+    List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+    try (java.nio.channels.ServerSocketChannel full =
+        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      full.bind(java.net.UnixDomainSocketAddress.of(socket), 1);
+      while (queued.size() < 64) { // fill the backlog: a non-blocking connect then fails (EAGAIN)
+        java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        c.configureBlocking(false);
+        queued.add(c);
+        try {
+          c.connect(java.net.UnixDomainSocketAddress.of(socket));
+        } catch (IOException backlogFull) {
+          break;
+        }
+      }
+      assertThat(queued).as("the backlog filled").hasSizeLessThan(64);
+      ApiClient client = new ApiClient("unix:" + socket, null, java.time.Duration.ofSeconds(1));
+      assertThatThrownBy(() -> client.send("GET", "/v1/status", null))
+          .hasMessageContaining("did not answer within 1 s");
+    } finally {
+      for (var c : queued) {
+        c.close();
+      }
+      Files.deleteIfExists(socket);
+    }
+  }
+
+  @Test
   void unixListenAddressesAreChecked() {
     assertThatThrownBy(() -> ApiOptions.parse("unix:", null)).hasMessageContaining("names no socket");
     assertThatThrownBy(() -> ApiOptions.parse("unix:run/api.sock", null)).hasMessageContaining("must be absolute");
