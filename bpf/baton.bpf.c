@@ -447,11 +447,42 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 
 
 /*
+ * ---- Run-delay histogram ------------------------------------------------------------------
+ * ops.runnable stamps the task (sample_ctx.runnable_at); ops.running counts now - stamp into its
+ * class's log2 bucket. Per-CPU rows, so no atomics on the hot path; a task that runs without a
+ * stamp (it was already runnable when the scheduler attached) is not counted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
+	__type(key, u32);
+	__type(value, struct baton_run_delay_hist);
+} run_delay SEC(".maps");
+
+static void run_delay_count(u32 cls, u64 delay)
+{
+	struct baton_run_delay_hist *h;
+	u32 b;
+
+	if ((s64)delay < 0)
+		delay = 0;
+	h = bpf_map_lookup_elem(&run_delay, &cls);
+	if (!h)
+		return;
+	b = delay ? 63 - __builtin_clzll(delay) : 0;
+	if (b >= BATON_RUN_DELAY_BUCKETS)
+		b = BATON_RUN_DELAY_BUCKETS - 1;
+	h->count[b]++;
+	h->sum_ns += delay;
+}
+/* ---- end of the run-delay histogram ------------------------------------------------------ */
+
+/*
  * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
  * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
  * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in a task
  * storage of its own so that this block stays apart from the scheduling state; the price is one
- * more task-storage lookup in runnable, running and stopping. The run-delay histogram below keeps
+ * more task-storage lookup in runnable, running and stopping. The run-delay histogram above keeps
  * its stamp here too: one lookup and one clock read serve both. Samples do not wake the agent one
  * by one: it polls every 100 ms anyway, and is woken early only when the ring buffer fills past a
  * quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record. Limit: a
@@ -489,8 +520,6 @@ static void sample_runnable(struct task_struct *p, u64 enq_flags)
 	if (enq_flags & SCX_ENQ_WAKEUP)
 		s->wakeups++;
 }
-
-static void run_delay_count(u32 cls, u64 delay);
 
 static void sample_running(struct task_struct *p, u32 cls)
 {
@@ -547,37 +576,6 @@ static void sample_stopping(struct task_struct *p, bool runnable)
 	}
 	bpf_ringbuf_submit(e, flags);
 }
-
-/*
- * ---- Run-delay histogram ------------------------------------------------------------------
- * ops.runnable stamps the task (sample_ctx.runnable_at); ops.running counts now - stamp into its
- * class's log2 bucket. Per-CPU rows, so no atomics on the hot path; a task that runs without a
- * stamp (it was already runnable when the scheduler attached) is not counted.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
-	__type(key, u32);
-	__type(value, struct baton_run_delay_hist);
-} run_delay SEC(".maps");
-
-static void run_delay_count(u32 cls, u64 delay)
-{
-	struct baton_run_delay_hist *h;
-	u32 b;
-
-	if ((s64)delay < 0)
-		delay = 0;
-	h = bpf_map_lookup_elem(&run_delay, &cls);
-	if (!h)
-		return;
-	b = delay ? 63 - __builtin_clzll(delay) : 0;
-	if (b >= BATON_RUN_DELAY_BUCKETS)
-		b = BATON_RUN_DELAY_BUCKETS - 1;
-	h->count[b]++;
-	h->sum_ns += delay;
-}
-/* ---- end of the run-delay histogram ------------------------------------------------------ */
 
 /* A waking task starts a LIVE activation, or is brought up to its clock (one slice of credit). */
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
