@@ -70,12 +70,9 @@ public final class ApiClient {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.body());
     } catch (HttpTimeoutException e) {
-      throw new IOException(
-          "the agent on " + base.getAuthority() + " did not answer within "
-              + timeout.toSeconds() + " s (--timeout-s)",
-          e);
+      throw noAnswer(base.getAuthority(), e);
     } catch (ConnectException e) {
-      throw new IOException("no Baton agent is listening on " + base.getAuthority() + " (is 'baton run' running?)", e);
+      throw noAgent(base.getAuthority(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
@@ -119,7 +116,7 @@ public final class ApiClient {
         ch.connect(UnixDomainSocketAddress.of(socket));
       } catch (SocketException e) {
         if (e instanceof ConnectException || !Files.exists(socket)) {
-          throw new IOException("no Baton agent is listening on " + where + " (is 'baton run' running?)", e);
+          throw noAgent(where, e);
         }
         throw new IOException("cannot connect to " + where + ": " + e.getMessage(), e); // permission
       }
@@ -131,12 +128,20 @@ public final class ApiClient {
         buf.clear();
       }
     } catch (AsynchronousCloseException e) {
-      throw new IOException(
-          "the agent on " + where + " did not answer within " + timeout.toSeconds() + " s (--timeout-s)", e);
+      throw noAnswer(where, e);
     } finally {
       watchdog.interrupt();
     }
     return parse(answer.toByteArray(), where);
+  }
+
+  private static IOException noAgent(String where, Exception e) {
+    return new IOException("no Baton agent is listening on " + where + " (is 'baton run' running?)", e);
+  }
+
+  private IOException noAnswer(String where, Exception e) {
+    return new IOException(
+        "the agent on " + where + " did not answer within " + timeout.toSeconds() + " s (--timeout-s)", e);
   }
 
   /** Status and body of an HTTP/1.1 answer; the body ends where Content-Length says, else at EOF. */

@@ -27,10 +27,10 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.NetUtil;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -175,10 +175,8 @@ public final class ApiServer implements AutoCloseable {
 
   /** Where the API listens, as --listen and --api take it: HOST:PORT or unix:PATH. */
   public String where() {
-    SocketAddress a = channel.localAddress();
-    return a instanceof InetSocketAddress i
-        ? (i.getAddress() instanceof java.net.Inet6Address ? "[" + i.getAddress().getHostAddress() + "]" : i.getAddress().getHostAddress())
-            + ":" + i.getPort()
+    return channel.localAddress() instanceof InetSocketAddress i
+        ? NetUtil.toSocketAddressString(i)
         : ApiOptions.UNIX_PREFIX + options.socket();
   }
 

@@ -172,6 +172,7 @@ class ApiServerTest {
   void busyPortFailsToStartWithTheAddress() throws Exception {
     start(ApiOptions.loopback(0));
     int port = server.address().getPort();
+    assertThat(server.where()).isEqualTo("127.0.0.1:" + port);
     try (ApiServer second = new ApiServer(ApiOptions.loopback(port))) {
       assertThatThrownBy(second::start).hasMessageContaining("cannot listen on 127.0.0.1:" + port);
     }
