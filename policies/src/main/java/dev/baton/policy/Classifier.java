@@ -28,12 +28,10 @@ import java.util.regex.Pattern;
  */
 final class Classifier {
 
-  /** A selector ready to test: an API job's or a rule's. */
+  /** A selector ready to test: an API job's or a rule's; by pids (tgids) or by a match. */
   record Candidate(TrackedJob apiJob, Rule rule, Set<Integer> tgids, Match match, Pattern cmdline) {
+    /** For match candidates; pid candidates are looked up in apiByTgid instead. */
     boolean matches(TaskInfo p) {
-      if (tgids != null) {
-        return tgids.contains(p.tgid());
-      }
       if (match.uid() != Match.ANY_UID && match.uid() != p.uid()) {
         return false;
       }
@@ -50,7 +48,6 @@ final class Classifier {
       return true;
     }
 
-    // Sorting keys of match candidates (pid candidates are indexed, not sorted).
     private int criteria() {
       return match.criteria();
     }

@@ -49,7 +49,6 @@ public final class PolicyEngine {
   private long lastTickNs = Long.MIN_VALUE;
   private long nowNs;
   private long liveFramesMissed;
-  private int apiJobs;
 
   /**
    * @param policy what decides
@@ -154,13 +153,12 @@ public final class PolicyEngine {
   public void registerJob(Job job) {
     TrackedJob j = jobs.get(job.id());
     if (j == null) {
-      if (apiJobs == MAX_API_JOBS) {
+      if (jobs.values().stream().filter(t -> t.origin() == TrackedJob.Origin.API).count() >= MAX_API_JOBS) {
         throw new IllegalStateException(
             "at most " + MAX_API_JOBS + " jobs can be registered; remove some first");
       }
       j = new TrackedJob(job.id(), TrackedJob.Origin.API, job.spec(), clockNs.getAsLong());
       jobs.put(job.id(), j);
-      apiJobs++;
     }
     boolean reselect = j.job == null || !j.job.selector().equals(job.selector());
     if (!Objects.equals(j.spec.live(), job.spec().live())) {
@@ -180,7 +178,6 @@ public final class PolicyEngine {
       return false;
     }
     jobs.remove(id);
-    apiJobs--;
     reclassify();
     return true;
   }
