@@ -284,9 +284,10 @@ static u64 *task_clock(struct task_struct *p, u32 cls)
 	return clock_of(clock_cpu(p), cls);
 }
 
+/* Plain loads (the verifier makes them fault-safe), not BPF_CORE_READ's four helper calls. */
 static u64 task_cgroup_id(struct task_struct *p)
 {
-	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
+	return p->cgroups->dfl_cgrp->kn->id;
 }
 
 /* include/linux/sched.h; a #define, so not in the kernel's BTF. */
