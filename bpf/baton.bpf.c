@@ -163,6 +163,13 @@ struct task_ctx {
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
 	bool announced;      /* its BATON_EV_TASK_INIT record is out (baton_enable) */
 	s32 clock_cpu;       /* the clock its vtime is on: a CPU's, or -1 for its class's */
+	/* Runtime samples and the run-delay stamp (see "Runtime samples" below). */
+	u64 cpu_ns;          /* since the last sample */
+	u64 wait_ns;
+	u64 queued_at;       /* when it last became runnable without running; 0: it is not waiting */
+	u64 runnable_at;     /* when it last became runnable (not preempted); 0: counted already */
+	u64 sampled_at;      /* when its last sample was sent */
+	u32 wakeups;
 };
 
 struct {
@@ -449,7 +456,7 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 
 /*
  * ---- Run-delay histogram ------------------------------------------------------------------
- * ops.runnable stamps the task (sample_ctx.runnable_at); ops.running counts now - stamp into its
+ * ops.runnable stamps the task (task_ctx.runnable_at); ops.running counts now - stamp into its
  * class's log2 bucket. Per-CPU rows, so no atomics on the hot path; a task that runs without a
  * stamp (it was already runnable when the scheduler attached) is not counted.
  */
@@ -481,78 +488,48 @@ static void run_delay_count(u32 cls, u64 delay)
 /*
  * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
  * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
- * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in a task
- * storage of its own so that this block stays apart from the scheduling state; the price is one
- * more task-storage lookup in runnable, running and stopping. The run-delay histogram above keeps
- * its stamp here too: one lookup and one clock read serve both. Samples do not wake the agent one
- * by one: it polls every 100 ms anyway, and is woken early only when the ring buffer fills past a
- * quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record. Limit: a
- * task that stops running for good (exits) takes its last partial sample with it.
+ * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in task_ctx
+ * with the scheduling state: a storage of their own cost one more lookup in each of runnable,
+ * running and stopping. The stamps only ever meet each other, so they take the scheduler's cheaper
+ * clock (baton_now; a stamp from another CPU's clock may be a little ahead, hence the signed
+ * comparisons); a record's ts_ns stays CLOCK_MONOTONIC, as intf.h says. Samples do not wake the
+ * agent one by one: it polls every 100 ms anyway, and is woken early only when the ring buffer
+ * fills past a quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record.
+ * Limit: a task that stops running for good (exits) takes its last partial sample with it.
  */
 #define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
 
-struct sample_ctx {
-	u64 cpu_ns;       /* since the last sample */
-	u64 wait_ns;
-	u64 exec_at_run;  /* se.sum_exec_runtime when it last started running */
-	u64 queued_at;    /* when it last became runnable without running; 0: it is not waiting */
-	u64 runnable_at;  /* when it last became runnable (not preempted); 0: counted already */
-	u64 sampled_at;   /* when its last sample was sent */
-	u32 wakeups;
-	u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sample_ctx);
-} sample_ctxs SEC(".maps");
-
 static u64 sample_woken_at;
 
-static void sample_runnable(struct task_struct *p, u64 enq_flags)
+static void sample_runnable(struct task_ctx *tctx, u64 enq_flags)
 {
-	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
-
-	if (!s)
-		return;
-	s->queued_at = s->runnable_at = bpf_ktime_get_ns();
+	tctx->queued_at = tctx->runnable_at = baton_now();
 	if (enq_flags & SCX_ENQ_WAKEUP)
-		s->wakeups++;
+		tctx->wakeups++;
 }
 
-static void sample_running(struct task_struct *p, u32 cls)
+static void sample_running(struct task_ctx *tctx)
 {
-	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
-	u64 now;
+	u64 now = baton_now();
 
-	if (!s)
-		return;
-	now = bpf_ktime_get_ns();
-	if (s->queued_at && (s64)(now - s->queued_at) > 0)
-		s->wait_ns += now - s->queued_at;
-	s->queued_at = 0;
-	s->exec_at_run = p->se.sum_exec_runtime;
-	if (s->runnable_at) {
-		run_delay_count(cls, now - s->runnable_at);
-		s->runnable_at = 0; /* a slice that ends without sleeping is not a new wait */
+	if (tctx->queued_at && (s64)(now - tctx->queued_at) > 0)
+		tctx->wait_ns += now - tctx->queued_at;
+	tctx->queued_at = 0;
+	if (tctx->runnable_at) {
+		run_delay_count(tctx->class, now - tctx->runnable_at);
+		tctx->runnable_at = 0; /* a slice that ends without sleeping is not a new wait */
 	}
 }
 
-static void sample_stopping(struct task_struct *p, bool runnable)
+static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 used, bool runnable)
 {
-	struct sample_ctx *s = bpf_task_storage_get(&sample_ctxs, p, 0, 0);
 	struct baton_task_sample *e;
-	u64 now, flags = BPF_RB_NO_WAKEUP;
+	u64 now = baton_now(), flags = BPF_RB_NO_WAKEUP;
 
-	if (!s)
-		return;
-	now = bpf_ktime_get_ns();
-	s->cpu_ns += p->se.sum_exec_runtime - s->exec_at_run;
+	tctx->cpu_ns += used;
 	if (runnable) /* preempted: waiting again from now */
-		s->queued_at = now;
-	if (now - s->sampled_at < tunables.sample_ns)
+		tctx->queued_at = now;
+	if ((s64)(now - tctx->sampled_at) < (s64)tunables.sample_ns)
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -562,16 +539,16 @@ static void sample_stopping(struct task_struct *p, bool runnable)
 	e->kind = BATON_EV_TASK_SAMPLE;
 	e->pid = p->pid;
 	e->tgid = p->tgid;
-	e->wakeups = s->wakeups;
-	e->ts_ns = now;
-	e->cpu_ns = s->cpu_ns;
-	e->wait_ns = s->wait_ns;
-	s->cpu_ns = 0;
-	s->wait_ns = 0;
-	s->wakeups = 0;
-	s->sampled_at = now;
+	e->wakeups = tctx->wakeups;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cpu_ns = tctx->cpu_ns;
+	e->wait_ns = tctx->wait_ns;
+	tctx->cpu_ns = 0;
+	tctx->wait_ns = 0;
+	tctx->wakeups = 0;
+	tctx->sampled_at = now;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SAMPLE_WAKE_BYTES ||
-	    now - sample_woken_at > tunables.sample_ns) {
+	    (s64)(now - sample_woken_at) > (s64)tunables.sample_ns) {
 		sample_woken_at = now; /* racy across CPUs: at worst an extra wakeup */
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
@@ -585,8 +562,10 @@ void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 	u64 floor, *clock;
 	u32 cls;
 
-	sample_runnable(p, enq_flags);
-	if (!(enq_flags & SCX_ENQ_WAKEUP) || !(tctx = task_ctx(p)))
+	if (!(tctx = task_ctx(p)))
+		return;
+	sample_runnable(tctx, enq_flags);
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
 		return;
 	cls = refresh(p, tctx);
 	if (cls == BATON_CLASS_LIVE) {
@@ -753,9 +732,9 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	u64 *clock;
 	u32 cls;
 
-	sample_running(p, tctx ? tctx->class : BATON_CLASS_NORMAL);
 	if (!tctx)
 		return;
+	sample_running(tctx);
 	tctx->exec_at_run = p->se.sum_exec_runtime;
 	cls = tctx->class;
 	if (c) {
@@ -782,10 +761,10 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	struct task_ctx *tctx = task_ctx(p);
 	u64 used;
 
-	sample_stopping(p, runnable);
 	if (!tctx)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
+	sample_stopping(p, tctx, used, runnable);
 	if (tctx->class != BATON_CLASS_LIVE) {
 		tctx->vtime += used * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 		return;
@@ -831,8 +810,6 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 	tctx->hint_class = tctx->class;
 	tctx->clock_cpu = clock_cpu(p);
 	tctx->vtime = *clock_of(tctx->clock_cpu, tctx->class);
-	if (!bpf_task_storage_get(&sample_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -ENOMEM;
 	return 0;
 }
 
