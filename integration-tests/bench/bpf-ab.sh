@@ -6,19 +6,25 @@
 # one boot compare the schedulers. Both objects run with the same agent (the working tree's,
 # through the test-only object property), so only what crosses bpf/intf.h must be the same.
 #
-# Usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [BASE]   (BASE: a git ref, HEAD)
+# Usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [--hotpath] [BASE]   (BASE: a git ref, HEAD)
 # Prints each run's summary and writes ${BATON_BENCH_OUT:-target/bench}/bpf-ab.json with the
-# mean of each variant; run from the repository root after make build.
+# mean of each variant; run from the repository root after make build. With --hotpath, the
+# objects take turns under bpf-hotpath.sh's workload instead of the farm, and
+# bpf-ab-hotpath.json holds each callback's mean BPF run time (kernel.bpf_stats_enabled) per
+# object: what a change costs per scheduling event, which the farm's throughput is too noisy to
+# show below a few percent.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-rounds=3 seconds=20 scenario=hard base=HEAD
+rounds=3 seconds=20 scenario=hard base=HEAD hotpath=0
+usage="usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [--hotpath] [BASE]"
 while [ $# -gt 0 ]; do
   case $1 in
   --rounds) rounds=$2; shift 2 ;;
   --seconds) seconds=$2; shift 2 ;;
   --scenario) scenario=$2; shift 2 ;;
-  -*) echo "usage: bpf-ab.sh [--rounds N] [--seconds S] [--scenario NAME] [BASE]" >&2; exit 2 ;;
+  --hotpath) hotpath=1; shift ;;
+  -*) echo "$usage" >&2; exit 2 ;;
   *) base=$1; shift ;;
   esac
 done
@@ -44,6 +50,35 @@ cp "$work/base/bpf/build/baton.bpf.o" "$work/base.bpf.o"
 if cmp -s "$work/base.bpf.o" "$work/head.bpf.o"; then
   echo "bpf-ab: the working tree's object is the same as $base's; nothing to compare" >&2
   exit 2
+fi
+
+if [ $hotpath = 1 ]; then
+  make -s -C integration-tests/scenarios >/dev/null
+  log=$work/hotpath.log
+  bin/baton vm --cpus 2 --timeout-s $((600 + rounds * 2 * 90)) -- \
+    sh integration-tests/bench/bpf-hotpath-guest.sh --rounds "$rounds" \
+    "base=$root/$work/base.bpf.o" "head=$root/$work/head.bpf.o" >"$log"
+  for v in base head; do
+    [ "$(grep -c "^${v}_state=enabled" "$log")" = "$rounds" ] ||
+      { echo "bpf-ab: the $v object did not run all $rounds rounds (see $log)" >&2; exit 1; }
+  done
+  awk -F'|' -v base="$(git rev-parse --short "$base")" -v rounds="$rounds" '
+    $1 == "prog" && $4 > 0 { cnt[$2, $3] += $4; t[$2, $3] += $5; names[$3] = 1; tt[$2] += $5 }
+    function avg(v, n) { return cnt[v, n] ? t[v, n] / cnt[v, n] : 0 }
+    # A scheduling event: a wakeup (select_cpu) or an enqueue; all of the object'"'"'s BPF time over them.
+    function per_event(v,    e) { e = cnt[v, "select_cpu"] + cnt[v, "enqueue"]; return e ? tt[v] / e : 0 }
+    function obj(v,    n, o, sep) {
+      o = "{"; sep = ""
+      for (n in names) if ((v, n) in cnt) { o = o sep sprintf("\"%s\": %.0f", n, avg(v, n)); sep = ", " }
+      return o sprintf("%s\"per_event\": %.0f}", sep, per_event(v)) }
+    END {
+      printf "{\n  \"benchmark\": \"bpf-ab-hotpath\",\n  \"base\": \"%s\",\n  \"rounds\": %d,\n", base, rounds
+      printf "  \"unit\": \"ns of BPF run time per callback run (emulated guest)\",\n"
+      printf "  \"base_object\": %s,\n  \"head_object\": %s,\n", obj("base"), obj("head")
+      printf "  \"per_event_head_to_base\": %.3f\n}\n", per_event("base") ? per_event("head") / per_event("base") : 0
+    }' "$log" >"$out/bpf-ab-hotpath.json"
+  cat "$out/bpf-ab-hotpath.json"
+  exit 0
 fi
 
 cat >"$work/guest.sh" <<EOF

@@ -2,7 +2,16 @@
 # Guest half of bpf-hotpath.sh: the same workload under Baton and under the minimal FIFO
 # scheduler (bpf/test/fifo.bpf.c) in one boot, with the kernel's BPF run-time statistics on.
 # Prints "prog|SCHEDULER|CALLBACK|RUN_CNT|RUN_TIME_NS" per struct_ops program.
+#
+# With --rounds N NAME=OBJECT..., for bpf-ab.sh --hotpath instead: no FIFO, but each Baton
+# object in turn, N rounds, "prog|NAME|..." lines per run (the agent is the same each time).
 set -u
+rounds="" objects=""
+if [ "${1:-}" = --rounds ]; then
+  rounds=$2
+  shift 2
+  objects="$*"
+fi
 P=integration-tests/target/scenarios/schedprobe
 out=$(mktemp -d)
 state() { cat /sys/kernel/sched_ext/state; }
@@ -30,16 +39,29 @@ dump() {
       if (index(name, prefix) == 1) print "prog|" sched "|" substr(name, length(prefix) + 1) "|" cnt "|" t }'
 }
 
-bin/baton run >"$out/agent.log" 2>&1 &
-agent=$!
-wait_state enabled
-echo "baton_state=$(state)"
-sleep 2
-workload
-dump baton baton_
-kill -TERM $agent
-wait $agent
-wait_state disabled
+# run_baton NAME [OBJECT]: the workload under Baton (its own object, or OBJECT).
+run_baton() {
+  BATON_JAVA_OPTS="${BATON_JAVA_OPTS:-}${2:+ -Dbaton.test.bpf-object=$2}" bin/baton run >"$out/agent.log" 2>&1 &
+  agent=$!
+  wait_state enabled
+  echo "${1}_state=$(state)"
+  sleep 2
+  workload
+  dump "$1" baton_
+  kill -TERM $agent
+  wait $agent
+  wait_state disabled
+}
+
+if [ -n "$rounds" ]; then
+  for r in $(seq "$rounds"); do
+    for o in $objects; do run_baton "${o%%=*}" "${o#*=}"; done
+  done
+  echo "kernel=$(uname -r)"
+  exit 0
+fi
+
+run_baton baton
 
 bpftool struct_ops register bpf/build/test/fifo.bpf.o /sys/fs/bpf >"$out/fifo.log" 2>&1
 wait_state enabled
