@@ -492,14 +492,14 @@ static void run_delay_count(u32 cls, u64 delay)
  * with the scheduling state: a storage of their own cost one more lookup in each of runnable,
  * running and stopping. The stamps only ever meet each other, so they take the scheduler's cheaper
  * clock (baton_now; a stamp from another CPU's clock may be a little ahead, hence the signed
- * comparisons); a record's ts_ns stays CLOCK_MONOTONIC, as intf.h says. Samples do not wake the
- * agent one by one: it polls every 100 ms anyway, and is woken early only when the ring buffer
- * fills past a quarter or nobody woke it for sample_ns, so a busy host costs no wakeup per record.
- * Limit: a task that stops running for good (exits) takes its last partial sample with it.
+ * comparisons); a record's ts_ns stays CLOCK_MONOTONIC, as intf.h says. Samples never wake the
+ * agent for their own sake: it reads the ring at least every 100 ms and its policy decides once
+ * per 100 ms, so a sample read at the next poll is read in time. Only a ring past a quarter full
+ * wakes it, long before records could be dropped. (A wakeup whenever nobody had woken it for
+ * sample_ns doubled an idle agent's loop turns, from 10 to 20 a second, for nothing.) Limit: a
+ * task that stops running for good (exits) takes its last partial sample with it.
  */
 #define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
-
-static u64 sample_woken_at;
 
 static void sample_runnable(struct task_ctx *tctx, u64 enq_flags)
 {
@@ -547,11 +547,8 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 	tctx->wait_ns = 0;
 	tctx->wakeups = 0;
 	tctx->sampled_at = now;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SAMPLE_WAKE_BYTES ||
-	    (s64)(now - sample_woken_at) > (s64)tunables.sample_ns) {
-		sample_woken_at = now; /* racy across CPUs: at worst an extra wakeup */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SAMPLE_WAKE_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;
-	}
 	bpf_ringbuf_submit(e, flags);
 }
 
