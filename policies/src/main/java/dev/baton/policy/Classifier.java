@@ -43,7 +43,7 @@ final class Classifier {
       }
       if (cmdline != null) {
         String c = p.cmdline();
-        return c != null && cmdline.matcher(c).find();
+        return c != null && Match.findInCmdline(cmdline, c);
       }
       return true;
     }

@@ -12,13 +12,22 @@ import java.util.regex.PatternSyntaxException;
  * @param cgroupPrefix a cgroup v2 path ({@code /farm/live}); matches that cgroup and those below it
  * @param comm the exact task name (at most 15 bytes, as the kernel keeps it)
  * @param cmdlineRegex a regular expression found anywhere in the command line, whose arguments are
- *     joined by single spaces
+ *     joined by single spaces; a search that reads more than {@link #CMDLINE_REGEX_STEPS}
+ *     characters of one command line counts as no match (see {@link #findInCmdline})
  * @param uid the real user id, or {@link #ANY_UID}
  */
 public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int uid) {
 
   public static final int ANY_UID = -1;
   public static final int COMM_MAX_BYTES = 15;
+
+  /**
+   * How many characters one cmdline_regex search may read: a few milliseconds natively. A plain
+   * pattern reads each character of a command line a few times; a naive one can read it far more
+   * often ({@code .*a.*b} over 5000 characters without a b: 6e10 reads, 100 s, measured), and
+   * classification runs on the agent's event loop, which must keep beating the heartbeat.
+   */
+  public static final int CMDLINE_REGEX_STEPS = 5_000_000;
 
   public Match {
     if (cgroupPrefix != null) {
@@ -81,6 +90,61 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
     }
     return path.startsWith(cgroupPrefix)
         && (path.length() == cgroupPrefix.length() || path.charAt(cgroupPrefix.length()) == '/');
+  }
+
+  /**
+   * {@code regex.matcher(cmdline).find()}, but false once the search has read {@link
+   * #CMDLINE_REGEX_STEPS} characters: a process cannot stall the agent through its own command
+   * line, whatever the pattern.
+   */
+  public static boolean findInCmdline(Pattern regex, String cmdline) {
+    try {
+      return regex.matcher(new Metered(cmdline)).find();
+    } catch (StepsExhausted e) {
+      return false;
+    }
+  }
+
+  /** The characters of a string, counting reads; past the budget every read throws. */
+  private static final class Metered implements CharSequence {
+    private final String s;
+    private int left = CMDLINE_REGEX_STEPS;
+
+    Metered(String s) {
+      this.s = s;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (--left < 0) {
+        throw StepsExhausted.INSTANCE;
+      }
+      return s.charAt(index);
+    }
+
+    @Override
+    public int length() {
+      return s.length();
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return s.subSequence(start, end);
+    }
+
+    @Override
+    public String toString() {
+      return s;
+    }
+  }
+
+  /** Control flow only: shared, without a stack trace. */
+  private static final class StepsExhausted extends RuntimeException {
+    static final StepsExhausted INSTANCE = new StepsExhausted();
+
+    private StepsExhausted() {
+      super("cmdline_regex search budget exhausted", null, false, false);
+    }
   }
 
   static Pattern compile(String regex) {

@@ -90,6 +90,27 @@ class ClassificationTest {
   }
 
   @Test
+  void aCmdlineRegexSearchThatRunsOutOfStepsIsNoMatchAndTheOthersStillMatch() {
+    PolicyEngine e =
+        engine(
+            rule("naive", new Match(null, null, ".*a.*b|c", -1), JobSpec.batch("t")),
+            rule("live", new Match(null, null, "-preset slow", -1), JobSpec.vod("t")));
+    // Without a 'b', .*a.*b tries every pair of positions from every start before the c at the
+    // end can match: searched without the budget, process 100 took 85 s here and then matched.
+    e.taskAppeared(tasks.process(100, "enc", "/", "a".repeat(2000) + "c"));
+    e.taskAppeared(tasks.process(200, "enc", "/", "x a x b x"));
+    e.taskAppeared(tasks.process(300, "enc", "/", "x".repeat(200_000) + " -preset slow"));
+
+    assertThat(jobOf(e, 100))
+        .as("it would match after seconds; the search ran out of steps first: no match")
+        .isNull();
+    assertThat(jobOf(e, 200)).isEqualTo("naive/200");
+    assertThat(jobOf(e, 300))
+        .as("a plain pattern over a long command line stays within the budget")
+        .isEqualTo("live/300");
+  }
+
+  @Test
   void unreadableFactsDoNotMatch() {
     PolicyEngine e =
         engine(
