@@ -69,6 +69,7 @@ final class PolicyDriver {
   private long nextTickNs = Long.MIN_VALUE;
   private long hintErrors;
   private long framesMissedBefore; // by the engines that reloads replaced
+  private long regexGiveUpsLogged; // by this engine
   // For the metrics, read without the lock: as of the last tick or job change.
   private volatile long[] publishedJobs = new long[JobClass.values().length];
   private volatile long publishedFramesMissed;
@@ -142,6 +143,7 @@ final class PolicyDriver {
     }
     config = cfg;
     engine = cfg.newEngine(nrCpus, clockNs);
+    regexGiveUpsLogged = 0;
     needsUid = cfg.rules().stream().map(Rule::match).anyMatch(m -> m.uid() != Match.ANY_UID);
   }
 
@@ -211,6 +213,14 @@ final class PolicyDriver {
     for (JobStatus s : d.statusChanges()) {
       log.printf("baton: job %s: %s%s (%s)%n", s.jobId(), s.health().name().toLowerCase(java.util.Locale.ROOT),
           s.lagLevel() > 0 ? " lag " + s.lagLevel() : "", s.reason());
+    }
+    // A search that gave up counted as no match: say so, or a rule silently misses processes.
+    long giveUps = engine.cmdlineRegexGiveUps();
+    if (giveUps != regexGiveUpsLogged) {
+      log.printf("baton: %d cmdline_regex search(es) read %d characters without an answer and counted"
+              + " as no match (the last: %s); a pattern needs no leading .* to be found anywhere%n",
+          giveUps - regexGiveUpsLogged, Match.CMDLINE_REGEX_STEPS, engine.lastCmdlineRegexGiveUp());
+      regexGiveUpsLogged = giveUps;
     }
   }
 

@@ -91,6 +91,53 @@ class PolicyDriverTest {
   }
 
   @Test
+  void aCmdlineRegexSearchThatGivesUpIsLoggedOnceWithItsRuleAndProcess() throws Exception {
+    Files.writeString(
+        config,
+        """
+        policy: transcode
+        rules:
+          - name: naive
+            match: {cmdline_regex: ".*a.*b|c"}
+            job: {class: batch}
+        """);
+    PolicyDriver d =
+        new PolicyDriver(
+            config,
+            2,
+            () -> nowNs,
+            new PrintStream(log, true),
+            pid ->
+                new PolicyDriver.ProcReader() {
+                  public String cgroupPath() {
+                    return "/";
+                  }
+
+                  public String cmdline() {
+                    // Matches after seconds of backtracking (ClassificationTest): past the budget.
+                    return pid == 300 ? "a".repeat(2000) + "c" : "x c";
+                  }
+
+                  public int uid() {
+                    return 0;
+                  }
+                });
+    d.attach(hints);
+    d.taskInit(300, 300, 1, 9, "enc");
+    d.taskInit(301, 301, 2, 9, "enc");
+    d.tick();
+    d.tick();
+
+    String matched = d.read(e -> e.task(301).orElseThrow().job().id());
+    boolean gaveUpUnselected = d.read(e -> e.task(300).orElseThrow().job() == null);
+    assertThat(matched).isEqualTo("naive/301");
+    assertThat(gaveUpUnselected).isTrue();
+    assertThat(log.toString())
+        .containsOnlyOnce("1 cmdline_regex search(es) read 5000000 characters without an answer")
+        .contains("(the last: naive on process 300)");
+  }
+
+  @Test
   void procIsReadOncePerProcessAndOnlyWhenARuleNeedsIt() {
     driver.taskInit(200, 200, 1, 9, "worker");
     driver.taskInit(201, 200, 2, 9, "worker");

@@ -31,21 +31,26 @@ final class Classifier {
   /** A selector ready to test: an API job's or a rule's; by pids (tgids) or by a match. */
   record Candidate(TrackedJob apiJob, Rule rule, Set<Integer> tgids, Match match, Pattern cmdline) {
     /** For match candidates; pid candidates are looked up in apiByTgid instead. */
-    boolean matches(TaskInfo p) {
+    Match.Search matches(TaskInfo p) {
       if (match.uid() != Match.ANY_UID && match.uid() != p.uid()) {
-        return false;
+        return Match.Search.NOT_FOUND;
       }
       if (match.comm() != null && !match.comm().equals(p.comm())) {
-        return false;
+        return Match.Search.NOT_FOUND;
       }
       if (match.cgroupPrefix() != null && !match.cgroupMatches(p.cgroupPath())) {
-        return false;
+        return Match.Search.NOT_FOUND;
       }
       if (cmdline != null) {
         String c = p.cmdline();
-        return c != null && Match.findInCmdline(cmdline, c);
+        return c == null ? Match.Search.NOT_FOUND : Match.searchCmdline(cmdline, c);
       }
-      return true;
+      return Match.Search.FOUND;
+    }
+
+    /** The rule's name or the API job's id. */
+    String name() {
+      return rule != null ? rule.name() : apiJob.id();
     }
 
     private int criteria() {
@@ -66,6 +71,9 @@ final class Classifier {
   private Map<Integer, Candidate> apiByTgid = Map.of();
   /** API jobs that select by a match, most specific first. */
   private List<Candidate> api = List.of();
+  /** Searches that gave up ({@link Match.Search#GAVE_UP}), and the last one's selector and pid. */
+  private long cmdlineGiveUps;
+  private String lastGiveUp;
 
   Classifier(List<Rule> rules) {
     List<Candidate> list = new ArrayList<>(rules.size());
@@ -104,16 +112,33 @@ final class Classifier {
       return byPid;
     }
     for (int i = 0; i < api.size(); i++) {
-      if (api.get(i).matches(process)) {
+      if (matches(api.get(i), process)) {
         return api.get(i);
       }
     }
     for (int i = 0; i < rules.size(); i++) {
-      if (rules.get(i).matches(process)) {
+      if (matches(rules.get(i), process)) {
         return rules.get(i);
       }
     }
     return null;
+  }
+
+  private boolean matches(Candidate c, TaskInfo process) {
+    Match.Search s = c.matches(process);
+    if (s == Match.Search.GAVE_UP) {
+      cmdlineGiveUps++;
+      lastGiveUp = c.name() + " on process " + process.tgid();
+    }
+    return s == Match.Search.FOUND;
+  }
+
+  long cmdlineGiveUps() {
+    return cmdlineGiveUps;
+  }
+
+  String lastGiveUp() {
+    return lastGiveUp;
   }
 
   private static Candidate of(TrackedJob apiJob, Rule rule, Selector selector) {

@@ -13,7 +13,7 @@ import java.util.regex.PatternSyntaxException;
  * @param comm the exact task name (at most 15 bytes, as the kernel keeps it)
  * @param cmdlineRegex a regular expression found anywhere in the command line, whose arguments are
  *     joined by single spaces; a search that reads more than {@link #CMDLINE_REGEX_STEPS}
- *     characters of one command line counts as no match (see {@link #findInCmdline})
+ *     characters of one command line counts as no match (see {@link #searchCmdline})
  * @param uid the real user id, or {@link #ANY_UID}
  */
 public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int uid) {
@@ -92,16 +92,24 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
         && (path.length() == cgroupPrefix.length() || path.charAt(cgroupPrefix.length()) == '/');
   }
 
+  /** What a bounded search found. */
+  public enum Search {
+    FOUND,
+    NOT_FOUND,
+    /** Read {@link #CMDLINE_REGEX_STEPS} characters without an answer; counts as no match. */
+    GAVE_UP
+  }
+
   /**
-   * {@code regex.matcher(cmdline).find()}, but false once the search has read {@link
+   * {@code regex.matcher(cmdline).find()}, but it gives up once the search has read {@link
    * #CMDLINE_REGEX_STEPS} characters: a process cannot stall the agent through its own command
    * line, whatever the pattern.
    */
-  public static boolean findInCmdline(Pattern regex, String cmdline) {
+  public static Search searchCmdline(Pattern regex, String cmdline) {
     try {
-      return regex.matcher(new Metered(cmdline)).find();
+      return regex.matcher(new Metered(cmdline)).find() ? Search.FOUND : Search.NOT_FOUND;
     } catch (StepsExhausted e) {
-      return false;
+      return Search.GAVE_UP;
     }
   }
 

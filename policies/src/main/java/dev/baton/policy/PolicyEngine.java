@@ -236,6 +236,19 @@ public final class PolicyEngine {
     return liveFramesMissed;
   }
 
+  /**
+   * cmdline_regex searches that gave up ({@link Match#CMDLINE_REGEX_STEPS}) since this engine
+   * began: each counted as no match, so a process a rule should select may not be.
+   */
+  public long cmdlineRegexGiveUps() {
+    return classifier.cmdlineGiveUps();
+  }
+
+  /** The last search that gave up: its rule or job and the process, or null if none did. */
+  public String lastCmdlineRegexGiveUp() {
+    return classifier.lastGiveUp();
+  }
+
   // ---- decisions ----
 
   /** Asks the policy, and returns the hint changes and status changes since the last tick. */

@@ -104,6 +104,10 @@ class ClassificationTest {
     assertThat(jobOf(e, 100))
         .as("it would match after seconds; the search ran out of steps first: no match")
         .isNull();
+    // The naive rule gave up on both long command lines (300's .*a runs quadratic over 200 000
+    // characters); 300 still reached the next rule.
+    assertThat(e.cmdlineRegexGiveUps()).isEqualTo(2);
+    assertThat(e.lastCmdlineRegexGiveUp()).isEqualTo("naive on process 300");
     assertThat(jobOf(e, 200)).isEqualTo("naive/200");
     assertThat(jobOf(e, 300))
         .as("a plain pattern over a long command line stays within the budget")
