@@ -501,9 +501,9 @@ static void run_delay_count(u32 cls, u64 delay)
  */
 #define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
 
-static void sample_runnable(struct task_ctx *tctx, u64 enq_flags)
+static void sample_runnable(struct task_ctx *tctx, u64 enq_flags, u64 now)
 {
-	tctx->queued_at = tctx->runnable_at = baton_now();
+	tctx->queued_at = tctx->runnable_at = now;
 	if (enq_flags & SCX_ENQ_WAKEUP)
 		tctx->wakeups++;
 }
@@ -556,17 +556,18 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx;
-	u64 floor, *clock;
+	u64 now, floor, *clock;
 	u32 cls;
 
 	if (!(tctx = task_ctx(p)))
 		return;
-	sample_runnable(tctx, enq_flags);
+	now = baton_now();
+	sample_runnable(tctx, enq_flags, now);
 	if (!(enq_flags & SCX_ENQ_WAKEUP))
 		return;
 	cls = refresh(p, tctx);
 	if (cls == BATON_CLASS_LIVE) {
-		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
+		tctx->deadline = now + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
 		return;
 	}
