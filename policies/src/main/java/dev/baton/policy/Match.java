@@ -93,7 +93,7 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
   }
 
   /** What a bounded search found. */
-  public enum Search {
+  enum Search {
     FOUND,
     NOT_FOUND,
     /** Read {@link #CMDLINE_REGEX_STEPS} characters without an answer; counts as no match. */
@@ -105,7 +105,7 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
    * #CMDLINE_REGEX_STEPS} characters: a process cannot stall the agent through its own command
    * line, whatever the pattern.
    */
-  public static Search searchCmdline(Pattern regex, String cmdline) {
+  static Search searchCmdline(Pattern regex, String cmdline) {
     try {
       return regex.matcher(new Metered(cmdline)).find() ? Search.FOUND : Search.NOT_FOUND;
     } catch (StepsExhausted e) {
