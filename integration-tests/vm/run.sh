@@ -5,7 +5,8 @@
 #
 # Usage: run.sh [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] -- CMD...
 #        run.sh --list-kernels
-# Exit: the command's status, or 123 kernel oops/panic, 124 timeout, 125 harness failure.
+# Exit: the command's status, or 123 kernel oops/panic, 124 timeout, 125 harness failure (qemu
+# crashing after the command started, or on three boots in a row before it did, is one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tools/lib.sh"
@@ -57,6 +58,7 @@ cp /bin/busybox "$work/initrd/bin/busybox"
 cp "$here/init" "$work/initrd/init"
 cp "$kdir"/modules/* "$work/initrd/modules/"
 (cd "$work/initrd" && find . | busybox cpio -o -H newc 2>/dev/null) >"$work/initrd.cpio"
+deadline=$((SECONDS + timeout_s))
 
 pwd >"$work/ctl/workdir"
 {
@@ -78,37 +80,55 @@ pwd >"$work/ctl/workdir"
   echo
 } >"$work/ctl/cmd"
 
-# The guest's stdout is ours: qemu writes hvc0 straight to our stdout.
-qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
-  -nodefaults -no-reboot -display none -monitor none \
-  -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
-  -append "console=ttyS0 quiet oops=panic panic=-1 rdinit=/init" \
-  -serial "file:$work/console.log" \
-  -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \
-  -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
-  -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
-  -fsdev local,id=work,path="$(pwd)",security_model=none,multidevs=remap \
-  -device virtio-9p-pci,fsdev=work,mount_tag=work \
-  -fsdev local,id=ctl,path="$work/ctl",security_model=none \
-  -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl \
-  </dev/null &
-qpid=$!
+# qemu's multi-threaded TCG itself aborts now and then (seen: an assertion in iotlb_to_section,
+# QEMU 10.0.2, while the guest kernel was still booting). A boot qemu killed before the command
+# started changed nothing and printed nothing of the command's, so it is booted again; a crash
+# after the command started fails the run, since part of the command has already happened.
+boots=3
+for boot in $(seq 1 $boots); do
+  rm -f "$work/ctl/status" "$work/ctl/started" "$work/console.log"
+  # The guest's stdout is ours: qemu writes hvc0 straight to our stdout.
+  qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+    -nodefaults -no-reboot -display none -monitor none \
+    -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
+    -append "console=ttyS0 quiet oops=panic panic=-1 rdinit=/init" \
+    -serial "file:$work/console.log" \
+    -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \
+    -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
+    -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+    -fsdev local,id=work,path="$(pwd)",security_model=none,multidevs=remap \
+    -device virtio-9p-pci,fsdev=work,mount_tag=work \
+    -fsdev local,id=ctl,path="$work/ctl",security_model=none \
+    -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl \
+    </dev/null &
+  qpid=$!
 
-deadline=$((SECONDS + timeout_s))
-while kill -0 "$qpid" 2>/dev/null; do
-  if [ $SECONDS -ge $deadline ]; then
-    kill "$qpid" 2>/dev/null || true
-    wait "$qpid" 2>/dev/null || true
-    qpid=""
-    printf 'baton vm: timed out after %ss; guest console tail:\n' "$timeout_s" >&2
-    tail -n 30 "$work/console.log" >&2 || true
-    exit 124
+  while kill -0 "$qpid" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      kill "$qpid" 2>/dev/null || true
+      wait "$qpid" 2>/dev/null || true
+      qpid=""
+      printf 'baton vm: timed out after %ss; guest console tail:\n' "$timeout_s" >&2
+      tail -n 30 "$work/console.log" >&2 || true
+      exit 124
+    fi
+    sleep 0.2
+  done
+  qrc=0
+  wait "$qpid" || qrc=$?
+  qpid=""
+  # Above 128: qemu died of a signal it did not get from us (an abort, a segfault).
+  [ "$qrc" -gt 128 ] && [ ! -f "$work/ctl/status" ] || break
+  if [ -f "$work/ctl/started" ]; then
+    echo "baton vm: qemu itself crashed (exit $qrc) after the command started: an emulator failure, not the guest's; qemu's message is above" >&2
+    exit 125
   fi
-  sleep 0.2
+  if [ "$boot" -ge $boots ]; then
+    echo "baton vm: qemu itself crashed (exit $qrc) before the command started, $boots boots in a row: an emulator failure; qemu's messages are above" >&2
+    exit 125
+  fi
+  echo "baton vm: qemu itself crashed (exit $qrc) before the command started: booting again ($((boot + 1)) of $boots)" >&2
 done
-qrc=0
-wait "$qpid" || qrc=$?
-qpid=""
 
 # A kernel oops or panic fails the run whatever the command returned.
 if grep -qE 'Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at' "$work/console.log"; then

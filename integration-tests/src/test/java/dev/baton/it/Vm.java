@@ -81,9 +81,15 @@ final class Vm {
 
   /** Runs a command on the host from the project root; output is echoed for the test log. */
   static Result host(Duration timeout, String... argv) {
+    return host(Map.of(), timeout, argv);
+  }
+
+  /** Like {@link #host(Duration, String...)}, with variables added to the environment. */
+  static Result host(Map<String, String> env, Duration timeout, String... argv) {
     try {
-      Process p =
-          new ProcessBuilder(argv).directory(root().toFile()).redirectErrorStream(true).start();
+      ProcessBuilder pb = new ProcessBuilder(argv).directory(root().toFile()).redirectErrorStream(true);
+      pb.environment().putAll(env);
+      Process p = pb.start();
       p.getOutputStream().close();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       Thread reader =

@@ -2,9 +2,15 @@ package dev.baton.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The harness itself: a guest boots a sched_ext kernel, and its exit status and crashes reach us. */
 class VmHarnessIT {
@@ -40,6 +46,72 @@ class VmHarnessIT {
         Vm.guest(List.of(), BOOT, "sh", "-c", "echo c > /proc/sysrq-trigger; sleep 5; exit 0");
     assertThat(r.exitCode()).as(r.output()).isEqualTo(123);
     assertThat(r.output()).contains("the guest kernel oopsed or panicked");
+  }
+
+  @Test
+  void aBootQemuCrashedBeforeTheCommandStartedIsBootedAgainAndTheCommandRunsOnce(@TempDir Path dir)
+      throws IOException {
+    Vm.Result r = withCrashingQemu(dir, "first", "echo ran-in-the-guest");
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(r.output()).contains("qemu itself crashed (exit 134) before the command started: booting again (2 of 3)");
+    assertThat(r.output().lines().filter(l -> l.equals("ran-in-the-guest"))).hasSize(1);
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("2");
+  }
+
+  @Test
+  void qemuCrashingOnEveryBootIsAHarnessFailureAfterThreeBoots(@TempDir Path dir) throws IOException {
+    Vm.Result r = withCrashingQemu(dir, "always", "echo ran-in-the-guest");
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(125);
+    assertThat(r.output()).contains("before the command started, 3 boots in a row").doesNotContain("ran-in-the-guest");
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("3");
+  }
+
+  @Test
+  void qemuCrashingAfterTheCommandStartedFailsWithoutRunningItAgain(@TempDir Path dir) throws IOException {
+    // The command has begun: a second boot would run it twice, so the run fails instead.
+    Vm.Result r = withCrashingQemu(dir, "after-start", "echo ran-in-the-guest; sleep 60");
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(125);
+    assertThat(r.output()).contains("qemu itself crashed (exit 134) after the command started");
+    assertThat(r.output().lines().filter(l -> l.equals("ran-in-the-guest"))).hasSize(1);
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("1");
+  }
+
+  /**
+   * Runs a guest command through a stand-in for qemu-system-x86_64, first on PATH, that dies of
+   * SIGABRT as qemu's failed assertions do: on the first boot only ("first"), on every boot
+   * ("always"), or once the guest has marked the command started ("after-start", with the real
+   * qemu running until then). Every other boot is the real qemu's. It counts boots in dir/boots.
+   */
+  private static Vm.Result withCrashingQemu(Path dir, String mode, String command) throws IOException {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path fake = bin.resolve("qemu-system-x86_64");
+    Files.writeString(
+        fake,
+        """
+        #!/bin/sh
+        n=$(( $(cat "$FAKE_DIR/boots" 2>/dev/null || echo 0) + 1 ))
+        echo $n >"$FAKE_DIR/boots"
+        ulimit -c 0
+        PATH=${PATH#*:}
+        crash() { echo "qemu-system-x86_64: stand-in assertion failed" >&2; kill -ABRT $$; }
+        case $FAKE_MODE in
+        always) crash ;;
+        first) [ $n -gt 1 ] || crash ;;
+        after-start)
+          for a; do case $a in local,id=ctl,path=*) ctl=${a#local,id=ctl,path=}; ctl=${ctl%%,*} ;; esac; done
+          qemu-system-x86_64 "$@" &
+          while [ ! -e "$ctl/started" ]; do sleep 0.2; done
+          sleep 2
+          kill -KILL $!
+          crash ;;
+        esac
+        exec qemu-system-x86_64 "$@"
+        """);
+    Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Map<String, String> env =
+        Map.of("PATH", bin + ":" + System.getenv("PATH"), "FAKE_DIR", dir.toString(), "FAKE_MODE", mode);
+    return Vm.host(
+        env, BOOT.plusSeconds(60), "bin/baton", "vm", "--timeout-s", Long.toString(BOOT.toSeconds()), "--", "sh", "-c", command);
   }
 
   @Test
