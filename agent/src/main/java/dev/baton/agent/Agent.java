@@ -375,6 +375,11 @@ final class Agent implements AgentReadings {
   }
 
   @Override
+  public long abandonedRegexSearches() {
+    return policy.cmdlineRegexGiveUps();
+  }
+
+  @Override
   public boolean schedulerEnabled() {
     return scheduler.snapshot().attached();
   }

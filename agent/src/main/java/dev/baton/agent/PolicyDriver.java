@@ -69,10 +69,12 @@ final class PolicyDriver {
   private long nextTickNs = Long.MIN_VALUE;
   private long hintErrors;
   private long framesMissedBefore; // by the engines that reloads replaced
+  private long regexGiveUpsBefore; // by the engines that reloads replaced
   private long regexGiveUpsLogged; // by this engine
   // For the metrics, read without the lock: as of the last tick or job change.
   private volatile long[] publishedJobs = new long[JobClass.values().length];
   private volatile long publishedFramesMissed;
+  private volatile long publishedRegexGiveUps;
 
   /** What /proc says of a task; tests substitute their own. */
   interface ProcReader {
@@ -140,6 +142,7 @@ final class PolicyDriver {
   private void install(PolicyConfig cfg) {
     if (engine != null) {
       framesMissedBefore += engine.liveFramesMissed();
+      regexGiveUpsBefore += engine.cmdlineRegexGiveUps();
     }
     config = cfg;
     engine = cfg.newEngine(nrCpus, clockNs);
@@ -345,6 +348,14 @@ final class PolicyDriver {
     return publishedFramesMissed;
   }
 
+  /**
+   * cmdline_regex searches that gave up and counted as no match (PolicyEngine#cmdlineRegexGiveUps),
+   * over every config this driver ran, as of the last tick or job change (no lock: for the metrics).
+   */
+  long cmdlineRegexGiveUps() {
+    return publishedRegexGiveUps;
+  }
+
   private void publish() {
     long[] jobs = new long[JobClass.values().length];
     for (TrackedJob j : engine.jobs()) {
@@ -352,6 +363,7 @@ final class PolicyDriver {
     }
     publishedJobs = jobs;
     publishedFramesMissed = framesMissedBefore + engine.liveFramesMissed();
+    publishedRegexGiveUps = regexGiveUpsBefore + engine.cmdlineRegexGiveUps();
   }
 
   /** Runs {@code view} on the engine under the lock; the result must not hold engine objects. */

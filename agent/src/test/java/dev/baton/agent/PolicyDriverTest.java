@@ -135,6 +135,11 @@ class PolicyDriverTest {
     assertThat(log.toString())
         .containsOnlyOnce("1 cmdline_regex search(es) read 5000000 characters without an answer")
         .contains("(the last: naive on process 300)");
+    assertThat(d.cmdlineRegexGiveUps()).as("for the metric").isEqualTo(1);
+
+    // A reload classifies every process again in a new engine: the metric's count goes on.
+    d.reload();
+    assertThat(d.cmdlineRegexGiveUps()).isEqualTo(2);
   }
 
   @Test

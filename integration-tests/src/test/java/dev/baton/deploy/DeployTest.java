@@ -186,6 +186,10 @@ class DeployTest {
       return 0;
     }
 
+    public long abandonedRegexSearches() {
+      return 0;
+    }
+
     public boolean schedulerEnabled() {
       return false;
     }

@@ -26,6 +26,12 @@ public interface AgentReadings {
    */
   long liveDeadlineMisses();
 
+  /**
+   * cmdline_regex searches that read their budget of characters without an answer and counted as
+   * no match: a rule may be missing processes it should select.
+   */
+  long abandonedRegexSearches();
+
   /** Whether Baton's scheduler is attached (by this agent, or adopted by it). */
   boolean schedulerEnabled();
 }

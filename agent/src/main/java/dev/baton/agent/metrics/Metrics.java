@@ -112,6 +112,12 @@ public final class Metrics implements AutoCloseable {
                 + " them: frames due but not done when a job reported its progress")
         .baseUnit("deadlines")
         .register(registry);
+    FunctionCounter.builder("baton.agent.abandoned.cmdline.regex.searches", agent, AgentReadings::abandonedRegexSearches)
+        .description(
+            "cmdline_regex searches that read their budget of characters without an answer and"
+                + " counted as no match; the agent's log names the rule and the process")
+        .baseUnit("searches")
+        .register(registry);
     for (boolean enabled : new boolean[] {true, false}) {
       Gauge.builder("baton.scheduler.state", agent, a -> a.schedulerEnabled() == enabled ? 1 : 0)
           .description("1 for the state Baton's sched_ext scheduler is in (enabled: attached and scheduling)")
