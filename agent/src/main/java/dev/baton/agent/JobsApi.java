@@ -203,7 +203,7 @@ final class JobsApi {
     Job job = req.json(JobBody.class).toJob(id);
     try {
       driver.registerJob(job);
-    } catch (IllegalStateException e) {
+    } catch (PolicyEngine.JobLimitException e) {
       throw new ApiException(409, e.getMessage());
     }
     return Response.ok(driver.read(e -> JobEntry.of(e.job(id).orElseThrow(), e.status(id).orElse(null))));

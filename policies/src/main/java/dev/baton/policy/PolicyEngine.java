@@ -33,6 +33,13 @@ public final class PolicyEngine {
    */
   public static final int MAX_API_JOBS = 4096;
 
+  /** A new job was refused because {@link #MAX_API_JOBS} are registered; nothing changed. */
+  public static final class JobLimitException extends RuntimeException {
+    JobLimitException(String message) {
+      super(message);
+    }
+  }
+
   private final Policy policy;
   private final Classifier classifier;
   private final LongSupplier clockNs;
@@ -148,13 +155,13 @@ public final class PolicyEngine {
    * Registers a job, or updates the one with the same id. Its processes are re-classified when the
    * selector changed; its counters and policy state carry over an update.
    *
-   * @throws IllegalStateException if the job is new and {@link #MAX_API_JOBS} are registered
+   * @throws JobLimitException if the job is new and {@link #MAX_API_JOBS} are registered
    */
   public void registerJob(Job job) {
     TrackedJob j = jobs.get(job.id());
     if (j == null) {
       if (jobs.values().stream().filter(t -> t.origin() == TrackedJob.Origin.API).count() >= MAX_API_JOBS) {
-        throw new IllegalStateException(
+        throw new JobLimitException(
             "at most " + MAX_API_JOBS + " jobs can be registered; remove some first");
       }
       j = new TrackedJob(job.id(), TrackedJob.Origin.API, job.spec(), clockNs.getAsLong());

@@ -53,7 +53,7 @@ class PolicyEngineTest {
     }
     Job extra = new Job("extra", Selector.pids(1), JobSpec.vod("t"));
     assertThatThrownBy(() -> e.registerJob(extra))
-        .isInstanceOf(IllegalStateException.class)
+        .isInstanceOf(PolicyEngine.JobLimitException.class)
         .hasMessageContaining("at most " + PolicyEngine.MAX_API_JOBS);
     assertThat(e.job("extra")).isEmpty();
     assertThat(e.task(1).orElseThrow().job()).as("nothing changed").isNull();
