@@ -47,15 +47,17 @@ final class Vm {
     return Path.of(root);
   }
 
+  /** What run.sh says when qemu itself died while the guest's command ran. */
+  static final String QEMU_CRASHED_MID_RUN = "after the command started: an emulator failure";
+
   /** Runs {@code bin/baton vm [vmArgs] -- cmd...} from the project root. */
   static Result guest(List<String> vmArgs, Duration timeout, String... cmd) {
-    List<String> argv = new ArrayList<>(List.of("bin/baton", "vm"));
-    argv.addAll(vmArgs);
-    argv.add("--timeout-s");
-    argv.add(Long.toString(timeout.toSeconds()));
-    argv.add("--");
-    argv.addAll(List.of(cmd));
-    return host(timeout.plusSeconds(60), argv.toArray(String[]::new));
+    return guest(Map.of(), vmArgs, timeout, cmd);
+  }
+
+  /** Like {@link #guest(List, Duration, String...)}, with variables added to the environment. */
+  static Result guest(Map<String, String> env, List<String> vmArgs, Duration timeout, String... cmd) {
+    return rerunIfQemuCrashed(env, timeout, List.of("bin/baton", "vm"), vmArgs, cmd);
   }
 
   /**
@@ -65,18 +67,35 @@ final class Vm {
    * from the guest's vCPUs while it measures.
    */
   static Result measuringGuest(List<String> vmArgs, Duration timeout, String... cmd) {
-    List<String> argv =
-        new ArrayList<>(
-            List.of(
-                "setsid", "-w", "bash", "-c",
-                "echo \"$0\" >/proc/self/autogroup 2>/dev/null; exec \"$@\"", "-15",
-                "bin/baton", "vm"));
+    List<String> launcher =
+        List.of(
+            "setsid", "-w", "bash", "-c",
+            "echo \"$0\" >/proc/self/autogroup 2>/dev/null; exec \"$@\"", "-15",
+            "bin/baton", "vm");
+    return rerunIfQemuCrashed(Map.of(), timeout, launcher, vmArgs, cmd);
+  }
+
+  /**
+   * Runs the guest command, and once more if qemu itself crashed while it ran (run.sh boots again
+   * by itself only when the command had not started). An emulator failure says nothing of
+   * Baton, and every test's guest command starts from a fresh guest and writes only its own
+   * output, so a second run is safe; its result is the one returned, the first run's output stays
+   * in the log. A second crash is the result.
+   */
+  private static Result rerunIfQemuCrashed(
+      Map<String, String> env, Duration timeout, List<String> launcher, List<String> vmArgs, String... cmd) {
+    List<String> argv = new ArrayList<>(launcher);
     argv.addAll(vmArgs);
     argv.add("--timeout-s");
     argv.add(Long.toString(timeout.toSeconds()));
     argv.add("--");
     argv.addAll(List.of(cmd));
-    return host(timeout.plusSeconds(60), argv.toArray(String[]::new));
+    Result r = host(env, timeout.plusSeconds(60), argv.toArray(String[]::new));
+    if (r.exitCode() == 125 && r.output().contains(QEMU_CRASHED_MID_RUN)) {
+      System.out.println("vm: qemu crashed while the guest command ran (above); running it once more");
+      r = host(env, timeout.plusSeconds(60), argv.toArray(String[]::new));
+    }
+    return r;
   }
 
   /** Runs a command on the host from the project root; output is echoed for the test log. */

@@ -76,13 +76,29 @@ class VmHarnessIT {
     assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("1");
   }
 
+  @Test
+  void theTestsRunAGuestCommandOnceMoreWhenQemuCrashedWhileItRan(@TempDir Path dir) throws IOException {
+    Vm.Result r = Vm.guest(crashingQemu(dir, "after-start-first"), List.of(), BOOT, "sh", "-c", "echo ran-in-the-guest; sleep 5; exit 7");
+    assertThat(r.exitCode()).as("the second run's own status").isEqualTo(7);
+    assertThat(r.output()).doesNotContain("qemu itself crashed");
+    assertThat(r.output().lines().filter(l -> l.equals("ran-in-the-guest"))).hasSize(1);
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("2");
+  }
+
   /**
    * Runs a guest command through a stand-in for qemu-system-x86_64, first on PATH, that dies of
    * SIGABRT as qemu's failed assertions do: on the first boot only ("first"), on every boot
-   * ("always"), or once the guest has marked the command started ("after-start", with the real
-   * qemu running until then). Every other boot is the real qemu's. It counts boots in dir/boots.
+   * ("always"), or once the guest has marked the command started, the real qemu running until
+   * then ("after-start"; "after-start-first" on the first boot only). Every other boot is the
+   * real qemu's. It counts boots in dir/boots.
    */
   private static Vm.Result withCrashingQemu(Path dir, String mode, String command) throws IOException {
+    return Vm.host(
+        crashingQemu(dir, mode), BOOT.plusSeconds(60), "bin/baton", "vm", "--timeout-s", Long.toString(BOOT.toSeconds()), "--", "sh", "-c", command);
+  }
+
+  /** The environment that puts the stand-in first on PATH. */
+  private static Map<String, String> crashingQemu(Path dir, String mode) throws IOException {
     Path bin = Files.createDirectories(dir.resolve("bin"));
     Path fake = bin.resolve("qemu-system-x86_64");
     Files.writeString(
@@ -97,7 +113,8 @@ class VmHarnessIT {
         case $FAKE_MODE in
         always) crash ;;
         first) [ $n -gt 1 ] || crash ;;
-        after-start)
+        after-start | after-start-first)
+          [ $FAKE_MODE = after-start ] || [ $n = 1 ] || exec qemu-system-x86_64 "$@"
           for a; do case $a in local,id=ctl,path=*) ctl=${a#local,id=ctl,path=}; ctl=${ctl%%,*} ;; esac; done
           qemu-system-x86_64 "$@" &
           while [ ! -e "$ctl/started" ]; do sleep 0.2; done
@@ -108,10 +125,7 @@ class VmHarnessIT {
         exec qemu-system-x86_64 "$@"
         """);
     Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Map<String, String> env =
-        Map.of("PATH", bin + ":" + System.getenv("PATH"), "FAKE_DIR", dir.toString(), "FAKE_MODE", mode);
-    return Vm.host(
-        env, BOOT.plusSeconds(60), "bin/baton", "vm", "--timeout-s", Long.toString(BOOT.toSeconds()), "--", "sh", "-c", command);
+    return Map.of("PATH", bin + ":" + System.getenv("PATH"), "FAKE_DIR", dir.toString(), "FAKE_MODE", mode);
   }
 
   @Test
