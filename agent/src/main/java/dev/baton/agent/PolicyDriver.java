@@ -220,8 +220,9 @@ final class PolicyDriver {
     // A search that gave up counted as no match: say so, or a rule silently misses processes.
     long giveUps = engine.cmdlineRegexGiveUps();
     if (giveUps != regexGiveUpsLogged) {
-      log.printf("baton: %d cmdline_regex search(es) read %d characters without an answer and counted"
-              + " as no match (the last: %s); a pattern needs no leading .* to be found anywhere%n",
+      log.printf("baton: %d cmdline_regex search(es) gave up (read %d characters, or overflowed the"
+              + " stack, without an answer) and counted as no match (the last: %s); a pattern needs"
+              + " no leading .* to be found anywhere, and each repetition of a group costs stack%n",
           giveUps - regexGiveUpsLogged, Match.CMDLINE_REGEX_STEPS, engine.lastCmdlineRegexGiveUp());
       regexGiveUpsLogged = giveUps;
     }

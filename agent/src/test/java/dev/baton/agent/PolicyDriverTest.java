@@ -133,7 +133,7 @@ class PolicyDriverTest {
     assertThat(matched).isEqualTo("naive/301");
     assertThat(gaveUpUnselected).isTrue();
     assertThat(log.toString())
-        .containsOnlyOnce("1 cmdline_regex search(es) read 5000000 characters without an answer")
+        .containsOnlyOnce("1 cmdline_regex search(es) gave up (read 5000000 characters, or overflowed the stack")
         .contains("(the last: naive on process 300)");
     assertThat(d.cmdlineRegexGiveUps()).as("for the metric").isEqualTo(1);
 

@@ -13,7 +13,8 @@ import java.util.regex.PatternSyntaxException;
  * @param comm the exact task name (at most 15 bytes, as the kernel keeps it)
  * @param cmdlineRegex a regular expression found anywhere in the command line, whose arguments are
  *     joined by single spaces; a search that reads more than {@link #CMDLINE_REGEX_STEPS}
- *     characters of one command line counts as no match (see {@link #searchCmdline})
+ *     characters of one command line, or overflows the stack, counts as no match (see {@link
+ *     #searchCmdline})
  * @param uid the real user id, or {@link #ANY_UID}
  */
 public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int uid) {
@@ -96,19 +97,25 @@ public record Match(String cgroupPrefix, String comm, String cmdlineRegex, int u
   enum Search {
     FOUND,
     NOT_FOUND,
-    /** Read {@link #CMDLINE_REGEX_STEPS} characters without an answer; counts as no match. */
+    /**
+     * Read {@link #CMDLINE_REGEX_STEPS} characters, or overflowed the stack, without an answer;
+     * counts as no match.
+     */
     GAVE_UP
   }
 
   /**
    * {@code regex.matcher(cmdline).find()}, but it gives up once the search has read {@link
-   * #CMDLINE_REGEX_STEPS} characters: a process cannot stall the agent through its own command
-   * line, whatever the pattern.
+   * #CMDLINE_REGEX_STEPS} characters, or when it overflows the thread's stack: a process cannot
+   * stall the agent through its own command line, nor kill its event loop, whatever the pattern.
+   * java.util.regex recurses once per repetition of a group, so {@code (-\w+ \w+ )*} over a few
+   * thousand characters of arguments overflows a 1 MB stack. Catching the overflow is safe here:
+   * the search holds no lock and shares no state; the matcher is dropped with its stack.
    */
   static Search searchCmdline(Pattern regex, String cmdline) {
     try {
       return regex.matcher(new Metered(cmdline)).find() ? Search.FOUND : Search.NOT_FOUND;
-    } catch (StepsExhausted e) {
+    } catch (StepsExhausted | StackOverflowError e) {
       return Search.GAVE_UP;
     }
   }

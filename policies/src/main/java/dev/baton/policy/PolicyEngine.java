@@ -244,8 +244,9 @@ public final class PolicyEngine {
   }
 
   /**
-   * cmdline_regex searches that gave up ({@link Match#CMDLINE_REGEX_STEPS}) since this engine
-   * began: each counted as no match, so a process a rule should select may not be.
+   * cmdline_regex searches that gave up ({@link Match#CMDLINE_REGEX_STEPS}, or a stack overflow)
+   * since this engine began: each counted as no match, so a process a rule should select may not
+   * be.
    */
   public long cmdlineRegexGiveUps() {
     return classifier.cmdlineGiveUps();

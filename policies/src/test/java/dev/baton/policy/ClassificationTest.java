@@ -115,6 +115,23 @@ class ClassificationTest {
   }
 
   @Test
+  void aCmdlineRegexSearchThatRecursesPastTheStackIsNoMatchAndTheOthersStillMatch() {
+    PolicyEngine e =
+        engine(
+            rule("args", new Match(null, null, "(-\\w+ \\w+ )*-preset", -1), JobSpec.batch("t")),
+            rule("vod", new Match(null, null, "-crf", -1), JobSpec.vod("t")));
+    // java.util.regex recurses once per repetition of a group: over a few thousand characters of
+    // arguments it overflows a thread's stack (here 100 000), an ordinary pattern and command line.
+    e.taskAppeared(tasks.process(100, "enc", "/", "-a b ".repeat(20_000) + "-crf 20"));
+    e.taskAppeared(tasks.process(200, "enc", "/", "-a b -c d -preset slow"));
+
+    assertThat(jobOf(e, 100)).as("the first rule gave up, the next one matched").isEqualTo("vod/100");
+    assertThat(e.cmdlineRegexGiveUps()).isEqualTo(1);
+    assertThat(e.lastCmdlineRegexGiveUp()).isEqualTo("args on process 100");
+    assertThat(jobOf(e, 200)).isEqualTo("args/200");
+  }
+
+  @Test
   void unreadableFactsDoNotMatch() {
     PolicyEngine e =
         engine(

@@ -27,8 +27,8 @@ public interface AgentReadings {
   long liveDeadlineMisses();
 
   /**
-   * cmdline_regex searches that read their budget of characters without an answer and counted as
-   * no match: a rule may be missing processes it should select.
+   * cmdline_regex searches that gave up (their budget of characters read, or the stack overflowed)
+   * and counted as no match: a rule may be missing processes it should select.
    */
   long abandonedRegexSearches();
 

@@ -114,8 +114,8 @@ public final class Metrics implements AutoCloseable {
         .register(registry);
     FunctionCounter.builder("baton.agent.abandoned.cmdline.regex.searches", agent, AgentReadings::abandonedRegexSearches)
         .description(
-            "cmdline_regex searches that read their budget of characters without an answer and"
-                + " counted as no match; the agent's log names the rule and the process")
+            "cmdline_regex searches that gave up (their budget of characters read, or the stack"
+                + " overflowed) and counted as no match; the agent's log names the rule and the process")
         .baseUnit("searches")
         .register(registry);
     for (boolean enabled : new boolean[] {true, false}) {
