@@ -201,9 +201,12 @@ run_baton() { # scenario-file out-file
   wait $agent
   agent_rc=$?
   state=$(sched_state)
-  # With the BPF side's counters from its last report (guard dispatches, kicks, ...).
+  # With the BPF side's counters from its last report (guard dispatches, kicks, ...), and how
+  # long LIVE tasks waited from wakeup to running (log2 bucket bounds): frames missed while
+  # those waits stayed short were lost to time the guest did not run, not to queueing.
   [ $rc != 0 ] || echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu" \
-    "$(sed -n 's/^baton: stats //p' "$work/agent.log" | tail -1)" >>"$2"
+    "$(sed -n 's/^baton: stats //p' "$work/agent.log" | tail -1)" \
+    "$(sed -n 's/^baton: run delay from wakeup to running: live waits=\([0-9]*\) mean_us=\([0-9]*\) p99_us=\([0-9a-z]*\) max_us=\([0-9a-z]*\).*/live_waits=\1 live_delay_mean_us=\2 live_delay_p99_us=\3 live_delay_max_us=\4/p' "$work/agent.log" | tail -1)" >>"$2"
   if [ $rc = 0 ] && { [ $agent_rc != 0 ] || [ "$state" != disabled ]; }; then
     { echo "the agent exited $agent_rc leaving the scheduler $state:"; tail -5 "$work/agent.log"; } >"$work/err"
     rc=1

@@ -66,6 +66,11 @@ final class BpfStats implements BpfReadings {
     return v;
   }
 
+  /** The run-delay histogram of class {@code cls} of the attached scheduler alone (zeros if none). */
+  synchronized long[] currentRunDelay(int cls) {
+    return currentDelay(cls);
+  }
+
   private long[] currentDelay(int cls) {
     long[] sum = new long[HIST_WORDS];
     if (runDelay == null) {

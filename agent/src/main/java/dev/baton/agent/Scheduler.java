@@ -259,6 +259,7 @@ final class Scheduler {
       long[] last = readStats(statsMap);
       logSummary(last, eventsAtLastSummary);
       log.println("baton: stats " + formatStats(last));
+      logRunDelay();
       stats.detach();
       if (!schedulerExited && handover.get() && pins != null) {
         return HANDED_OVER;
@@ -316,6 +317,54 @@ final class Scheduler {
       total += v;
     }
     return total;
+  }
+
+  /**
+   * How long tasks waited from wakeup to running while this scheduler ran, per class that had
+   * any: with the live misses a workload counts, it tells the scheduler's queueing apart from
+   * time the machine did not run at all (a stalled VM, an interrupt storm).
+   */
+  private void logRunDelay() {
+    StringBuilder sb = new StringBuilder();
+    for (SchedClass c : SchedClass.values()) {
+      String s = formatRunDelay(stats.currentRunDelay(c.value()));
+      if (!s.isEmpty()) {
+        sb.append(sb.isEmpty() ? "" : "; ").append(c.label()).append(' ').append(s);
+      }
+    }
+    if (!sb.isEmpty()) {
+      log.println("baton: run delay from wakeup to running: " + sb);
+    }
+  }
+
+  /**
+   * A run-delay histogram (log2 buckets, then the sum) as "waits=N mean_us=M p99_us=P max_us=X",
+   * P and X the upper bounds of their buckets (the last bucket has none: "inf"); empty if it
+   * counted nothing.
+   */
+  static String formatRunDelay(long[] hist) {
+    int buckets = hist.length - 1;
+    long n = 0;
+    int last = -1;
+    for (int b = 0; b < buckets; b++) {
+      n += hist[b];
+      last = hist[b] > 0 ? b : last;
+    }
+    if (n == 0) {
+      return "";
+    }
+    long below = 0;
+    int p99 = 0;
+    while ((below += hist[p99]) * 100 < n * 99) {
+      p99++;
+    }
+    return "waits=" + n + " mean_us=" + hist[buckets] / n / 1000 + " p99_us=" + bucketBoundUs(p99, buckets)
+        + " max_us=" + bucketBoundUs(last, buckets);
+  }
+
+  /** Bucket b counts delays below 2^(b+1) ns; the last bucket has no bound. */
+  private static String bucketBoundUs(int b, int buckets) {
+    return b == buckets - 1 ? "inf" : Long.toString((1L << (b + 1)) / 1000);
   }
 
   /** "name=value" per counter, named after enum baton_stat without its prefix, lower case. */

@@ -64,6 +64,8 @@ class FarmBatonIT {
       Record agent = only(baton, "agent");
       assertThat(agent.get("exit")).as("the agent's exit status after SIGTERM").isEqualTo("0");
       assertThat(agent.get("state")).isEqualTo("disabled");
+      assertThat(agent.integer("live_waits")).as("LIVE wakeups the BPF side timed").isPositive();
+      assertThat(agent.get("live_delay_max_us")).as("the longest of them, a bucket bound").matches("[0-9]+|inf");
     }
   }
 

@@ -135,6 +135,21 @@ public final class FarmReport {
     return Optional.of(own.get().number("vod_units_per_s") / fifo.get().number("vod_units_per_s"));
   }
 
+  /**
+   * How long LIVE tasks waited from wakeup to running in a Baton run, as the BPF side's log2
+   * histogram bounds them: "p99 < P ms, max < M ms" (or "max unbounded" past its last bucket).
+   */
+  static Optional<String> liveWait(Run run) {
+    return run.all("agent").stream()
+        .filter(a -> a.fields().containsKey("live_delay_max_us"))
+        .findFirst()
+        .map(a -> "p99 < " + ms(a.get("live_delay_p99_us")) + ", max < " + ms(a.get("live_delay_max_us")));
+  }
+
+  private static String ms(String us) {
+    return us.equals("inf") ? "inf" : fmt("%.1f ms", Long.parseLong(us) / 1000.0);
+  }
+
   /** The agent's CPU time during a run, in % of the guest's CPUs over the run's seconds. */
   static Optional<Double> agentShare(FarmResults results, Run run) {
     double cpus = Double.parseDouble(results.facts().getOrDefault("cpus", "0"));
@@ -205,6 +220,9 @@ public final class FarmReport {
                             "  (Baton's agent used %.1f%% of the guest's CPU during the run, CPU"
                                 + " that VOD did not get.)%n",
                             share)));
+        liveWait(run)
+            .ifPresent(
+                w -> b.append(fmt("  (Under Baton, live tasks waited from wakeup to running: %s.)%n", w)));
       }
     }
     b.append(
@@ -243,6 +261,14 @@ public final class FarmReport {
           f.add(num("vod_fairness", r.number("vod_fairness")));
           f.add(num("stall_pct", r.number("stall_pct")));
           agentShare(results, run).ifPresent(x -> f.add(num("agent_cpu_pct", x)));
+          run.all("agent").stream()
+              .filter(a -> a.fields().containsKey("live_delay_max_us"))
+              .findFirst()
+              .ifPresent(
+                  a -> {
+                    f.add(bound("live_wait_p99_ms_below", a.get("live_delay_p99_us")));
+                    f.add(bound("live_wait_max_ms_below", a.get("live_delay_max_us")));
+                  });
           kernelShare(run).ifPresent(x -> f.add(num("kernel_pct", x)));
           f.add(
               array(
@@ -452,6 +478,11 @@ public final class FarmReport {
   private static String num(String key, double value) {
     boolean whole = value == Math.rint(value) && Math.abs(value) < 1e15;
     return "\"" + key + "\":" + (whole ? Long.toString((long) value) : fmt("%.3f", value));
+  }
+
+  /** A histogram bucket's upper bound in µs as ms; null for the last bucket, which has none. */
+  private static String bound(String key, String us) {
+    return us.equals("inf") ? "\"" + key + "\":null" : num(key, Long.parseLong(us) / 1000.0);
   }
 
   private static String esc(String s) {

@@ -41,7 +41,8 @@ class FarmResultsTest {
       live_missed=0 live_missed_pct=0.00 late_p50_us=-9000 late_p99_us=-4000 late_max_us=-100 \
       vod_encoders=0 vod_units_per_s=0.00 vod_fairness=1.000 stall_pct=0.40 chunk_iters=7500
       setup=baton scenario=easy record=job name=cam60 class=live cpu_ms=1600 wait_ms=20 max_lag_level=0
-      setup=baton scenario=easy record=agent exit=0 state=disabled cpu_ms=500 guard=3 kicks=90
+      setup=baton scenario=easy record=agent exit=0 state=disabled cpu_ms=500 guard=3 kicks=90 \
+      live_waits=2000 live_delay_mean_us=300 live_delay_p99_us=4194 live_delay_max_us=inf
       some unrelated guest noise
       """;
 
@@ -150,6 +151,15 @@ class FarmResultsTest {
     assertThat(FarmReport.table(r))
         .contains("(Baton's agent used 2.5% of the guest's CPU during the run, CPU that VOD did not get.)");
     assertThat(FarmReport.json(r)).contains("\"agent_cpu_pct\":2.500");
+  }
+
+  @Test
+  void batonsRunSaysHowLongLiveTasksWaitedByTheHistogramsBounds() {
+    FarmResults r = FarmResults.parse(OUTPUT);
+    assertThat(FarmReport.liveWait(r.run("easy", "baton").orElseThrow())).contains("p99 < 4.2 ms, max < inf");
+    assertThat(FarmReport.liveWait(r.run("hard", "fifo").orElseThrow())).isEmpty();
+    assertThat(FarmReport.table(r)).contains("(Under Baton, live tasks waited from wakeup to running: p99 < 4.2 ms, max < inf.)");
+    assertThat(FarmReport.json(r)).contains("\"live_wait_p99_ms_below\":4.194", "\"live_wait_max_ms_below\":null");
   }
 
   @Test
