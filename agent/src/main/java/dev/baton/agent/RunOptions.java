@@ -149,10 +149,41 @@ record RunOptions(
         default -> throw new UsageException("unknown option for run: " + a);
       }
     }
+    checkGuardBeforeWatchdog(b.tunables);
     try {
       return b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException("--listen: " + e.getMessage());
+    }
+  }
+
+  /** The kernel's watchdog timeout when timeout_ms is 0. */
+  static final long KERNEL_TIMEOUT_MS = 30_000;
+
+  /**
+   * The starvation guard serves each waiting class below LIVE within (those classes) x starve_ms
+   * on every CPU (baton.bpf.c); the watchdog must not eject the scheduler first. At most half of
+   * the watchdog's timeout, because the guard serves a class, and a task of it may still wait for
+   * its turn among the others. Whichever of the two came from the file or the command line, the
+   * pair is checked here, once both are known.
+   */
+  static void checkGuardBeforeWatchdog(Map<Tunable, Long> t) {
+    long starve = t.getOrDefault(Tunable.STARVE_MS, Tunable.STARVE_MS.defaultValue);
+    long timeout = t.getOrDefault(Tunable.TIMEOUT_MS, Tunable.TIMEOUT_MS.defaultValue);
+    long watchdog = timeout == 0 ? KERNEL_TIMEOUT_MS : timeout;
+    long guarded = SchedClass.values().length - 1;
+    if (starve > 0 && guarded * starve > watchdog / 2) {
+      throw new UsageException(
+          "starve_ms "
+              + starve
+              + " does not fit the watchdog's timeout_ms "
+              + watchdog
+              + ": the starvation guard may take "
+              + guarded
+              + " x starve_ms to serve a waiting class, which must be at most half of timeout_ms;"
+              + " lower starve_ms to "
+              + watchdog / 2 / guarded
+              + " or less, or raise timeout_ms");
     }
   }
 

@@ -95,6 +95,22 @@ class MainTest {
   }
 
   @Test
+  void theGuardsBoundMustFitInHalfTheWatchdogsTimeout() {
+    // 4 classes below LIVE x 3750 ms = half the kernel's default 30 s: the largest accepted.
+    assertThat(RunOptions.parse(List.of("--starve-ms", "3750")).starveMs()).isEqualTo(3750);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "3751")))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("starve_ms 3751 does not fit the watchdog's timeout_ms 30000")
+        .hasMessageContaining("lower starve_ms to 3750 or less, or raise timeout_ms");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "500")))
+        .as("the default starve_ms (100) against the shortest watchdog")
+        .hasMessageContaining("starve_ms 100 does not fit the watchdog's timeout_ms 500")
+        .hasMessageContaining("lower starve_ms to 62 or less");
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "500", "--starve-ms", "0")).timeoutMs()).isEqualTo(500);
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "800", "--starve-ms", "100")).timeoutMs()).isEqualTo(800);
+  }
+
+  @Test
   void exitKindsHaveTheKernelsNames() {
     assertThat(Scheduler.exitKindName(64)).isEqualTo("UNREG");
     assertThat(Scheduler.exitKindName(1026)).isEqualTo("ERROR_STALL");
