@@ -30,6 +30,7 @@ enum baton_consts {
 	BATON_WEIGHT_MAX = 10000,    /* ... and 10000 the most (nice -20 is 8876) */
 	BATON_MAX_TASK_HINTS = 16384,   /* entries of the task_hints map */
 	BATON_MAX_CGROUP_HINTS = 1024,  /* entries of the cgroup_hints map */
+	BATON_GUARD_PINNED_WAIT = 4,    /* x starve_ns: the guard's bound for a class only a CPU serves */
 };
 
 /*
@@ -163,7 +164,7 @@ _Static_assert(sizeof(struct baton_hint) == 16, "baton_hint is part of the ABI")
 /* Read-only tunables (the .rodata variable `tunables`): set by the agent before load. */
 struct baton_tunables {
 	u64 stale_ns;  /* heartbeat age after which every hint is ignored */
-	u64 starve_ns; /* a class below LIVE waiting this long on a CPU gets its next dispatch; 0: off */
+	u64 starve_ns; /* a class below LIVE served nowhere this long gets a CPU's next dispatch; 0: off */
 	u64 sample_ns; /* a task's runtime samples are at least this far apart */
 };
 _Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");

@@ -225,6 +225,11 @@ done
 $P hog --duration-ms 60000 >/dev/null &
 batch=$!
 api PUT /v1/hints/$batch '{"class":"batch"}' >/dev/null
+# Another BATCH hog that only CPU 0 may run: the guard serves BATCH elsewhere, and must still
+# come to it on CPU 0.
+taskset -c 0 $P hog --duration-ms 60000 >/dev/null &
+pinned=$!
+api PUT /v1/hints/$pinned '{"class":"batch"}' >/dev/null
 $P periodic --period-us 20000 --work-us 8000 --duration-ms 10000 --name starve_live >"$out/starve.txt" &
 sl=$!
 api PUT /v1/hints/$sl '{"class":"live","deadline_us":20000}' >/dev/null
@@ -233,16 +238,17 @@ api PUT /v1/hints/$sl '{"class":"live","deadline_us":20000}' >/dev/null
 # does not tell sched_ext about the move). sh execs the hog, so $! is the hog.
 sh -c 'echo $$ >/sys/fs/cgroup/background/cgroup.procs && exec "$@"' sh $P hog --duration-ms 60000 >/dev/null &
 idle=$!
-b0=$(cpu_ns $batch) i0=$(cpu_ns $idle) n0=$(cpu_ns $(echo $hogs | cut -d' ' -f1))
+b0=$(cpu_ns $batch) p0=$(cpu_ns $pinned) i0=$(cpu_ns $idle) n0=$(cpu_ns $(echo $hogs | cut -d' ' -f1))
 sleep 10
 fact starve_batch_ns $(($(cpu_ns $batch) - b0))
+fact starve_pinned_batch_ns $(($(cpu_ns $pinned) - p0))
 fact starve_idle_ns $(($(cpu_ns $idle) - i0))
 fact starve_normal_ns $(($(cpu_ns $(echo $hogs | cut -d' ' -f1)) - n0))
 wait $sl
 fact starve_state "$(state)"
 fact starve_agent_alive "$(kill -0 $agent 2>/dev/null && echo yes || echo no)"
-kill $hogs $batch $idle 2>/dev/null
-wait $hogs $batch $idle 2>/dev/null
+kill $hogs $batch $pinned $idle 2>/dev/null
+wait $hogs $batch $pinned $idle 2>/dev/null
 
 kill -TERM $agent
 wait $agent

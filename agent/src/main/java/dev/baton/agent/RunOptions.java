@@ -1,6 +1,7 @@
 package dev.baton.agent;
 
 import dev.baton.agent.api.ApiOptions;
+import dev.baton.bpf.abi.BatonConsts;
 import dev.baton.policy.config.PolicyConfig;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -161,17 +162,23 @@ record RunOptions(
   static final long KERNEL_TIMEOUT_MS = 30_000;
 
   /**
-   * The starvation guard serves each waiting class below LIVE within (those classes) x starve_ms
-   * on every CPU (baton.bpf.c); the watchdog must not eject the scheduler first. At most half of
-   * the watchdog's timeout, because the guard serves a class, and a task of it may still wait for
-   * its turn among the others. Whichever of the two came from the file or the command line, the
-   * pair is checked here, once both are known.
+   * starve_ms periods the starvation guard may take to serve a waiting class below LIVE whose
+   * tasks only one CPU may run: that CPU waits BATON_GUARD_PINNED_WAIT of them before it serves a
+   * class other CPUs serve, then serves the overdue classes oldest first (baton.bpf.c).
+   */
+  static final long GUARD_BOUND_PERIODS = BatonConsts.BATON_GUARD_PINNED_WAIT + SchedClass.values().length - 2;
+
+  /**
+   * The watchdog must not eject the scheduler before the guard serves a class: its bound must be
+   * at most half of the watchdog's timeout, because the guard serves a class, and a task of it may
+   * still wait for its turn among the others. Whichever of the two came from the file or the
+   * command line, the pair is checked here, once both are known.
    */
   static void checkGuardBeforeWatchdog(Map<Tunable, Long> t) {
     long starve = t.getOrDefault(Tunable.STARVE_MS, Tunable.STARVE_MS.defaultValue);
     long timeout = t.getOrDefault(Tunable.TIMEOUT_MS, Tunable.TIMEOUT_MS.defaultValue);
     long watchdog = timeout == 0 ? KERNEL_TIMEOUT_MS : timeout;
-    long guarded = SchedClass.values().length - 1;
+    long guarded = GUARD_BOUND_PERIODS;
     if (starve > 0 && guarded * starve > watchdog / 2) {
       throw new UsageException(
           "starve_ms "
@@ -180,7 +187,8 @@ record RunOptions(
               + watchdog
               + ": the starvation guard may take "
               + guarded
-              + " x starve_ms to serve a waiting class, which must be at most half of timeout_ms;"
+              + " x starve_ms to serve a waiting class (one whose tasks only one CPU may run),"
+              + " which must be at most half of timeout_ms;"
               + " lower starve_ms to "
               + watchdog / 2 / guarded
               + " or less, or raise timeout_ms");

@@ -96,18 +96,20 @@ class MainTest {
 
   @Test
   void theGuardsBoundMustFitInHalfTheWatchdogsTimeout() {
-    // 4 classes below LIVE x 3750 ms = half the kernel's default 30 s: the largest accepted.
-    assertThat(RunOptions.parse(List.of("--starve-ms", "3750")).starveMs()).isEqualTo(3750);
-    assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "3751")))
+    // 4 waits for a class only one CPU serves + 3 more classes ahead of it = 7 starve_ms, and
+    // 7 x 2142 ms is within half the kernel's default 30 s: the largest accepted.
+    assertThat(RunOptions.GUARD_BOUND_PERIODS).isEqualTo(7);
+    assertThat(RunOptions.parse(List.of("--starve-ms", "2142")).starveMs()).isEqualTo(2142);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "2143")))
         .isInstanceOf(UsageException.class)
-        .hasMessageContaining("starve_ms 3751 does not fit the watchdog's timeout_ms 30000")
-        .hasMessageContaining("lower starve_ms to 3750 or less, or raise timeout_ms");
-    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "500")))
-        .as("the default starve_ms (100) against the shortest watchdog")
-        .hasMessageContaining("starve_ms 100 does not fit the watchdog's timeout_ms 500")
-        .hasMessageContaining("lower starve_ms to 62 or less");
+        .hasMessageContaining("starve_ms 2143 does not fit the watchdog's timeout_ms 30000")
+        .hasMessageContaining("lower starve_ms to 2142 or less, or raise timeout_ms");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "1000")))
+        .as("the default starve_ms (100) against a short watchdog")
+        .hasMessageContaining("starve_ms 100 does not fit the watchdog's timeout_ms 1000")
+        .hasMessageContaining("lower starve_ms to 71 or less");
     assertThat(RunOptions.parse(List.of("--timeout-ms", "500", "--starve-ms", "0")).timeoutMs()).isEqualTo(500);
-    assertThat(RunOptions.parse(List.of("--timeout-ms", "800", "--starve-ms", "100")).timeoutMs()).isEqualTo(800);
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "1400", "--starve-ms", "100")).timeoutMs()).isEqualTo(1400);
   }
 
   @Test
