@@ -633,10 +633,14 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 	baton_dsq_insert_vtime(p, cls, slice, tctx->vtime, enq_flags);
 }
 
+/* Notes a class getting a CPU, for the guard; LIVE, which the guard never serves, is not kept. */
 static void served(u32 cls, u64 now)
 {
-	u64 *at = &served_anywhere[class_index(cls)];
+	u64 *at;
 
+	if (cls == BATON_CLASS_LIVE)
+		return;
+	at = &served_anywhere[class_index(cls)];
 	if ((s64)(now - *at) >= (s64)(tunables.starve_ns / 8))
 		*at = now;
 }

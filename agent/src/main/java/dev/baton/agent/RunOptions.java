@@ -178,19 +178,18 @@ record RunOptions(
     long starve = t.getOrDefault(Tunable.STARVE_MS, Tunable.STARVE_MS.defaultValue);
     long timeout = t.getOrDefault(Tunable.TIMEOUT_MS, Tunable.TIMEOUT_MS.defaultValue);
     long watchdog = timeout == 0 ? KERNEL_TIMEOUT_MS : timeout;
-    long guarded = GUARD_BOUND_PERIODS;
-    if (starve > 0 && guarded * starve > watchdog / 2) {
+    if (starve > 0 && GUARD_BOUND_PERIODS * starve > watchdog / 2) {
       throw new UsageException(
           "starve_ms "
               + starve
               + " does not fit the watchdog's timeout_ms "
               + watchdog
               + ": the starvation guard may take "
-              + guarded
+              + GUARD_BOUND_PERIODS
               + " x starve_ms to serve a waiting class (one whose tasks only one CPU may run),"
               + " which must be at most half of timeout_ms;"
               + " lower starve_ms to "
-              + watchdog / 2 / guarded
+              + watchdog / 2 / GUARD_BOUND_PERIODS
               + " or less, or raise timeout_ms");
     }
   }

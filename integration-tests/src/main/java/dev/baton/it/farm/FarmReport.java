@@ -137,13 +137,16 @@ public final class FarmReport {
 
   /**
    * How long LIVE tasks waited from wakeup to running in a Baton run, as the BPF side's log2
-   * histogram bounds them: "p99 < P ms, max < M ms" (or "max unbounded" past its last bucket).
+   * histogram bounds them: "p99 < P ms, max < M ms" ("inf" past its last bucket).
    */
   static Optional<String> liveWait(Run run) {
-    return run.all("agent").stream()
-        .filter(a -> a.fields().containsKey("live_delay_max_us"))
-        .findFirst()
+    return liveWaitRecord(run)
         .map(a -> "p99 < " + ms(a.get("live_delay_p99_us")) + ", max < " + ms(a.get("live_delay_max_us")));
+  }
+
+  /** The agent record of a run that has LIVE's wait bounds (a Baton run's). */
+  private static Optional<Record> liveWaitRecord(Run run) {
+    return run.all("agent").stream().filter(a -> a.fields().containsKey("live_delay_max_us")).findFirst();
   }
 
   private static String ms(String us) {
@@ -261,9 +264,7 @@ public final class FarmReport {
           f.add(num("vod_fairness", r.number("vod_fairness")));
           f.add(num("stall_pct", r.number("stall_pct")));
           agentShare(results, run).ifPresent(x -> f.add(num("agent_cpu_pct", x)));
-          run.all("agent").stream()
-              .filter(a -> a.fields().containsKey("live_delay_max_us"))
-              .findFirst()
+          liveWaitRecord(run)
               .ifPresent(
                   a -> {
                     f.add(bound("live_wait_p99_ms_below", a.get("live_delay_p99_us")));
