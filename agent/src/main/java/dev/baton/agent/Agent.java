@@ -50,6 +50,8 @@ final class Agent implements AgentReadings {
   private final Scheduler scheduler;
   private final HintsApi hints = new HintsApi();
   private final PolicyDriver policy;
+  /** Where API jobs are kept across restarts; null until run() opens it, or without jobs_file. */
+  private JobStore jobStore;
   private volatile String lastExit = "";
   private volatile int restarts;
 
@@ -94,9 +96,20 @@ final class Agent implements AgentReadings {
 
   /** Runs until stopped or given up; returns the process exit code. */
   int run() {
-    try (Metrics metrics = new Metrics(BatonStat.VALUES, Scheduler.CLASSES, bpfStats, this);
+    try (JobStore store = options.jobsFile() == null ? null : JobStore.open(options.jobsFile(), out);
+        Metrics metrics = new Metrics(BatonStat.VALUES, Scheduler.CLASSES, bpfStats, this);
         ApiServer api = new ApiServer(options.api());
         service) {
+      if (store != null) {
+        for (dev.baton.policy.Job j : store.restored()) { // before the API answers or hints are written
+          try {
+            policy.registerJob(j);
+          } catch (dev.baton.policy.PolicyEngine.JobLimitException e) {
+            out.println("baton: job " + j.id() + " not restored: " + e.getMessage());
+          }
+        }
+      }
+      jobStore = store;
       routes(api, metrics);
       api.start();
       onHangup();
@@ -116,7 +129,7 @@ final class Agent implements AgentReadings {
     api.route("GET", "/metrics", req -> Response.text(200, Metrics.CONTENT_TYPE, metrics.scrape()));
     api.route("POST", "/v1/reload", req -> reload());
     hints.register(api);
-    new JobsApi(policy).register(api);
+    new JobsApi(policy, jobStore).register(api);
     api.route(
         "POST",
         "/v1/handover",
@@ -174,6 +187,9 @@ final class Agent implements AgentReadings {
     }
     if (!java.util.Objects.equals(next.tasksOut(), now.tasksOut())) {
       needsRestart.add("tasks_out");
+    }
+    if (!java.util.Objects.equals(next.jobsFile(), now.jobsFile())) {
+      needsRestart.add("jobs_file");
     }
     // The policy config: its file, else the config file's policy: section, else (if there was
     // one before) the default; a switch between them applies at once too.

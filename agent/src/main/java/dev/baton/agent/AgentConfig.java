@@ -39,6 +39,7 @@ final class AgentConfig {
           "listen", Tag.STR,
           "token_file", Tag.STR,
           "tasks_out", Tag.STR,
+          "jobs_file", Tag.STR,
           "pin", Tag.BOOL,
           "pin_dir", Tag.STR,
           "policy_config", Tag.STR,
@@ -148,6 +149,13 @@ final class AgentConfig {
       }
       case "token_file" -> b.tokenFile = path(source, key, value, s);
       case "tasks_out" -> b.tasksOut = path(source, key, value, s);
+      case "jobs_file" -> {
+        try {
+          b.jobsFile = RunOptions.jobsFile(key, s);
+        } catch (UsageException e) {
+          throw error(source, value, e.getMessage());
+        }
+      }
       case "pin_dir" -> b.pinDir = path(source, key, value, s);
       case "policy_config" -> b.policyConfig = path(source, key, value, s);
       default -> throw new IllegalStateException("setting without a handler: " + key);

@@ -35,7 +35,8 @@ import java.util.TreeSet;
  * POST   /v1/reload                 re-reads the policy config; 400 (file:line:column) keeps the old
  * </pre>
  *
- * Every body is validated completely before anything changes.
+ * Every body is validated completely before anything changes. With a {@link JobStore}, a PUT or
+ * DELETE is answered once it is recorded there; one that cannot be is 500 and changes nothing.
  */
 final class JobsApi {
 
@@ -164,10 +165,20 @@ final class JobsApi {
     }
   }
 
-  private final PolicyDriver driver;
+  /** Where registrations are recorded before they are answered ({@link JobStore}). */
+  interface Journal {
+    void put(Job job) throws java.io.IOException;
 
-  JobsApi(PolicyDriver driver) {
+    void remove(String id) throws java.io.IOException;
+  }
+
+  private final PolicyDriver driver;
+  private final Journal store;
+
+  /** @param store where registrations are recorded; null: memory only */
+  JobsApi(PolicyDriver driver, Journal store) {
     this.driver = driver;
+    this.store = store;
   }
 
   void register(ApiServer api) {
@@ -201,19 +212,41 @@ final class JobsApi {
       throw ApiException.badRequest(e.getMessage());
     }
     Job job = req.json(JobBody.class).toJob(id);
+    Job before = driver.read(e -> e.job(id).map(TrackedJob::registration).orElse(null));
     try {
       driver.registerJob(job);
     } catch (PolicyEngine.JobLimitException e) {
       throw new ApiException(409, e.getMessage());
+    }
+    if (store != null) {
+      try {
+        store.put(job);
+      } catch (java.io.IOException e) {
+        if (before != null) {
+          driver.registerJob(before);
+        } else {
+          driver.removeJob(id);
+        }
+        throw new ApiException(500, e.getMessage() + "; the job was not changed");
+      }
     }
     return Response.ok(driver.read(e -> JobEntry.of(e.job(id).orElseThrow(), e.status(id).orElse(null))));
   }
 
   private Response delete(Request req) {
     String id = req.param("id");
-    if (!driver.removeJob(id)) {
+    boolean registered = driver.read(e -> e.job(id).filter(j -> j.origin() == TrackedJob.Origin.API).isPresent());
+    if (!registered) {
       throw ApiException.notFound("no job '" + id + "' was registered through the API");
     }
+    if (store != null) {
+      try {
+        store.remove(id); // first: a removal that cannot be recorded would come back at a restart
+      } catch (java.io.IOException e) {
+        throw new ApiException(500, e.getMessage() + "; the job was not removed");
+      }
+    }
+    driver.removeJob(id);
     return Response.noContent();
   }
 

@@ -25,6 +25,8 @@ import java.util.Map;
  *     (already checked); null when there is none
  * @param policyConfig the policy config file (YAML, see policies/README.md), or null; with
  *     neither, the fair policy without rules. Both are read again on reload
+ * @param jobsFile where the jobs registered through the API are kept across restarts
+ *     ({@link JobStore}); null to keep them in memory only
  */
 record RunOptions(
     Map<Tunable, Long> tunables,
@@ -34,7 +36,8 @@ record RunOptions(
     Path pinDir,
     Path configFile,
     PolicyConfig policy,
-    Path policyConfig) {
+    Path policyConfig,
+    Path jobsFile) {
 
   static final String DEFAULT_LISTEN = ApiOptions.DEFAULT_HOST + ":" + ApiOptions.DEFAULT_PORT;
   static final Path DEFAULT_PIN_DIR = Path.of("/sys/fs/bpf/baton");
@@ -51,7 +54,7 @@ record RunOptions(
 
   /** The same settings with other tunables (what a reload may change while running). */
   RunOptions withTunables(Map<Tunable, Long> next) {
-    return new RunOptions(next, classSliceUs, tasksOut, api, pinDir, configFile, policy, policyConfig);
+    return new RunOptions(next, classSliceUs, tasksOut, api, pinDir, configFile, policy, policyConfig, jobsFile);
   }
 
   /** Where the policy config comes from, for people: its file, or the config file's section. */
@@ -103,11 +106,13 @@ record RunOptions(
     Path configFile;
     PolicyConfig policy;
     Path policyConfig;
+    Path jobsFile = JobStore.DEFAULT_FILE;
 
     /** Validates; the exception's message names the setting. */
     RunOptions build() {
       ApiOptions api = ApiOptions.parse(listen, tokenFile);
-      return new RunOptions(tunables, classSliceUs, tasksOut, api, pin ? pinDir : null, configFile, policy, policyConfig);
+      return new RunOptions(
+          tunables, classSliceUs, tasksOut, api, pin ? pinDir : null, configFile, policy, policyConfig, jobsFile);
     }
   }
 
@@ -143,6 +148,7 @@ record RunOptions(
         case "--token-file" -> b.tokenFile = path(a, Main.optionValue(args, ++i, a));
         case "--pin-dir" -> b.pinDir = path(a, Main.optionValue(args, ++i, a));
         case "--no-pin" -> b.pin = false;
+        case "--jobs-file" -> b.jobsFile = jobsFile(a, Main.optionValue(args, ++i, a));
         case "--policy-config" -> {
           b.policyConfig = path(a, Main.optionValue(args, ++i, a));
           b.policy = null; // the command line wins over the file's policy: section too
@@ -209,6 +215,21 @@ record RunOptions(
       throw new UsageException(option + " takes a file name, not '" + v.replace("\0", "\\0") + "'");
     }
   }
+
+  /** The value of jobs_file: an absolute path, or "none" (null: jobs are kept in memory only). */
+  static Path jobsFile(String option, String v) {
+    if (v.equals(NO_JOBS_FILE)) {
+      return null;
+    }
+    Path p = path(option, v);
+    if (!p.isAbsolute() || p.getFileName() == null) {
+      throw new UsageException(option + " takes an absolute file name, or " + NO_JOBS_FILE + ", not '" + v + "'");
+    }
+    return p;
+  }
+
+  /** jobs_file's value that keeps API jobs in memory only. */
+  static final String NO_JOBS_FILE = "none";
 
   /** "CLASS=N": one class's slice, overriding slice_us for it. */
   private static void parseClassSlice(String v, Map<SchedClass, Long> classSliceUs) {

@@ -228,4 +228,60 @@ class JobsApiTest {
     assertThat(baton("job", "ls", "--api", "127.0.0.1:1")).isEqualTo(Main.FAILED);
     assertThat(err.toString()).contains("no Baton agent is listening");
   }
+
+  /** The API's routes over {@code journal} on a server of their own. */
+  private ApiClient withJournal(JobsApi.Journal journal, ApiServer server) throws Exception {
+    new JobsApi(driver, journal).register(server);
+    server.start();
+    return new ApiClient("127.0.0.1:" + server.address().getPort(), null, Duration.ofSeconds(10));
+  }
+
+  @Test
+  void registrationsAreInTheJournalBeforeTheyAreAnswered() throws Exception {
+    Path file = dir.resolve("run/jobs.json");
+    try (JobStore store = JobStore.open(file, new PrintStream(new ByteArrayOutputStream()));
+        ApiServer s = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024))) {
+      ApiClient c = withJournal(store, s);
+      assertThat(c.send("PUT", "/v1/jobs/vod1", "{\"class\":\"vod\",\"tenant\":\"b\",\"cgroup\":\"/farm/vod\"}").status())
+          .isEqualTo(200);
+      assertThat(c.send("PUT", "/v1/jobs/vod2", "{\"class\":\"vod\",\"tenant\":\"b\",\"cgroup\":\"/farm/v2\"}").status())
+          .isEqualTo(200);
+      assertThat(c.send("DELETE", "/v1/jobs/vod2", null).status()).isEqualTo(204);
+      assertThat(c.send("DELETE", "/v1/jobs/vod2", null).status()).isEqualTo(404);
+      assertThat(Files.readString(file)).contains("\"id\":\"vod1\"").contains("{\"delete\":\"vod2\"}");
+    }
+    try (JobStore again = JobStore.open(file, new PrintStream(new ByteArrayOutputStream()))) {
+      assertThat(again.restored()).extracting(dev.baton.policy.Job::id).containsExactly("vod1");
+    }
+  }
+
+  @Test
+  void aChangeTheJournalCannotRecordIs500AndChangesNothing() throws Exception {
+    assertThat(client.send("PUT", "/v1/jobs/cam1", CAM).status()).isEqualTo(200);
+    JobsApi.Journal full =
+        new JobsApi.Journal() {
+          @Override
+          public void put(dev.baton.policy.Job job) throws java.io.IOException {
+            throw new java.io.IOException("could not record the change in /run/baton/jobs.json: No space left on device");
+          }
+
+          @Override
+          public void remove(String id) throws java.io.IOException {
+            put(null);
+          }
+        };
+    String before = jobs();
+    try (ApiServer s = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024))) {
+      ApiClient c = withJournal(full, s);
+      ApiClient.Reply r = c.send("PUT", "/v1/jobs/cam2", CAM.replace("[100]", "[101]"));
+      assertThat(r.status()).isEqualTo(500);
+      assertThat(r.body()).contains("No space left on device; the job was not changed");
+      r = c.send("PUT", "/v1/jobs/cam1", CAM.replace("20000", "40000"));
+      assertThat(r.status()).isEqualTo(500);
+      r = c.send("DELETE", "/v1/jobs/cam1", null);
+      assertThat(r.status()).isEqualTo(500);
+      assertThat(r.body()).contains("the job was not removed");
+    }
+    assertThat(jobs()).isEqualTo(before);
+  }
 }
