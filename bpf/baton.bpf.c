@@ -102,6 +102,7 @@ const volatile struct baton_tunables tunables = {
 
 struct baton_live live SEC(".data.live") = {
 	.hint_gen = 1, /* tasks start at 0, so each resolves its hint once */
+	.announce_gen = 1, /* likewise: each task announces itself once */
 	.slice_ns = {
 		[BATON_CLASS_LIVE] = 20 * NSEC_PER_MSEC,
 		[BATON_CLASS_INTERACTIVE] = 20 * NSEC_PER_MSEC,
@@ -173,7 +174,7 @@ struct task_ctx {
 	u32 hint_class;      /* class the hints give it */
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
-	bool announced;      /* its BATON_EV_TASK_INIT record is out (baton_enable) */
+	u64 announced_gen;   /* live.announce_gen its BATON_EV_TASK_INIT record went out at; 0: never */
 	s32 clock_cpu;       /* the clock its vtime is on: a CPU's, or -1 for its class's */
 	/* Runtime samples and the run-delay stamp (see "Runtime samples" below). */
 	u64 cpu_ns;          /* since the last sample */
@@ -520,6 +521,44 @@ static void sample_runnable(struct task_ctx *tctx, u64 enq_flags, u64 now)
 		tctx->wakeups++;
 }
 
+static bool emit_task_event(struct task_struct *p, u32 kind)
+{
+	struct baton_task_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(BATON_STAT_EVENTS_DROPPED);
+		return false;
+	}
+	e->kind = kind;
+	e->pid = p ? BPF_CORE_READ(p, pid) : 0;
+	e->tgid = p ? BPF_CORE_READ(p, tgid) : 0;
+	e->_pad = 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->start_ns = p ? BPF_CORE_READ(p, start_time) : 0;
+	e->cgroup_id = p ? task_cgroup_id(p) : 0;
+	if (p)
+		BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	else
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
+/*
+ * Tells the agent of a task (BATON_EV_TASK_INIT) once per live.announce_gen: first when the task
+ * is enabled, and again when it next runs after an adopting agent bumped the generation, since
+ * that agent's table starts empty while tasks it never saw start keep running. A record the full
+ * ring refuses is tried again at the task's next run, not lost. The hot path pays one compare.
+ */
+static void announce(struct task_struct *p, struct task_ctx *tctx)
+{
+	u64 gen = live.announce_gen;
+
+	if (tctx->announced_gen != gen && emit_task_event(p, BATON_EV_TASK_INIT))
+		tctx->announced_gen = gen;
+}
+
 static void sample_running(struct task_ctx *tctx)
 {
 	u64 now = baton_now();
@@ -773,6 +812,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 
 	if (!tctx)
 		return;
+	announce(p, tctx);
 	sample_running(tctx);
 	tctx->exec_at_run = p->se.sum_exec_runtime;
 	cls = tctx->class;
@@ -815,29 +855,6 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	}
 }
 
-static void emit_task_event(struct task_struct *p, u32 kind)
-{
-	struct baton_task_event *e;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(BATON_STAT_EVENTS_DROPPED);
-		return;
-	}
-	e->kind = kind;
-	e->pid = p ? BPF_CORE_READ(p, pid) : 0;
-	e->tgid = p ? BPF_CORE_READ(p, tgid) : 0;
-	e->_pad = 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->start_ns = p ? BPF_CORE_READ(p, start_time) : 0;
-	e->cgroup_id = p ? task_cgroup_id(p) : 0;
-	if (p)
-		BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	else
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
-}
-
 s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_args *args)
 {
 	struct task_ctx *tctx;
@@ -855,17 +872,16 @@ s32 BPF_STRUCT_OPS(baton_init_task, struct task_struct *p, struct scx_init_task_
 /*
  * A task is announced when it is first enabled, not at init_task: the kernel sets a forked task's
  * start_time after init_task (it still holds its parent's then), and the agent keys the task's
- * hints by the start time this record carries. Once per task, however often it leaves sched_ext
- * (another scheduling policy) and comes back; a task never enabled is never scheduled here.
+ * hints by the start time this record carries. Once per task (and adopting agent: announce()),
+ * however often it leaves sched_ext (another scheduling policy) and comes back; a task never
+ * enabled is never scheduled here.
  */
 void BPF_STRUCT_OPS(baton_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 
-	if (tctx && !tctx->announced) {
-		tctx->announced = true;
-		emit_task_event(p, BATON_EV_TASK_INIT);
-	}
+	if (tctx)
+		announce(p, tctx);
 }
 
 /*

@@ -337,6 +337,15 @@ public final class HintWriter implements Hints {
     return deleted;
   }
 
+  /**
+   * Asks every task to announce itself again (BATON_EV_TASK_INIT) when it next runs: an adopting
+   * agent's task table starts empty.
+   */
+  public synchronized void announceAgain() {
+    long gen = live.getLong(0, LIVE + BatonLive.ANNOUNCE_GEN_OFFSET);
+    live.putLong(0, LIVE + BatonLive.ANNOUNCE_GEN_OFFSET, gen + 1);
+  }
+
   /* Stored after the map change, which the bpf() call has completed: a task that sees it sees that. */
   private void bumpGeneration() {
     long gen = live.getLong(0, LIVE + BatonLive.HINT_GEN_OFFSET);

@@ -9,6 +9,9 @@ import dev.baton.bpf.RecordView;
 import dev.baton.bpf.RingBuffer;
 import dev.baton.bpf.StructOpsLink;
 import dev.baton.bpf.abi.BatonEventKind;
+import dev.baton.bpf.abi.BatonHint;
+import dev.baton.bpf.abi.BatonTaskKey;
+import dev.baton.bpf.abi.DataLive;
 import dev.baton.bpf.abi.BatonExitInfo;
 import dev.baton.bpf.abi.BatonStat;
 import dev.baton.bpf.abi.BatonTaskEvent;
@@ -25,6 +28,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -184,6 +189,28 @@ final class Scheduler {
     hints.heartbeat();
   }
 
+  /**
+   * How the pinned scheduler's maps differ from this agent's bpf/intf.h, or null if they agree
+   * (an upgrade's handover may meet a scheduler an older agent loaded). Sizes, not every field:
+   * the structures grow at their end, and a changed size is what makes a write land wrong.
+   */
+  static String interfaceMismatch(BpfMaps maps) throws BpfException {
+    List<String> diffs = new ArrayList<>();
+    size(diffs, "live state", maps.map(HintWriter.LIVE_SECTION).valueSize(), DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);
+    size(diffs, "task hint keys", maps.map("task_hints").keySize(), BatonTaskKey.SIZEOF);
+    size(diffs, "task hints", maps.map("task_hints").valueSize(), BatonHint.SIZEOF);
+    size(diffs, "cgroup hints", maps.map("cgroup_hints").valueSize(), BatonHint.SIZEOF);
+    size(diffs, "exit info", maps.map("exit_info").valueSize(), BatonExitInfo.SIZEOF);
+    size(diffs, "counters", maps.map("stats").maxEntries(), BatonStat.BATON_NR_STATS);
+    return diffs.isEmpty() ? null : String.join(", ", diffs);
+  }
+
+  private static void size(List<String> diffs, String what, long pinned, long ours) {
+    if (pinned != ours) {
+      diffs.add(what + ": " + pinned + " there, " + ours + " here");
+    }
+  }
+
   /** Takes over the pinned scheduler; null if it had already ended (its pins are then removed). */
   private Exit adopt(Pins pins) throws BpfException, IOException {
     try (BpfPins maps = BpfPins.in(pins.maps());
@@ -199,10 +226,24 @@ final class Scheduler {
         pins.remove();
         return null;
       }
+      String mismatch = interfaceMismatch(maps);
+      if (mismatch != null) {
+        log.println(
+            "baton: the pinned scheduler was built with another bpf/intf.h than this agent ("
+                + mismatch
+                + "); detaching it and attaching this agent's own (tasks run on the kernel's"
+                + " default scheduler meanwhile)");
+        link.detach();
+        pins.remove();
+        return null;
+      }
       // The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms) are the ones it was
       // loaded with; only a fresh attach changes them.
       HintWriter hints = new HintWriter(maps, hintCounts);
       prime(hints);
+      // This agent has not seen the tasks that run already: each tells it of itself when it next
+      // runs, so that rules and jobs (the API's, restored) select them.
+      hints.announceAgain();
       log.println("baton: adopted the running scheduler pinned in " + pins.dir());
       return follow(maps, link, pins, hints);
     }

@@ -73,6 +73,27 @@ class HintWriterTest {
   }
 
   @Test
+  void announcingAgainBumpsItsOwnGenerationAndNoOther() throws Exception {
+    MappedArray live = object.mappedArray(HintWriter.LIVE_SECTION);
+    long announce = live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.ANNOUNCE_GEN_OFFSET);
+    long hints = generation();
+    writer.announceAgain();
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.ANNOUNCE_GEN_OFFSET)).isEqualTo(announce + 1);
+    assertThat(generation()).isEqualTo(hints);
+  }
+
+  @Test
+  void theSchedulerObjectAgreesWithThisAgentsInterface() throws Exception {
+    try (BpfObject baton = BpfObject.open(Files.readAllBytes(build("baton.bpf.o")), "baton")) {
+      assertThat(Scheduler.interfaceMismatch(baton)).isNull();
+    }
+    // The test object declares the hint maps and live state alone: the first missing map says so.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Scheduler.interfaceMismatch(object))
+        .isInstanceOf(BpfException.class)
+        .hasMessageContaining("exit_info");
+  }
+
+  @Test
   void aBatchSetsAndClearsExactlyItsEntriesAndBumpsTheGenerationOnce() throws Exception {
     writer.write(List.of(Change.task(10, 1000, IDLE), Change.task(11, 1100, IDLE), Change.cgroup(7, IDLE)));
     long gen = generation();
@@ -127,10 +148,11 @@ class HintWriterTest {
     List<Change> mixed = new ArrayList<>(clears.subList(0, 100));
     mixed.addAll(sets.subList(100, 200).stream().map(c -> Change.task((int) c.id(), c.startNs(), IDLE)).toList());
     try (ProgramLink ignored = countSyscallsOfThisThread()) {
-      // Noise (a safepoint, a GC) only adds calls, so the least of a few tries is exact.
+      // Noise (a safepoint, a GC, a deoptimisation while the JIT settles) only adds calls, so
+      // the least of enough tries is exact; in a full suite five tries once all saw one more.
       long setOnly = Long.MAX_VALUE;
       long both = Long.MAX_VALUE;
-      for (int attempt = 0; attempt < 5; attempt++) {
+      for (int attempt = 0; attempt < 50; attempt++) {
         long before = syscalls();
         writer.write(sets);
         setOnly = Math.min(setOnly, syscalls() - before);
