@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside a sched_ext guest: the agent's lifecycle with the scheduler pinned, under a canary
 # task and CPU hogs. An agent with only CAP_BPF and CAP_PERFMON attaches and serves metrics;
-# SIGKILL leaves the scheduler attached and a new agent adopts it; a fork storm overflows its
+# SIGKILL leaves the scheduler attached and a new agent adopts it, with the jobs registered
+# through the API whose processes still run (again after the handover); a fork storm overflows its
 # task table; SIGSTOP past the watchdog timeout ejects nothing; handover passes the scheduler to
 # a third agent, which a real Prometheus scrapes; baton stop detaches it; a foreign scheduler is
 # refused and left alone. Prints key=value facts for LifecycleIT; raw logs follow, prefixed.
@@ -38,11 +39,28 @@ echo "metrics_baton_series=$(grep -c '^baton_' "$out/metrics1.txt")"
 echo "metrics_enabled=$(sed -n 's/^baton_scheduler_state{state="enabled"} //p' "$out/metrics1.txt")"
 $prom/promtool check metrics <"$out/metrics1.txt" >"$out/promtool.log" 2>&1
 echo "promtool_metrics_exit=$?"
+# Two jobs through the API: the canary's, and one whose process exits while no agent runs.
+sleep 600 &
+doomed=$!
+put_job() { # ID JSON: the status code
+  curl -s -m 60 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d "$2" \
+    "http://127.0.0.1:9755/v1/jobs/$1"
+}
+echo "job_put=$(put_job canary "{\"class\":\"live\",\"period_us\":50000,\"pids\":[$canary]}")" \
+  "$(put_job doomed "{\"class\":\"vod\",\"tenant\":\"t\",\"pids\":[$doomed]}")"
+# jobs_facts PREFIX: the API jobs the agent has (ids), and how many tasks the canary's selects.
+jobs_facts() {
+  curl -sf -m 60 http://127.0.0.1:9755/v1/jobs | sed 's/},{/}\n{/g' >"$out/jobs.json"
+  echo "$1_jobs=$(sed -n 's/.*"id":"\([^"]*\)".*"origin":"api".*/\1/p' "$out/jobs.json" | sort | tr '\n' ' ')"
+  echo "$1_canary_tasks=$(sed -n '/"id":"canary"/s/.*"tasks":\([0-9]*\).*/\1/p' "$out/jobs.json")"
+}
+jobs_facts registered
 
 # --- 2. SIGKILL: the scheduler stays; a new agent adopts it -----------------------------------
 kill -KILL $agent
 wait $agent 2>/dev/null
 echo "killed_exit=$?"
+kill $doomed
 sleep 3 # past stale_ms: the BPF side schedules without hints now
 echo "killed_state=$(state)"
 echo "killed_ops=$(ops)"
@@ -51,6 +69,7 @@ for k in $(seq 1 50); do /bin/true; done # tasks come and go while no agent runs
 start_agent "$out/agent2.log" --max-tasks 16
 wait_log "$out/agent2.log" "^baton: adopted"
 echo "adopt_state=$(state)"
+jobs_facts adopted
 
 # --- 3. fork storm: the task table stays bounded, drops are counted ---------------------------
 sleepers=""
@@ -108,6 +127,7 @@ echo "handover_pins=$([ -e $pins/link ] && echo present || echo absent)"
 start_agent "$out/agent3.log"
 wait_log "$out/agent3.log" "^baton: adopted"
 echo "handover_adopted=yes"
+jobs_facts handover
 
 # --- 6. a real Prometheus scrapes the agent ---------------------------------------------------
 cat >"$out/prometheus.yml" <<'CFG'

@@ -39,6 +39,7 @@ class AgentConfigTest {
     assertThat(o.tunables()).isEqualTo(RunOptions.defaults().tunables());
     assertThat(o.api()).isEqualTo(RunOptions.defaults().api());
     assertThat(o.pinDir()).isEqualTo(RunOptions.DEFAULT_PIN_DIR);
+    assertThat(o.jobsFile()).isEqualTo(JobStore.DEFAULT_FILE);
     // Every tunable is documented there, with its default.
     for (Tunable t : Tunable.values()) {
       assertThat(readString(shipped)).contains(t.key() + ": " + t.defaultValue);
@@ -55,6 +56,7 @@ class AgentConfigTest {
             listen: 127.0.0.1:0
             pin: false
             tasks_out: /tmp/tasks.tsv
+            jobs_file: none
             policy:
               policy: transcode
               rules: []
@@ -64,6 +66,7 @@ class AgentConfigTest {
     assertThat(o.api().port()).isZero();
     assertThat(o.pinDir()).isNull();
     assertThat(o.tasksOut()).isEqualTo(Path.of("/tmp/tasks.tsv"));
+    assertThat(o.jobsFile()).isNull();
     assertThat(o.policy().policy()).isEqualTo("transcode");
     assertThat(o.policySource()).isEqualTo("null (policy:)"); // parsed from text, not a file
   }
@@ -120,6 +123,7 @@ class AgentConfigTest {
           bad policy value       | 'policy:\\n  policy: fast\\n'        | baton.yaml:2:11: policy must be one of
           policy given twice     | 'policy_config: /p.yaml\\npolicy: {}\\n' | baton.yaml:2:1: policy and policy_config are two ways
           empty string           | 'tasks_out: \"\"\\n'                  | baton.yaml:1:12: tasks_out must not be empty
+          relative jobs file     | 'jobs_file: jobs.json\\n'             | baton.yaml:1:12: jobs_file takes an absolute file name, or none, not 'jobs.json'
           """)
   void badFilesAreOneErrorWithLineAndColumn(String what, String yaml, String expected) {
     String text = yaml.replace("\\n", "\n").replace("\\t", "\t");

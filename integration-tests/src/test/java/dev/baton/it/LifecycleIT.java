@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The agent's lifecycle in a real sched_ext kernel, with the scheduler pinned, under a canary
- * task and CPU hogs: least privileges, SIGKILL and adoption, a fork storm, SIGSTOP past the
+ * task and CPU hogs: least privileges, SIGKILL and adoption (with the API's jobs), a fork storm, SIGSTOP past the
  * watchdog timeout, handover, a real Prometheus scrape, baton stop, and a foreign scheduler left
  * alone. One guest boot (integration-tests/scripts/lifecycle.sh).
  */
@@ -62,6 +62,22 @@ class LifecycleIT {
     assertThat(facts.get("adopt_state")).isEqualTo("enabled");
     assertThat(run.section("agent2")).anyMatch(l -> l.startsWith("baton: adopted the running scheduler"));
     assertThat(run.section("agent2")).noneMatch(l -> l.startsWith("baton: attached"));
+  }
+
+  @Test
+  void theApisJobsOutliveTheAgentWhileTheirProcessesRun() {
+    assertThat(facts.get("job_put")).isEqualTo("200 200");
+    assertThat(facts.get("registered_jobs")).isEqualTo("canary doomed ");
+    assertThat(facts.get("registered_canary_tasks")).isEqualTo("1");
+    // The adopting agent has the canary's job back, selecting the canary; the other job's
+    // process exited while no agent ran, and it is gone, said so.
+    assertThat(facts.get("adopted_jobs")).as(log("agent2")).isEqualTo("canary ");
+    assertThat(facts.get("adopted_canary_tasks")).isEqualTo("1");
+    assertThat(run.section("agent2"))
+        .contains("baton: job doomed not restored: none of its processes is running")
+        .anyMatch(l -> l.startsWith("baton: restored 1 job(s) registered through the API from /run/baton/jobs.json"));
+    assertThat(facts.get("handover_jobs")).as(log("agent3")).isEqualTo("canary ");
+    assertThat(facts.get("handover_canary_tasks")).isEqualTo("1");
   }
 
   @Test
