@@ -308,6 +308,8 @@ final class Agent implements AgentReadings {
     status.put("uptime_s", ManagementFactory.getRuntimeMXBean().getUptime() / 1000);
     status.put("policy", policy.policyName());
     status.put("policy_config", policy.source());
+    status.put("policy_failures", policy.failures());
+    status.put("policy_off", policy.off()); // null while it runs
     status.putAll(policy.read(JobsApi::summary));
     status.put("pinned", options.pinDir() != null);
     status.put("restarts", restarts);
@@ -393,6 +395,11 @@ final class Agent implements AgentReadings {
   @Override
   public long abandonedRegexSearches() {
     return policy.cmdlineRegexGiveUps();
+  }
+
+  @Override
+  public long policyFailures() {
+    return policy.failures();
   }
 
   @Override

@@ -44,6 +44,14 @@ import java.util.function.LongSupplier;
  * <p>Reload builds a new engine from the file, carries the API jobs and the known tasks over,
  * and swaps it in only if the file is valid; the hints of the new engine's first tick replace the
  * old ones, and old hints it does not repeat are cleared. The scheduler stays attached throughout.
+ *
+ * <p><b>A policy that fails.</b> An exception out of the engine on the event loop (a bug, or an
+ * input nobody foresaw) would end the loop, and every restarted agent's, while its cause lives.
+ * The driver contains it instead: it counts and logs the failure and rebuilds the engine from the
+ * running config, as a reload does (jobs and tasks carried over, the engine's history lost). A
+ * failure within {@link #REBUILD_EVERY_NS} of the last rebuild, or in the rebuild itself, turns
+ * the policy off: its hints are cleared, so every task runs at its class's defaults, events only
+ * keep the task list, and the next reload tries again. The agent, its API and metrics stay up.
  */
 final class PolicyDriver {
 
@@ -51,6 +59,12 @@ final class PolicyDriver {
   static final long TICK_NS = 100_000_000L;
 
   private static final int E2BIG = 7;
+
+  /** After a failure the engine is rebuilt at most this often; a failure sooner turns it off. */
+  static final long REBUILD_EVERY_NS = 10_000_000_000L;
+  /** Failures logged with their stack trace: the first few, then one in this many. */
+  private static final int TRACE_FIRST = 3;
+  private static final int TRACE_EVERY = 1000;
 
   private Path configFile;
   private String source;
@@ -71,10 +85,15 @@ final class PolicyDriver {
   private long framesMissedBefore; // by the engines that reloads replaced
   private long regexGiveUpsBefore; // by the engines that reloads replaced
   private long regexGiveUpsLogged; // by this engine
+  private long failures;
+  private long rebuiltAtNs = Long.MIN_VALUE;
+  private String off; // why the policy is off until a reload; null while it runs
   // For the metrics, read without the lock: as of the last tick or job change.
   private volatile long[] publishedJobs = new long[JobClass.values().length];
   private volatile long publishedFramesMissed;
   private volatile long publishedRegexGiveUps;
+  private volatile long publishedFailures;
+  private volatile String publishedOff;
 
   /** What /proc says of a task; tests substitute their own. */
   interface ProcReader {
@@ -172,7 +191,11 @@ final class PolicyDriver {
     appliedCgroups.clear();
     if (h != null) {
       // The maps are new: every hint the engine holds must be written again.
-      reload(config);
+      try {
+        reload(config);
+      } catch (RuntimeException | StackOverflowError e) {
+        failed("writing its hints to a new scheduler", e);
+      }
     }
   }
 
@@ -188,16 +211,34 @@ final class PolicyDriver {
             pid, tgid, comm, needsUid ? r.get().uid() : Match.ANY_UID, startNs, cgroupId,
             () -> r.get().cgroupPath(), () -> r.get().cmdline());
     tasks.put(pid, info);
-    engine.taskAppeared(info);
+    if (off == null) {
+      try {
+        engine.taskAppeared(info);
+      } catch (RuntimeException | StackOverflowError e) {
+        failed("classifying task " + pid + " (" + comm + ")", e);
+      }
+    }
   }
 
   synchronized void taskExit(int pid) {
     tasks.remove(pid);
-    engine.taskExited(pid);
+    if (off == null) {
+      try {
+        engine.taskExited(pid);
+      } catch (RuntimeException | StackOverflowError e) {
+        failed("on the exit of task " + pid, e);
+      }
+    }
   }
 
   synchronized void sample(int pid, long cpuNs, long waitNs, long wakeups) {
-    engine.runtimeSample(pid, cpuNs, waitNs, wakeups);
+    if (off == null) {
+      try {
+        engine.runtimeSample(pid, cpuNs, waitNs, wakeups);
+      } catch (RuntimeException | StackOverflowError e) {
+        failed("on a runtime sample of task " + pid, e);
+      }
+    }
   }
 
   /** Lets the engine decide if a tick is due, and writes what changed. */
@@ -210,7 +251,16 @@ final class PolicyDriver {
   }
 
   synchronized void tick() {
-    Decision d = engine.tick();
+    if (off != null) {
+      return;
+    }
+    Decision d;
+    try {
+      d = engine.tick();
+    } catch (RuntimeException | StackOverflowError e) {
+      failed("deciding (a tick)", e);
+      return;
+    }
     apply(d.hints());
     publish();
     for (JobStatus s : d.statusChanges()) {
@@ -226,6 +276,65 @@ final class PolicyDriver {
           giveUps - regexGiveUpsLogged, Match.CMDLINE_REGEX_STEPS, engine.lastCmdlineRegexGiveUp());
       regexGiveUpsLogged = giveUps;
     }
+  }
+
+  /**
+   * Counts and logs a failure of the engine, then rebuilds it from the running config, or turns
+   * the policy off if it failed again within REBUILD_EVERY_NS of the last rebuild (see the top).
+   */
+  private void failed(String during, Throwable e) {
+    countFailure();
+    if (failures <= TRACE_FIRST || failures % TRACE_EVERY == 0) {
+      log.println("baton: the policy failed " + during + " (failure " + failures + "): " + e);
+      e.printStackTrace(log);
+    }
+    if (off != null) {
+      return;
+    }
+    long now = clockNs.getAsLong();
+    if (rebuiltAtNs == Long.MIN_VALUE || now - rebuiltAtNs >= REBUILD_EVERY_NS) {
+      rebuiltAtNs = now;
+      try {
+        reload(config);
+        log.println("baton: the policy was rebuilt from its config: jobs and tasks carried over, its history lost");
+        return;
+      } catch (RuntimeException | StackOverflowError again) {
+        countFailure();
+        log.println("baton: rebuilding the policy failed too (failure " + failures + "): " + again);
+        e = again;
+      }
+    }
+    turnOff(e.toString());
+  }
+
+  private void countFailure() {
+    failures++;
+    publishedFailures = failures;
+  }
+
+  /** Clears every hint the policy set, so that tasks run at their classes' defaults. */
+  private void turnOff(String why) {
+    off = why;
+    publishedOff = why;
+    List<Hints.Change> clears = new ArrayList<>();
+    appliedTasks.forEach((pid, start) -> clears.add(Hints.Change.task(pid.intValue(), start, null)));
+    appliedCgroups.forEach(id -> clears.add(Hints.Change.cgroup(id, null)));
+    appliedTasks.clear();
+    appliedCgroups.clear();
+    write(clears);
+    log.println("baton: the policy is off until a reload (baton reload, SIGHUP, POST /v1/reload): it"
+        + " failed again within " + REBUILD_EVERY_NS / 1_000_000_000L + " s of a rebuild, or in it;"
+        + " every task runs at its class's defaults meanwhile");
+  }
+
+  /** Engine failures contained on the event loop since start (no lock: for the metrics). */
+  long failures() {
+    return publishedFailures;
+  }
+
+  /** Why the policy is off until a reload, or null while it runs (no lock). */
+  String off() {
+    return publishedOff;
   }
 
   /** Writes a tick's changes as one batch. */
@@ -378,15 +487,31 @@ final class PolicyDriver {
       throw new ConfigException("baton run", 0, 0, "no policy config file to reload (start with --policy-config FILE)");
     }
     PolicyConfig cfg = ConfigParser.parse(configFile);
-    reload(cfg);
+    reloadOrTurnOff(cfg);
     return cfg;
   }
 
   /** Runs {@code cfg} from now on, read from {@code configFile} (or null) and {@code source}. */
   synchronized void reload(PolicyConfig cfg, Path configFile, String source) {
-    reload(cfg);
     this.configFile = configFile;
     this.source = source;
+    reloadOrTurnOff(cfg);
+  }
+
+  /**
+   * An operator's reload: a valid config whose engine fails as it starts leaves the policy off
+   * (the old engine is gone by then) and says so; the next reload tries again.
+   */
+  private void reloadOrTurnOff(PolicyConfig cfg) {
+    try {
+      reload(cfg);
+    } catch (RuntimeException | StackOverflowError e) {
+      countFailure();
+      log.println("baton: the policy failed as it started after a reload: " + e);
+      e.printStackTrace(log);
+      turnOff(e.toString());
+      throw new IllegalStateException("the policy failed as it started, and is off until the next reload: " + e, e);
+    }
   }
 
   private void reload(PolicyConfig cfg) {
@@ -411,6 +536,8 @@ final class PolicyDriver {
         });
     oldCgroups.stream().filter(id -> !appliedCgroups.contains(id)).forEach(id -> batch.add(Hints.Change.cgroup(id, null)));
     write(batch);
+    off = null;
+    publishedOff = null;
     publish();
     nextTickNs = clockNs.getAsLong() + TICK_NS;
   }

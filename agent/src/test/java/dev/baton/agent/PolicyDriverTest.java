@@ -250,4 +250,102 @@ class PolicyDriverTest {
     Hint h = PolicyDriver.toAgent(dev.baton.policy.Hint.live(100, 50, 30_000_000));
     assertThat(h).isEqualTo(new Hint(SchedClass.LIVE, 100, Hint.MIN_SLICE_US, Hint.MAX_DEADLINE_US));
   }
+
+  /** A driver over the setup's config whose /proc throws for pid 200 while {@code fails} is positive. */
+  private PolicyDriver failingFor200(int[] fails) throws Exception {
+    PolicyDriver d =
+        new PolicyDriver(
+            config,
+            2,
+            () -> nowNs,
+            new PrintStream(log, true),
+            pid -> new PolicyDriver.ProcReader() {
+              public String cgroupPath() {
+                if (pid == 200 && fails[0]-- > 0) {
+                  throw new IllegalStateException("a bug on pid 200");
+                }
+                return "/farm/batch";
+              }
+
+              public String cmdline() {
+                return "enc";
+              }
+
+              public int uid() {
+                return 0;
+              }
+            });
+    d.attach(hints);
+    d.registerJob(new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
+    d.taskInit(100, 100, 5100, 7, "enc");
+    d.tick();
+    assertThat(hints.tasks).containsEntry(100, new Hint(SchedClass.LIVE, 100, 0, 18_000));
+    return d;
+  }
+
+  @Test
+  void aPolicyThatFailsOnceIsRebuiltWithItsJobsAndTheLoopGoesOn() throws Exception {
+    int[] fails = {1};
+    PolicyDriver d = failingFor200(fails);
+    d.taskInit(200, 200, 5200, 7, "odd"); // throws inside the engine: contained, not propagated
+    assertThat(d.failures()).isEqualTo(1);
+    assertThat(d.off()).isNull();
+    assertThat(log.toString())
+        .contains("baton: the policy failed classifying task 200 (odd) (failure 1): java.lang.IllegalStateException: a bug on pid 200")
+        .contains("at dev.baton.agent.PolicyDriverTest")
+        .contains("baton: the policy was rebuilt from its config");
+    // The rebuilt engine has the API's job and both tasks: 100 keeps its live hint, 200 its rule's.
+    nowNs += PolicyDriver.TICK_NS;
+    d.tickIfDue(nowNs);
+    assertThat(d.<Boolean>read(e -> e.job("cam1").isPresent())).isTrue();
+    assertThat(hints.tasks).containsEntry(100, new Hint(SchedClass.LIVE, 100, 0, 18_000)).containsKey(200);
+  }
+
+  @Test
+  void aPolicyThatFailsAgainIsTurnedOffUntilAReload() throws Exception {
+    int[] fails = {Integer.MAX_VALUE};
+    PolicyDriver d = failingFor200(fails);
+    d.taskInit(200, 200, 5200, 7, "odd"); // fails, and so does the rebuild that feeds it 200 again
+    assertThat(d.failures()).isEqualTo(2);
+    assertThat(d.off()).contains("a bug on pid 200");
+    assertThat(log.toString()).contains("rebuilding the policy failed too").contains("the policy is off until a reload");
+    assertThat(hints.tasks).as("every hint it set is cleared").isEmpty();
+    // Off: events keep the task list and reach no engine; ticks decide nothing.
+    d.taskInit(300, 300, 5300, 7, "enc");
+    d.sample(100, 1_000_000, 0, 1);
+    d.taskExit(300);
+    nowNs += PolicyDriver.TICK_NS;
+    d.tickIfDue(nowNs);
+    assertThat(hints.tasks).isEmpty();
+    assertThat(d.failures()).isEqualTo(2);
+
+    // A reload whose engine fails too is refused loudly and stays off.
+    fails[0] = Integer.MAX_VALUE;
+    assertThatThrownBy(d::reload).isInstanceOf(IllegalStateException.class).hasMessageContaining("is off until the next reload");
+    assertThat(d.off()).isNotNull();
+    // Fixed: the next reload runs the policy again, with the job and every task it was told of.
+    fails[0] = 0;
+    d.reload();
+    assertThat(d.off()).isNull();
+    assertThat(hints.tasks).containsEntry(100, new Hint(SchedClass.LIVE, 100, 0, 18_000)).containsKey(200).doesNotContainKey(300);
+  }
+
+  @Test
+  void aFailureWithinTenSecondsOfTheLastRebuildTurnsThePolicyOffOneLaterRebuildsItAgain() throws Exception {
+    int[] fails = {1};
+    PolicyDriver d = failingFor200(fails);
+    d.taskInit(200, 200, 5200, 7, "odd"); // failure 1: rebuilt
+    d.taskExit(200);
+    nowNs += PolicyDriver.REBUILD_EVERY_NS;
+    fails[0] = 1;
+    d.taskInit(200, 200, 5300, 7, "odd"); // failure 2, 10 s after that rebuild: rebuilt again
+    assertThat(d.failures()).isEqualTo(2);
+    assertThat(d.off()).isNull();
+    d.taskExit(200);
+    nowNs += PolicyDriver.REBUILD_EVERY_NS - 1;
+    fails[0] = 1;
+    d.taskInit(200, 200, 5400, 7, "odd"); // failure 3, sooner: off
+    assertThat(d.failures()).isEqualTo(3);
+    assertThat(d.off()).contains("a bug on pid 200");
+  }
 }

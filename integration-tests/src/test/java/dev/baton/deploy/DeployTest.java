@@ -190,6 +190,10 @@ class DeployTest {
       return 0;
     }
 
+    public long policyFailures() {
+      return 0;
+    }
+
     public boolean schedulerEnabled() {
       return false;
     }

@@ -32,6 +32,12 @@ public interface AgentReadings {
    */
   long abandonedRegexSearches();
 
+  /**
+   * Exceptions out of the policy that the agent contained: each rebuilt the policy, or turned it
+   * off until a reload (the log says which, with the stack trace).
+   */
+  long policyFailures();
+
   /** Whether Baton's scheduler is attached (by this agent, or adopted by it). */
   boolean schedulerEnabled();
 }

@@ -118,6 +118,12 @@ public final class Metrics implements AutoCloseable {
                 + " overflowed) and counted as no match; the agent's log names the rule and the process")
         .baseUnit("searches")
         .register(registry);
+    FunctionCounter.builder("baton.agent.policy", agent, AgentReadings::policyFailures)
+        .description(
+            "Exceptions out of the policy that the agent contained: each rebuilt the policy from its"
+                + " config, or turned it off (no hints) until a reload; the log has the stack trace")
+        .baseUnit("failures")
+        .register(registry);
     for (boolean enabled : new boolean[] {true, false}) {
       Gauge.builder("baton.scheduler.state", agent, a -> a.schedulerEnabled() == enabled ? 1 : 0)
           .description("1 for the state Baton's sched_ext scheduler is in (enabled: attached and scheduling)")

@@ -78,6 +78,10 @@ class MetricsTest {
           return 4;
         }
 
+        public long policyFailures() {
+          return 6;
+        }
+
         public boolean schedulerEnabled() {
           return enabled;
         }
@@ -115,6 +119,7 @@ class MetricsTest {
         .contains("baton_agent_jobs{class=\"batch\"} 0.0")
         .contains("baton_agent_live_missed_deadlines_total 1.0")
         .contains("baton_agent_abandoned_cmdline_regex_searches_total 4.0")
+        .contains("baton_agent_policy_failures_total 6.0")
         .contains("baton_scheduler_state{state=\"enabled\"} 0.0")
         .contains("baton_scheduler_state{state=\"disabled\"} 1.0")
         .contains("baton_scheduler_ejections_total{kind=\"ERROR_STALL\"} 1.0")
