@@ -100,7 +100,8 @@ final class JobStore implements JobsApi.Journal, Closeable {
       String why = e instanceof java.nio.file.FileSystemException f
           ? e.getClass().getSimpleName().replace("Exception", "") + " " + f.getMessage()
           : e.getMessage();
-      throw new IOException("jobs_file " + file + ": " + why, e);
+      throw new IOException("jobs_file " + file + ": " + why
+          + " (choose another jobs_file, or none to keep API jobs in memory only)", e);
     }
   }
 

@@ -37,6 +37,8 @@ import java.util.TreeSet;
  *
  * Every body is validated completely before anything changes. With a {@link JobStore}, a PUT or
  * DELETE is answered once it is recorded there; one that cannot be is 500 and changes nothing.
+ * Handlers run one at a time (ApiServer's one handler thread), so a change and its journal line
+ * are never interleaved with another's.
  */
 final class JobsApi {
 
