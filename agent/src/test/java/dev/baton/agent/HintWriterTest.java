@@ -11,6 +11,7 @@ import dev.baton.bpf.MappedArray;
 import dev.baton.bpf.ProgramLink;
 import dev.baton.bpf.abi.BatonConsts;
 import dev.baton.bpf.abi.BatonLive;
+import dev.baton.bpf.abi.BatonStat;
 import dev.baton.bpf.abi.DataLive;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -86,6 +87,11 @@ class HintWriterTest {
   void theSchedulerObjectAgreesWithThisAgentsInterface() throws Exception {
     try (BpfObject baton = BpfObject.open(Files.readAllBytes(build("baton.bpf.o")), "baton")) {
       assertThat(Scheduler.interfaceMismatch(baton)).isNull();
+    }
+    try (BpfObject older = BpfObject.open(Files.readAllBytes(build("test/older_intf.bpf.o")), "older_intf")) {
+      assertThat(Scheduler.interfaceMismatch(older))
+          .isEqualTo("live state: 56 there, " + (DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE) + " here, counters: "
+              + (BatonStat.BATON_NR_STATS - 1) + " there, " + BatonStat.BATON_NR_STATS + " here");
     }
     // The test object declares the hint maps and live state alone: the first missing map says so.
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> Scheduler.interfaceMismatch(object))
