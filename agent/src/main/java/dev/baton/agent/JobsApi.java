@@ -219,20 +219,32 @@ final class JobsApi {
       driver.registerJob(job);
     } catch (PolicyEngine.JobLimitException e) {
       throw new ApiException(409, e.getMessage());
+    } catch (PolicyDriver.PolicyFailedException e) {
+      undo(id, before);
+      throw new ApiException(500, e.getMessage() + "; the job was not changed");
     }
     if (store != null) {
       try {
         store.put(job);
       } catch (java.io.IOException e) {
-        if (before != null) {
-          driver.registerJob(before);
-        } else {
-          driver.removeJob(id);
-        }
+        undo(id, before);
         throw new ApiException(500, e.getMessage() + "; the job was not changed");
       }
     }
     return Response.ok(driver.read(e -> JobEntry.of(e.job(id).orElseThrow(), e.status(id).orElse(null))));
+  }
+
+  /** Puts back what a PUT replaced, or removes what it added. */
+  private void undo(String id, Job before) {
+    try {
+      if (before != null) {
+        driver.registerJob(before);
+      } else {
+        driver.removeJob(id);
+      }
+    } catch (PolicyDriver.PolicyFailedException e) {
+      // Contained and logged; the rebuilt (or stopped) policy is what runs now.
+    }
   }
 
   private Response delete(Request req) {

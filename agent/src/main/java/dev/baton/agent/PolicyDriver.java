@@ -424,13 +424,39 @@ final class PolicyDriver {
 
   // ---- the control API ----
 
-  synchronized void registerJob(Job job) {
-    engine.registerJob(job);
-    publish();
+  /** The policy failed while it took a job change; it was rebuilt or turned off (see the top). */
+  static final class PolicyFailedException extends RuntimeException {
+    PolicyFailedException(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
+  /**
+   * @throws PolicyEngine.JobLimitException if the job is new and the limit is reached
+   * @throws PolicyFailedException if the policy failed taking it (re-classifying the processes)
+   */
+  synchronized void registerJob(Job job) {
+    try {
+      engine.registerJob(job);
+    } catch (PolicyEngine.JobLimitException e) {
+      throw e;
+    } catch (RuntimeException | StackOverflowError e) {
+      failed("registering job " + job.id(), e);
+      throw new PolicyFailedException("the policy failed registering job " + job.id() + " (the agent's log has why)", e);
+    } finally {
+      publish();
+    }
+  }
+
+  /** False if no API job has that id. A policy that fails meanwhile is contained: the job is gone. */
   synchronized boolean removeJob(String id) {
-    boolean removed = engine.removeJob(id);
+    boolean removed;
+    try {
+      removed = engine.removeJob(id);
+    } catch (RuntimeException | StackOverflowError e) {
+      failed("removing job " + id, e); // the engine drops the job before it re-classifies
+      removed = true;
+    }
     publish();
     return removed;
   }

@@ -284,4 +284,48 @@ class JobsApiTest {
     }
     assertThat(jobs()).isEqualTo(before);
   }
+
+  @Test
+  void aJobThePolicyFailsToTakeIs500AndChangesNothing() throws Exception {
+    int[] fails = {0};
+    Path rules = dir.resolve("rules.yaml");
+    Files.writeString(rules, "policy: transcode\nrules:\n  - name: enc\n    match: {cgroup_prefix: /farm}\n    job: {class: batch}\n");
+    PolicyDriver failing =
+        new PolicyDriver(rules, 2, () -> nowNs, new PrintStream(new ByteArrayOutputStream()), pid -> new PolicyDriver.ProcReader() {
+          public String cgroupPath() {
+            if (fails[0]-- > 0) {
+              throw new IllegalStateException("a bug");
+            }
+            return "/farm";
+          }
+
+          public String cmdline() {
+            return "enc";
+          }
+
+          public int uid() {
+            return 0;
+          }
+        });
+    failing.attach(hints);
+    try (ApiServer s = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024))) {
+      new JobsApi(failing, null).register(s);
+      s.start();
+      ApiClient c = new ApiClient("127.0.0.1:" + s.address().getPort(), null, Duration.ofSeconds(10));
+      assertThat(c.send("PUT", "/v1/jobs/cam1", CAM).status()).isEqualTo(200);
+      failing.taskInit(100, 100, 5100, 7, "enc"); // cam1's: its cgroup is not read
+      String before = c.send("GET", "/v1/jobs", null).body();
+      fails[0] = 1; // moving cam1 off pid 100 makes the rules read 100's cgroup: it fails
+      ApiClient.Reply r = c.send("PUT", "/v1/jobs/cam1", CAM.replace("[100]", "[102]"));
+      assertThat(r.status()).isEqualTo(500);
+      assertThat(r.body()).contains("the policy failed registering job cam1").contains("the job was not changed");
+      // The registration is as it was (the rebuilt policy has ticked once: its status shows).
+      String registration = "\"id\":\"cam1\",\"origin\":\"api\",\"class\":\"live\",\"tenant\":\"acme\","
+          + "\"weight\":100,\"period_us\":20000,\"frame_cost_us\":0,\"pids\":[100],\"cgroup\":null,\"tasks\":1";
+      assertThat(before).contains(registration);
+      assertThat(c.send("GET", "/v1/jobs", null).body()).contains(registration);
+      assertThat(failing.failures()).isEqualTo(1);
+      assertThat(failing.off()).isNull();
+    }
+  }
 }

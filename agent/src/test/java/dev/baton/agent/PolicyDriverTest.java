@@ -348,4 +348,31 @@ class PolicyDriverTest {
     assertThat(d.failures()).isEqualTo(3);
     assertThat(d.off()).contains("a bug on pid 200");
   }
+
+  @Test
+  void aJobChangeThePolicyFailsToTakeIsRefusedAndThePolicyRebuilt() throws Exception {
+    int[] fails = {0};
+    PolicyDriver d = failingFor200(fails);
+    d.registerJob(new Job("cam2", Selector.pids(200), JobSpec.vod("t")));
+    d.taskInit(200, 200, 5200, 7, "odd"); // the job selects it: its cgroup is not read
+    fails[0] = 1;
+    // cam2 moves to pid 300: 200 falls to the rules, whose cgroup read fails once.
+    assertThatThrownBy(() -> d.registerJob(new Job("cam2", Selector.pids(300), JobSpec.vod("t"))))
+        .isInstanceOf(PolicyDriver.PolicyFailedException.class)
+        .hasMessageContaining("registering job cam2");
+    assertThat(d.failures()).isEqualTo(1);
+    assertThat(d.off()).as("rebuilt").isNull();
+
+    // Removing a job whose processes then fail to classify still removes it.
+    d.registerJob(new Job("cam3", Selector.pids(400), JobSpec.vod("t")));
+    d.taskInit(400, 400, 5400, 7, "x");
+    d.registerJob(new Job("cam4", Selector.pids(200), JobSpec.vod("t")));
+    d.taskExit(200);
+    d.taskInit(200, 200, 5500, 7, "odd"); // a new process 200, cam4's, its cgroup unread
+    fails[0] = 1;
+    nowNs += PolicyDriver.REBUILD_EVERY_NS;
+    assertThat(d.removeJob("cam4")).isTrue();
+    assertThat(d.failures()).isEqualTo(2);
+    assertThat(d.<Boolean>read(e -> e.job("cam4").isEmpty() && e.job("cam3").isPresent())).isTrue();
+  }
 }
