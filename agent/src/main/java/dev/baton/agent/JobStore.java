@@ -289,23 +289,23 @@ final class JobStore implements JobsApi.Journal, Closeable {
     boolean sameBoot = bootId != null && bootId.equals(fileBoot);
     Map<String, Stored> keep = new LinkedHashMap<>();
     for (Stored s : jobs.values()) {
-      Stored kept = sameBoot ? s : withoutPids(s);
-      if (kept.pids() != null) {
-        List<StoredPid> alive = new ArrayList<>();
-        for (StoredPid p : kept.pids()) {
-          if (p.start() != 0 && startTicks(p.pid()) == p.start()) {
-            alive.add(p);
-          }
-        }
-        kept = new Stored(kept.id(), kept.jobClass(), kept.tenant(), kept.weight(), kept.periodUs(),
-            kept.frameCostUs(), alive, kept.cgroup());
-      }
-      if (kept.pids() != null && kept.pids().isEmpty()) {
-        log.println("baton: job " + s.id() + " not restored: "
-            + (sameBoot ? "none of its processes is running" : "its pids are from an earlier boot"));
-        continue;
-      }
       try {
+        Stored kept = sameBoot ? s : withoutPids(s);
+        if (kept.pids() != null) {
+          List<StoredPid> alive = new ArrayList<>();
+          for (StoredPid p : kept.pids()) {
+            if (p != null && p.start() != 0 && startTicks(p.pid()) == p.start()) {
+              alive.add(p);
+            }
+          }
+          kept = new Stored(kept.id(), kept.jobClass(), kept.tenant(), kept.weight(), kept.periodUs(),
+              kept.frameCostUs(), alive, kept.cgroup());
+        }
+        if (kept.pids() != null && kept.pids().isEmpty()) {
+          log.println("baton: job " + s.id() + " not restored: "
+              + (sameBoot ? "none of its processes is running" : "its pids are from an earlier boot"));
+          continue;
+        }
         restored.add(toJob(kept));
         keep.put(s.id(), kept);
         if (kept.pids() != null && kept.pids().size() < s.pids().size()) {

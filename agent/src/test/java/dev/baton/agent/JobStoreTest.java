@@ -174,6 +174,21 @@ class JobStoreTest {
   }
 
   @Test
+  void aHandEditedPidListWithHolesLosesTheHolesOnly() throws IOException {
+    journal(
+        "{\"baton_jobs\":1,\"boot_id\":\"" + bootId() + "\"}",
+        "{\"put\":{\"id\":\"cam1\",\"class\":\"live\",\"tenant\":\"acme\",\"weight\":100,\"period_us\":20000,"
+            + "\"pids\":[null,{\"pid\":" + SELF + ",\"start\":" + JobStore.startTicks(SELF) + "}]}}",
+        "{\"put\":{\"id\":\"cam2\",\"class\":\"live\",\"tenant\":\"acme\",\"weight\":100,\"period_us\":20000}}");
+    try (JobStore s = open()) {
+      assertThat(s.restored()).extracting(Job::id).containsExactly("cam1");
+    }
+    assertThat(logged.toString())
+        .contains("job cam1 restored without 1 of its pids")
+        .contains("job cam2 not restored: a job needs exactly one of 'pids' and 'cgroup'");
+  }
+
+  @Test
   void theJournalIsRewrittenBeforeItOutgrowsItsJobs() throws IOException {
     try (JobStore s = open()) {
       for (int i = 0; i < 1000; i++) {
