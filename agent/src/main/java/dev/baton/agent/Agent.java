@@ -334,6 +334,8 @@ final class Agent implements AgentReadings {
             out.println("baton: SIGHUP: reloaded " + new String(reload().body(), StandardCharsets.UTF_8));
           } catch (ApiException e) {
             err.println("baton: SIGHUP: kept the running config: " + e.getMessage());
+          } catch (RuntimeException e) {
+            err.println("baton: SIGHUP: " + e.getMessage()); // the policy failed as it started
           }
         };
     try {
