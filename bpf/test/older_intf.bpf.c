@@ -45,6 +45,18 @@ struct {
 	__type(value, struct baton_exit_info);
 } exit_info SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BATON_RUN_DELAY_CLASSES);
+	__type(key, u32);
+	__type(value, struct baton_run_delay_hist);
+} run_delay SEC(".maps");
+
 struct older_live live SEC(".data.live") = {
 	.hint_gen = 1,
 };

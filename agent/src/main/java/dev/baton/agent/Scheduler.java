@@ -192,10 +192,21 @@ final class Scheduler {
   /**
    * How the pinned scheduler's maps differ from this agent's bpf/intf.h, or null if they agree
    * (an upgrade's handover may meet a scheduler an older agent loaded). Sizes, not every field:
-   * the structures grow at their end, and a changed size is what makes a write land wrong.
+   * the structures grow at their end, and a changed size is what makes a write land wrong. A map
+   * this agent uses that is not there is a difference too.
    */
-  static String interfaceMismatch(BpfMaps maps) throws BpfException {
+  static String interfaceMismatch(BpfMaps maps) {
+    try {
+      return sizeMismatch(maps);
+    } catch (BpfException e) {
+      return "a map this agent uses is missing: " + e.getMessage();
+    }
+  }
+
+  private static String sizeMismatch(BpfMaps maps) throws BpfException {
     List<String> diffs = new ArrayList<>();
+    maps.map("events");
+    maps.map("run_delay");
     size(diffs, "live state", maps.map(HintWriter.LIVE_SECTION).valueSize(), DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);
     size(diffs, "task hint keys", maps.map("task_hints").keySize(), BatonTaskKey.SIZEOF);
     size(diffs, "task hints", maps.map("task_hints").valueSize(), BatonHint.SIZEOF);
@@ -215,17 +226,7 @@ final class Scheduler {
   private Exit adopt(Pins pins) throws BpfException, IOException {
     try (BpfPins maps = BpfPins.in(pins.maps());
         StructOpsLink link = StructOpsLink.openPinned(pins.link())) {
-      Exit ended = readExit(maps.map("exit_info"));
-      if (ended.kind() != 0) {
-        log.println(
-            "baton: the pinned scheduler ended while no agent ran ("
-                + ended.kindName()
-                + ": "
-                + ended.reason()
-                + "); attaching a new one");
-        pins.remove();
-        return null;
-      }
+      // First: another interface's exit record is not read at this agent's offsets either.
       String mismatch = interfaceMismatch(maps);
       if (mismatch != null) {
         log.println(
@@ -234,6 +235,17 @@ final class Scheduler {
                 + "); detaching it and attaching this agent's own (tasks run on the kernel's"
                 + " default scheduler meanwhile)");
         link.detach();
+        pins.remove();
+        return null;
+      }
+      Exit ended = readExit(maps.map("exit_info"));
+      if (ended.kind() != 0) {
+        log.println(
+            "baton: the pinned scheduler ended while no agent ran ("
+                + ended.kindName()
+                + ": "
+                + ended.reason()
+                + "); attaching a new one");
         pins.remove();
         return null;
       }
