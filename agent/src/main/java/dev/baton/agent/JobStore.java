@@ -65,7 +65,12 @@ final class JobStore implements JobsApi.Journal, Closeable {
       Long periodUs,
       Long frameCostUs,
       List<StoredPid> pids,
-      String cgroup) {}
+      String cgroup) {
+    /** The same job with other pids (a pid job stays one: null stays null). */
+    Stored withPids(List<StoredPid> p) {
+      return pids == null ? this : new Stored(id, jobClass, tenant, weight, periodUs, frameCostUs, p, cgroup);
+    }
+  }
 
   /** @param start the process's start time in clock ticks after boot (/proc/PID/stat); 0: none */
   record StoredPid(int pid, long start) {}
@@ -290,7 +295,7 @@ final class JobStore implements JobsApi.Journal, Closeable {
     Map<String, Stored> keep = new LinkedHashMap<>();
     for (Stored s : jobs.values()) {
       try {
-        Stored kept = sameBoot ? s : withoutPids(s);
+        Stored kept = sameBoot ? s : s.withPids(List.of());
         if (kept.pids() != null) {
           List<StoredPid> alive = new ArrayList<>();
           for (StoredPid p : kept.pids()) {
@@ -298,8 +303,7 @@ final class JobStore implements JobsApi.Journal, Closeable {
               alive.add(p);
             }
           }
-          kept = new Stored(kept.id(), kept.jobClass(), kept.tenant(), kept.weight(), kept.periodUs(),
-              kept.frameCostUs(), alive, kept.cgroup());
+          kept = kept.withPids(alive);
         }
         if (kept.pids() != null && kept.pids().isEmpty()) {
           log.println("baton: job " + s.id() + " not restored: "
@@ -322,11 +326,6 @@ final class JobStore implements JobsApi.Journal, Closeable {
     if (!restored.isEmpty()) {
       log.println("baton: restored " + restored.size() + " job(s) registered through the API from " + file);
     }
-  }
-
-  private static Stored withoutPids(Stored s) {
-    return s.pids() == null ? s : new Stored(s.id(), s.jobClass(), s.tenant(), s.weight(), s.periodUs(),
-        s.frameCostUs(), List.of(), s.cgroup());
   }
 
   /** The job as the API would have made it from these fields: the same checks. */

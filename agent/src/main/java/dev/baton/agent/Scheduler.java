@@ -205,6 +205,7 @@ final class Scheduler {
 
   private static String sizeMismatch(BpfMaps maps) throws BpfException {
     List<String> diffs = new ArrayList<>();
+    // Present, whatever their size (a missing one throws): the ring and the run-delay histograms.
     maps.map("events");
     maps.map("run_delay");
     size(diffs, "live state", maps.map(HintWriter.LIVE_SECTION).valueSize(), DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);

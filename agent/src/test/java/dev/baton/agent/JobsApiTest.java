@@ -291,22 +291,12 @@ class JobsApiTest {
     Path rules = dir.resolve("rules.yaml");
     Files.writeString(rules, "policy: transcode\nrules:\n  - name: enc\n    match: {cgroup_prefix: /farm}\n    job: {class: batch}\n");
     PolicyDriver failing =
-        new PolicyDriver(rules, 2, () -> nowNs, new PrintStream(new ByteArrayOutputStream()), pid -> new PolicyDriver.ProcReader() {
-          public String cgroupPath() {
-            if (fails[0]-- > 0) {
-              throw new IllegalStateException("a bug");
-            }
-            return "/farm";
+        new PolicyDriver(rules, 2, () -> nowNs, new PrintStream(new ByteArrayOutputStream()), pid -> PolicyDriverTest.fakeProc(() -> {
+          if (fails[0]-- > 0) {
+            throw new IllegalStateException("a bug");
           }
-
-          public String cmdline() {
-            return "enc";
-          }
-
-          public int uid() {
-            return 0;
-          }
-        });
+          return "/farm";
+        }, "enc"));
     failing.attach(hints);
     try (ApiServer s = new ApiServer(new ApiOptions("127.0.0.1", 0, null, 1024))) {
       new JobsApi(failing, null).register(s);

@@ -30,6 +30,23 @@ class PolicyDriverTest {
   private Path config;
   private PolicyDriver driver;
 
+  /** /proc as a test wants it: the cgroup path from {@code cgroupPath} at each read, uid 0. */
+  static PolicyDriver.ProcReader fakeProc(java.util.function.Supplier<String> cgroupPath, String cmdline) {
+    return new PolicyDriver.ProcReader() {
+      public String cgroupPath() {
+        return cgroupPath.get();
+      }
+
+      public String cmdline() {
+        return cmdline;
+      }
+
+      public int uid() {
+        return 0;
+      }
+    };
+  }
+
   @BeforeEach
   void start() throws Exception {
     config = dir.resolve("baton.yaml");
@@ -50,19 +67,7 @@ class PolicyDriverTest {
             new PrintStream(log, true),
             pid -> {
               procReads.add(pid);
-              return new PolicyDriver.ProcReader() {
-                public String cgroupPath() {
-                  return pid == 100 ? "/farm/live" : "/farm/batch";
-                }
-
-                public String cmdline() {
-                  return "enc";
-                }
-
-                public int uid() {
-                  return 0;
-                }
-              };
+              return fakeProc(() -> pid == 100 ? "/farm/live" : "/farm/batch", "enc");
             });
     driver.attach(hints);
   }
@@ -107,21 +112,8 @@ class PolicyDriverTest {
             2,
             () -> nowNs,
             new PrintStream(log, true),
-            pid ->
-                new PolicyDriver.ProcReader() {
-                  public String cgroupPath() {
-                    return "/";
-                  }
-
-                  public String cmdline() {
-                    // Matches after seconds of backtracking (ClassificationTest): past the budget.
-                    return pid == 300 ? "a".repeat(2000) + "c" : "x c";
-                  }
-
-                  public int uid() {
-                    return 0;
-                  }
-                });
+            // pid 300's cmdline matches after seconds of backtracking (ClassificationTest): past the budget.
+            pid -> fakeProc(() -> "/", pid == 300 ? "a".repeat(2000) + "c" : "x c"));
     d.attach(hints);
     d.taskInit(300, 300, 1, 9, "enc");
     d.taskInit(301, 301, 2, 9, "enc");
@@ -259,22 +251,12 @@ class PolicyDriverTest {
             2,
             () -> nowNs,
             new PrintStream(log, true),
-            pid -> new PolicyDriver.ProcReader() {
-              public String cgroupPath() {
-                if (pid == 200 && fails[0]-- > 0) {
-                  throw new IllegalStateException("a bug on pid 200");
-                }
-                return "/farm/batch";
+            pid -> fakeProc(() -> {
+              if (pid == 200 && fails[0]-- > 0) {
+                throw new IllegalStateException("a bug on pid 200");
               }
-
-              public String cmdline() {
-                return "enc";
-              }
-
-              public int uid() {
-                return 0;
-              }
-            });
+              return "/farm/batch";
+            }, "enc"));
     d.attach(hints);
     d.registerJob(new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
     d.taskInit(100, 100, 5100, 7, "enc");
