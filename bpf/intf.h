@@ -58,9 +58,10 @@ enum baton_event_kind {
 /* Per-CPU counters (stats map index); the agent sums over CPUs when it reads them. */
 enum baton_stat {
 	BATON_STAT_EVENTS_DROPPED = 0,  /* events lost because the ring buffer was full */
-	BATON_STAT_ENQUEUES = 1,        /* ops.enqueue calls: tasks queued in a class DSQ */
+	BATON_STAT_ENQUEUES = 1,        /* ops.enqueue calls: tasks queued in a class DSQ or onto a preempted CPU */
 	BATON_STAT_DIRECT = 2,          /* tasks sent straight to an idle CPU by select_cpu */
-	BATON_STAT_DISPATCH_LIVE = 3,   /* dispatches from each class DSQ, in enum baton_class order */
+	BATON_STAT_DISPATCH_LIVE = 3,   /* tasks given a CPU, per class in enum baton_class order: from
+	                                   its DSQ, or (LIVE) onto the CPU they preempt */
 	BATON_STAT_DISPATCH_INTERACTIVE = 4,
 	BATON_STAT_DISPATCH_NORMAL = 5,
 	BATON_STAT_DISPATCH_BATCH = 6,

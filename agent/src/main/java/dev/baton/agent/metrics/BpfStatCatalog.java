@@ -37,7 +37,7 @@ public final class BpfStatCatalog {
                       + " full (agent slow or absent); the task is scheduled all the same")),
           Map.entry(
               "BATON_STAT_ENQUEUES",
-              count("baton.bpf.enqueued.tasks", "tasks", "Tasks queued in a class DSQ (ops.enqueue)")),
+              count("baton.bpf.enqueued.tasks", "tasks", "Tasks queued by ops.enqueue: in a class DSQ, or a waking live task onto the CPU it preempts")),
           Map.entry(
               "BATON_STAT_DIRECT",
               count("baton.bpf.direct.tasks", "tasks", "Tasks sent straight to an idle CPU by select_cpu")),
@@ -88,7 +88,7 @@ public final class BpfStatCatalog {
         count(
             "baton.bpf.dispatched.tasks",
             "tasks",
-            "Tasks dispatched from a class DSQ to a CPU",
+            "Tasks given a CPU from their class DSQ (live: also those sent straight onto the CPU they preempt)",
             "class",
             schedClass));
   }
