@@ -175,13 +175,17 @@ _Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of t
  * .data.live, which libbpf maps into the agent's memory; plain aligned stores, no system call.
  */
 struct baton_live {
+	u64 abi_fingerprint;             /* set by the agent that loaded this scheduler: its build's */
+	                                 /* dev.baton.bpf.Abi fingerprint of this file's types; an */
+	                                 /* adopting agent with another detaches it. Stays first, so */
+	                                 /* that every build reads it at the same place */
 	u64 heartbeat_ns;                /* the agent's CLOCK_MONOTONIC time at its last heartbeat; 0: none */
 	u64 hint_gen;                    /* bumped after each change to a hint map or to slice_ns */
 	u64 slice_ns[BATON_NR_CLASSES];  /* default time slice per class (clamped to 50 us .. 1 s) */
 	u64 announce_gen;                /* bumped by an adopting agent: every task announces itself */
 	                                 /* again (BATON_EV_TASK_INIT) when it next runs */
 };
-_Static_assert(sizeof(struct baton_live) == 64, "baton_live is part of the ABI");
+_Static_assert(sizeof(struct baton_live) == 72, "baton_live is part of the ABI");
 
 /*
  * Argument of the baton_query_task program (run with BPF_PROG_TEST_RUN): what the kernel knows of

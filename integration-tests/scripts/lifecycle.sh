@@ -4,8 +4,9 @@
 # SIGKILL leaves the scheduler attached and a new agent adopts it, with the jobs registered
 # through the API whose processes still run (again after the handover); a fork storm overflows its
 # task table; SIGSTOP past the watchdog timeout ejects nothing; handover passes the scheduler to
-# a third agent, which a real Prometheus scrapes; baton stop detaches it; a foreign scheduler is
-# refused and left alone. Prints key=value facts for LifecycleIT; raw logs follow, prefixed.
+# a third agent, which a real Prometheus scrapes; a fourth finds the pinned scheduler's interface
+# another build's and replaces it; baton stop detaches it; a foreign scheduler is refused and left
+# alone. Prints key=value facts for LifecycleIT; raw logs follow, prefixed.
 set -u
 . integration-tests/scripts/lib.sh
 pins=/sys/fs/bpf/baton
@@ -148,7 +149,25 @@ echo "prom_events=$(query 'baton_agent_received_events_total' | jq -r '.data.res
 kill $promd
 wait $promd 2>/dev/null
 
-# --- 7. baton stop detaches the pinned scheduler; the agent sees it and exits 0 ---------------
+# --- 7. a pinned scheduler of another interface: detached, this agent's own attached ----------
+# What an upgrade's handover meets when bpf/intf.h changed without changing a map's size: the
+# interface fingerprint the loading agent stamped (first in the live state) is another build's.
+echo "dmesg_enabled_before_refit=$(dmesg | grep -c 'BPF scheduler "baton" enabled')"
+echo "dmesg_disabled_before_refit=$(dmesg | grep -c 'BPF scheduler "baton" disabled')"
+bin/baton handover --timeout-s 60 >"$out/handover2.log" 2>&1
+wait $agent
+echo "refit_handover_exit=$?"
+live=$(find $pins/maps -name '*data_live' | head -1)
+rest=$(bpftool -j map lookup pinned "$live" key 0 0 0 0 | jq -r '.value | map(ltrimstr("0x")) | .[8:] | join(" ")')
+bpftool map update pinned "$live" key 0 0 0 0 value hex de ad be ef de ad be ef $rest >"$out/tamper.log" 2>&1
+echo "refit_tamper_exit=$?"
+start_agent "$out/agent4.log"
+wait_log "$out/agent4.log" "^baton: attached"
+echo "refit_state=$(state)"
+echo "refit_ops=$(ops)"
+echo "refit_message=$(grep -m1 'built with another bpf/intf.h' "$out/agent4.log")"
+
+# --- 8. baton stop detaches the pinned scheduler; the agent sees it and exits 0 ---------------
 bin/baton stop >"$out/stop.log" 2>&1
 echo "stop_exit=$?"
 wait $agent
@@ -159,7 +178,7 @@ echo "stop_pins=$([ -e $pins ] && echo present || echo absent)"
 bin/baton stop >"$out/stop2.log" 2>&1
 echo "stop_again_exit=$?"
 
-# --- 8. another sched_ext scheduler: refused, left alone --------------------------------------
+# --- 9. another sched_ext scheduler: refused, left alone --------------------------------------
 mkdir -p /sys/fs/bpf/other
 bpftool struct_ops register bpf/build/test/other_sched.bpf.o /sys/fs/bpf/other >"$out/other.log" 2>&1
 echo "other_register_exit=$?"
@@ -180,5 +199,5 @@ echo "canary_max_gap_ms=$(canary_max_gap_ms)"
 echo "canary_ticks=$(wc -l <"$out/canary")"
 echo "timeout_s=$timeout_s"
 echo "done=yes"
-for f in check agent1 agent2 agent3 agent5 handover stop stop2 other promtool prometheus; do dump "$f" "$out/$f.log"; done
+for f in check agent1 agent2 agent3 agent4 agent5 handover handover2 tamper stop stop2 other promtool prometheus; do dump "$f" "$out/$f.log"; done
 dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

@@ -346,6 +346,14 @@ public final class HintWriter implements Hints {
     live.putLong(0, LIVE + BatonLive.ANNOUNCE_GEN_OFFSET, gen + 1);
   }
 
+  /**
+   * The interface fingerprint ({@link dev.baton.bpf.Abi}) of the agent that loaded this scheduler;
+   * 0 if none was stamped.
+   */
+  public long interfaceFingerprint() {
+    return live.getLong(0, LIVE + BatonLive.ABI_FINGERPRINT_OFFSET);
+  }
+
   /* Stored after the map change, which the bpf() call has completed: a task that sees it sees that. */
   private void bumpGeneration() {
     long gen = live.getLong(0, LIVE + BatonLive.HINT_GEN_OFFSET);

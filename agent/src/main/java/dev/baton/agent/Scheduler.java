@@ -1,5 +1,6 @@
 package dev.baton.agent;
 
+import dev.baton.bpf.Abi;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.BpfMap;
 import dev.baton.bpf.BpfMaps;
@@ -10,6 +11,7 @@ import dev.baton.bpf.RingBuffer;
 import dev.baton.bpf.StructOpsLink;
 import dev.baton.bpf.abi.BatonEventKind;
 import dev.baton.bpf.abi.BatonHint;
+import dev.baton.bpf.abi.BatonLive;
 import dev.baton.bpf.abi.BatonTaskKey;
 import dev.baton.bpf.abi.DataLive;
 import dev.baton.bpf.abi.BatonExitInfo;
@@ -152,6 +154,7 @@ final class Scheduler {
       obj.rodata().putLong(tunables + BatonTunables.STARVE_NS_OFFSET, options.starveMs() * 1_000_000);
       obj.rodata().putLong(tunables + BatonTunables.SAMPLE_NS_OFFSET, options.sampleMs() * 1_000_000);
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
+      stampInterface(obj);
       obj.load();
       HintWriter hints = new HintWriter(obj, hintCounts);
       prime(hints);
@@ -190,10 +193,10 @@ final class Scheduler {
   }
 
   /**
-   * How the pinned scheduler's maps differ from this agent's bpf/intf.h, or null if they agree
-   * (an upgrade's handover may meet a scheduler an older agent loaded). Sizes, not every field:
-   * the structures grow at their end, and a changed size is what makes a write land wrong. A map
-   * this agent uses that is not there is a difference too.
+   * How the pinned scheduler's maps differ from this agent's bpf/intf.h in size, or null if they
+   * agree (an upgrade's handover may meet a scheduler another build loaded). A map this agent uses
+   * that is not there is a difference too. Sizes first, because only a live state of this agent's
+   * size can be read for the exact comparison, {@link #fingerprintMismatch}.
    */
   static String interfaceMismatch(BpfMaps maps) {
     try {
@@ -217,6 +220,21 @@ final class Scheduler {
     return diffs.isEmpty() ? null : String.join(", ", diffs);
   }
 
+  /** Before load: what an agent that adopts this scheduler checks its own interface against. */
+  static void stampInterface(BpfObject obj) throws BpfException {
+    obj.globals(HintWriter.LIVE_SECTION).putLong(DataLive.LIVE_OFFSET + BatonLive.ABI_FINGERPRINT_OFFSET, Abi.FINGERPRINT);
+  }
+
+  /**
+   * How the pinned scheduler's interface fingerprint ({@link Abi}) differs from this agent's, or
+   * null if it is the same: what catches a member moved or an enum renumbered at the same sizes.
+   */
+  static String fingerprintMismatch(long pinned) {
+    return pinned == Abi.FINGERPRINT
+        ? null
+        : String.format("interface fingerprint: %016x there, %016x here", pinned, Abi.FINGERPRINT);
+  }
+
   private static void size(List<String> diffs, String what, long pinned, long ours) {
     if (pinned != ours) {
       diffs.add(what + ": " + pinned + " there, " + ours + " here");
@@ -229,6 +247,11 @@ final class Scheduler {
         StructOpsLink link = StructOpsLink.openPinned(pins.link())) {
       // First: another interface's exit record is not read at this agent's offsets either.
       String mismatch = interfaceMismatch(maps);
+      HintWriter hints = null;
+      if (mismatch == null) { // the live state has this agent's size: its fingerprint is readable
+        hints = new HintWriter(maps, hintCounts);
+        mismatch = fingerprintMismatch(hints.interfaceFingerprint());
+      }
       if (mismatch != null) {
         log.println(
             "baton: the pinned scheduler was built with another bpf/intf.h than this agent ("
@@ -252,7 +275,6 @@ final class Scheduler {
       }
       // The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms) are the ones it was
       // loaded with; only a fresh attach changes them.
-      HintWriter hints = new HintWriter(maps, hintCounts);
       prime(hints);
       // This agent has not seen the tasks that run already: each tells it of itself when it next
       // runs, so that rules and jobs (the API's, restored) select them.

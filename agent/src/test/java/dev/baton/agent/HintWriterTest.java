@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.baton.agent.Hints.Change;
 import dev.baton.agent.Hints.Refusal;
 import dev.baton.bpf.BpfException;
+import dev.baton.bpf.Abi;
 import dev.baton.bpf.BpfMap;
 import dev.baton.bpf.BpfObject;
 import dev.baton.bpf.MappedArray;
@@ -70,6 +71,20 @@ class HintWriterTest {
       }
       assertThat(object.mappedArray(HintWriter.LIVE_SECTION).valueSize())
           .isEqualTo(baton.globals(HintWriter.LIVE_SECTION).size());
+    }
+  }
+
+  @Test
+  void anAdoptingAgentFindsTheInterfaceFingerprintTheLoadingAgentStamped() throws Exception {
+    // The object the test loaded unstamped stands for a scheduler of another interface.
+    assertThat(Scheduler.fingerprintMismatch(writer.interfaceFingerprint()))
+        .isEqualTo(String.format("interface fingerprint: 0000000000000000 there, %016x here", Abi.FINGERPRINT));
+    try (BpfObject stamped = BpfObject.open(Files.readAllBytes(build("test/hint_maps.bpf.o")), "hint_maps")) {
+      Scheduler.stampInterface(stamped);
+      stamped.load();
+      HintWriter adopting = new HintWriter(stamped, counts);
+      assertThat(adopting.interfaceFingerprint()).isEqualTo(Abi.FINGERPRINT);
+      assertThat(Scheduler.fingerprintMismatch(adopting.interfaceFingerprint())).isNull();
     }
   }
 

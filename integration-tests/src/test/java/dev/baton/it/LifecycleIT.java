@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The agent's lifecycle in a real sched_ext kernel, with the scheduler pinned, under a canary
  * task and CPU hogs: least privileges, SIGKILL and adoption (with the API's jobs), a fork storm, SIGSTOP past the
- * watchdog timeout, handover, a real Prometheus scrape, baton stop, and a foreign scheduler left
- * alone. One guest boot (integration-tests/scripts/lifecycle.sh).
+ * watchdog timeout, handover, a real Prometheus scrape, a pinned scheduler of another interface
+ * replaced, baton stop, and a foreign scheduler left alone. One guest boot (integration-tests/scripts/lifecycle.sh).
  */
 class LifecycleIT {
 
@@ -117,7 +117,7 @@ class LifecycleIT {
   @Test
   void batonStopDetachesThePinnedSchedulerAndTheAgentExitsCleanly() {
     assertThat(facts.get("stop_exit")).as(log("stop")).isEqualTo("0");
-    assertThat(facts.get("stop_agent_exit")).as(log("agent3")).isEqualTo("0");
+    assertThat(facts.get("stop_agent_exit")).as(log("agent4")).isEqualTo("0");
     assertThat(facts.get("stop_state")).isEqualTo("disabled");
     assertThat(facts.get("stop_pins")).isEqualTo("absent");
     assertThat(facts.get("stop_again_exit")).isEqualTo("1");
@@ -137,13 +137,31 @@ class LifecycleIT {
   }
 
   @Test
-  void theSchedulerWasAttachedOnceFromTheFirstAgentToBatonStop() {
-    // Kill, adoption, freeze and handover happened without a detach in between.
+  void theSchedulerWasAttachedOnceFromTheFirstAgentToTheInterfaceChange() {
+    // Kill, adoption, freeze and handover happened without a detach in between ...
+    assertThat(facts.get("dmesg_enabled_before_refit")).isEqualTo("1");
+    assertThat(facts.get("dmesg_disabled_before_refit")).isEqualTo("0");
+    // ... then the agent of "another interface" replaced it, and baton stop detached that one.
     assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" enabled")))
-        .hasSize(1);
+        .hasSize(2);
     assertThat(run.section("dmesg").stream().filter(l -> l.contains("BPF scheduler \"baton\" disabled")))
-        .singleElement()
-        .satisfies(l -> assertThat(l).contains("unregistered from user space"));
+        .hasSize(2)
+        .allSatisfy(l -> assertThat(l).contains("unregistered from user space"));
+  }
+
+  @Test
+  void aPinnedSchedulerOfAnotherInterfaceIsReplacedNotAdopted() {
+    assertThat(facts.get("refit_handover_exit")).as(log("handover2")).isEqualTo("9");
+    assertThat(facts.get("refit_tamper_exit")).as(log("tamper")).isEqualTo("0");
+    // Every map the same size, only the fingerprint another build's: the exact check refuses it.
+    // (The script wrote the bytes de ad be ef twice: a little-endian u64.)
+    assertThat(facts.get("refit_message"))
+        .as(log("agent4"))
+        .contains("(interface fingerprint: efbeaddeefbeadde there, ")
+        .contains("detaching it and attaching this agent's own");
+    assertThat(run.section("agent4")).noneMatch(l -> l.startsWith("baton: adopted"));
+    assertThat(facts.get("refit_state")).isEqualTo("enabled");
+    assertThat(facts.get("refit_ops")).isEqualTo("baton");
   }
 
   @Test

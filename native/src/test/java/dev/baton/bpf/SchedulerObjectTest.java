@@ -45,6 +45,9 @@ class SchedulerObjectTest {
 
             GlobalData live = object.globals(".data.live");
             assertThat(live.size()).isEqualTo(DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.ABI_FINGERPRINT_OFFSET))
+                    .as("unstamped: the agent that loads it writes its own")
+                    .isZero();
             assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HEARTBEAT_NS_OFFSET)).isZero();
             assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).isEqualTo(1);
             for (int c = 0; c < BatonLive.SLICE_NS_SIZE / 8; c++) {
