@@ -222,7 +222,8 @@ final class Scheduler {
 
   /** Before load: what an agent that adopts this scheduler checks its own interface against. */
   static void stampInterface(BpfObject obj) throws BpfException {
-    obj.globals(HintWriter.LIVE_SECTION).putLong(DataLive.LIVE_OFFSET + BatonLive.ABI_FINGERPRINT_OFFSET, Abi.FINGERPRINT);
+    obj.globals(HintWriter.LIVE_SECTION)
+        .putLong(DataLive.LIVE_OFFSET + BatonLive.ABI_FINGERPRINT_OFFSET, Abi.FINGERPRINT);
   }
 
   /**

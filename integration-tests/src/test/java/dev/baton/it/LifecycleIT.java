@@ -10,9 +10,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The agent's lifecycle in a real sched_ext kernel, with the scheduler pinned, under a canary
- * task and CPU hogs: least privileges, SIGKILL and adoption (with the API's jobs), a fork storm, SIGSTOP past the
- * watchdog timeout, handover, a real Prometheus scrape, a pinned scheduler of another interface
- * replaced, baton stop, and a foreign scheduler left alone. One guest boot (integration-tests/scripts/lifecycle.sh).
+ * task and CPU hogs: least privileges, SIGKILL and adoption (with the API's jobs), a fork storm,
+ * SIGSTOP past the watchdog timeout, handover, a real Prometheus scrape, a pinned scheduler of
+ * another interface replaced, baton stop, and a foreign scheduler left alone. One guest boot
+ * (integration-tests/scripts/lifecycle.sh).
  */
 class LifecycleIT {
 

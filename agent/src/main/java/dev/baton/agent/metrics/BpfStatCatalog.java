@@ -37,7 +37,11 @@ public final class BpfStatCatalog {
                       + " full (agent slow or absent); the task is scheduled all the same")),
           Map.entry(
               "BATON_STAT_ENQUEUES",
-              count("baton.bpf.enqueued.tasks", "tasks", "Tasks queued by ops.enqueue: in a class DSQ, or a waking live task onto the CPU it preempts")),
+              count(
+                  "baton.bpf.enqueued.tasks",
+                  "tasks",
+                  "Tasks queued by ops.enqueue: in a class DSQ, or a waking live task onto the CPU"
+                      + " it preempts")),
           Map.entry(
               "BATON_STAT_DIRECT",
               count("baton.bpf.direct.tasks", "tasks", "Tasks sent straight to an idle CPU by select_cpu")),
@@ -88,7 +92,8 @@ public final class BpfStatCatalog {
         count(
             "baton.bpf.dispatched.tasks",
             "tasks",
-            "Tasks given a CPU from their class DSQ (live: also those sent straight onto the CPU they preempt)",
+            "Tasks given a CPU from their class DSQ (live: also those sent straight onto the CPU"
+                + " they preempt)",
             "class",
             schedClass));
   }
