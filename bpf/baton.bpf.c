@@ -45,8 +45,9 @@
  * costliest callback, and nothing migrates (measured in the hard farm scenario: live tasks waited
  * 16-22% less from wakeup to running). Otherwise it joins the LIVE DSQ and the CPU is kicked, and
  * whichever CPU dispatches first takes the earliest deadline. A task sent onto another CPU's local
- * queue is bound to it and waits for it even when another CPU frees first: tried, it gave VOD
- * more throughput but left a 60 fps frame 6-7 ms late in each run of its A/B (docs/DEMO.md).
+ * queue is bound to it and waits for it even when another CPU frees first: tried, it gave VOD 7%
+ * more throughput but missed 60 fps frames in every run of a 6-round A/B, where this missed none
+ * in five (docs/DEMO.md).
  * Only wakeups preempt: a kick lands on whatever the CPU runs next, so kicking on slice expiry, or
  * judging a CPU by a task it is switching away from, preempts the scheduler's own choices in a
  * loop. A preempted CPU is marked with the waking deadline at once, so the next wakeup picks
