@@ -675,7 +675,7 @@ static u64 vtime_bounded(struct task_struct *p, u32 cls, u64 slice, u64 vtime)
 void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	s32 here, victim;
+	s32 here = -1, victim = -1;
 	u64 slice;
 	u32 cls;
 
@@ -690,9 +690,11 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 	slice = task_slice(tctx, cls);
 
 	if (cls == BATON_CLASS_LIVE) {
-		here = scx_bpf_task_cpu(p);
-		victim = enq_flags & SCX_ENQ_WAKEUP ? preempt_victim(p, tctx->deadline, here) : -1;
-		if (victim == here && !scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE)) {
+		if (enq_flags & SCX_ENQ_WAKEUP) { /* only wakeups preempt (see the top of the file) */
+			here = scx_bpf_task_cpu(p);
+			victim = preempt_victim(p, tctx->deadline, here);
+		}
+		if (victim >= 0 && victim == here && !scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE)) {
 			/* Nothing due earlier waits: straight onto its own CPU, which stops what it runs. */
 			baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags | SCX_ENQ_PREEMPT);
 			stat_inc(BATON_STAT_DISPATCH_LIVE);

@@ -6,9 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A fingerprint of the kernel/user-space interface this build speaks: every struct of bpf/intf.h
@@ -39,9 +39,9 @@ public final class Abi {
         return hash(canonical(structs, enums));
     }
 
-    /** One line per type, sorted by C name, so the text depends on the types alone. */
+    /** One line per type (kind and C name first), sorted, so the text depends on the types alone. */
     static String canonical(List<Class<?>> structs, List<Class<?>> enums) {
-        Map<String, String> lines = new TreeMap<>();
+        List<String> lines = new ArrayList<>();
         for (Class<?> s : structs) {
             StringBuilder line = new StringBuilder("struct ").append(constant(s, "C_NAME")).append(' ')
                     .append(constant(s, "SIZEOF")).append(" {");
@@ -49,14 +49,15 @@ public final class Abi {
                 Field f = (Field) o;
                 line.append(' ').append(f.name()).append('@').append(f.offset()).append(':').append(f.size());
             }
-            lines.put("struct " + constant(s, "C_NAME"), line.append(" }").toString());
+            lines.add(line.append(" }").toString());
         }
         for (Class<?> e : enums) {
             StringBuilder line = new StringBuilder("enum ").append(constant(e, "C_NAME")).append(" {");
             ((Map<?, ?>) constant(e, "VALUES")).forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
-            lines.put("enum " + constant(e, "C_NAME"), line.append(" }").toString());
+            lines.add(line.append(" }").toString());
         }
-        return String.join("\n", lines.values());
+        lines.sort(null);
+        return String.join("\n", lines);
     }
 
     private static long hash(String text) {
