@@ -54,6 +54,7 @@ import java.util.function.Consumer;
 final class Scheduler {
 
   private static final String OBJECT_RESOURCE = "baton.bpf.o";
+  /** The longest one poll of the ring waits: a turn also writes the heartbeat and ticks the policy. */
   private static final int POLL_MS = 100;
   /** A line a minute for the journal; /metrics has the same counters live. */
   private static final long SUMMARY_EVERY_NS = 60_000_000_000L;
@@ -119,6 +120,17 @@ final class Scheduler {
     this.onAttached = onAttached;
     this.onLoopTurn = onLoopTurn;
     this.tasks = new TaskTable(options.maxTasks(), options.maxTasks());
+  }
+
+  /**
+   * How long one poll of the ring may wait under {@code stale_ms}: POLL_MS, less when stale_ms is
+   * short. The BPF side checks the heartbeat every stale_ms / 4 and drops every hint once it is
+   * older than stale_ms; a poll of at most stale_ms / 4 leaves the rest of the turn three quarters
+   * of stale_ms to run late in before the hints go. (With the poll fixed at 100 ms, stale_ms 100,
+   * which is valid, left no margin: an idle turn a millisecond late dropped the hints.)
+   */
+  static int pollMs(long staleMs) {
+    return (int) Math.max(1, Math.min(POLL_MS, staleMs / 4));
   }
 
   TaskTable tasks() {
@@ -308,9 +320,10 @@ final class Scheduler {
       long nextExitCheck = System.nanoTime() + EXIT_CHECK_NS;
       long eventsAtLastSummary = 0;
       LoopWatch watch = LoopWatch.forCurrentThread(log, options.staleMs() * 1_000_000 / 2);
+      int pollMs = pollMs(options.staleMs());
       while (!stop.get() && !schedulerExited) {
         watch.turnStart(System.nanoTime());
-        ring.poll(POLL_MS, this::onRecord);
+        ring.poll(pollMs, this::onRecord);
         hints.heartbeat();
         watch.polled(System.nanoTime());
         policy.tickIfDue(System.nanoTime());

@@ -28,4 +28,14 @@ class SchedulerTest {
     h[BUCKETS] = 3_000_000_000L;
     assertThat(Scheduler.formatRunDelay(h)).isEqualTo("waits=2 mean_us=1500000 p99_us=inf max_us=inf");
   }
+
+  @Test
+  void theHeartbeatIsWrittenAtLeastFourTimesPerStaleMsWhateverItIs() {
+    for (long staleMs = Tunable.STALE_MS.min; staleMs <= Tunable.STALE_MS.max; staleMs++) {
+      int poll = Scheduler.pollMs(staleMs);
+      assertThat(poll).as("stale_ms %d", staleMs).isPositive().isLessThanOrEqualTo((int) (staleMs / 4));
+    }
+    assertThat(Scheduler.pollMs(Tunable.STALE_MS.min)).isEqualTo(25);
+    assertThat(Scheduler.pollMs(Tunable.STALE_MS.defaultValue)).isEqualTo(100); // not more turns by default
+  }
 }
