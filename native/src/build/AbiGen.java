@@ -140,8 +140,12 @@ public final class AbiGen {
             }
         }
         sources.put("Field", header + """
-                /** One member of a generated struct, or one .rodata variable: its byte offset and size. */
-                public record Field(String name, long offset, long size) {}
+                /**
+                 * One member of a generated struct, or one variable of a data section: its byte offset and
+                 * size, and its type with typedefs resolved ({@code u32}, {@code s64}, {@code u8[16]},
+                 * {@code enum baton_class:u32}, {@code struct baton_x}, {@code ptr}).
+                 */
+                public record Field(String name, long offset, long size, String type) {}
                 """);
         sources.put("AbiTypes", header + abiTypesClass(structs.values(), enums.values()));
         write(outDir.resolve(pkg.replace('.', File.separatorChar)), sources);
@@ -257,6 +261,32 @@ public final class AbiGen {
             };
         }
 
+        /**
+         * A member's type as the fingerprint sees it, typedefs and qualifiers resolved: {@code s32},
+         * {@code u64}, {@code enum baton_class:u32}, {@code u8[16]}, {@code struct baton_x}, {@code ptr}.
+         * What it adds to offset and size is the signedness and the kind, so a u32 that becomes an
+         * s32 (same place, same size, other values) is another interface.
+         */
+        String typeName(long id) {
+            var t = resolve(id);
+            var kind = str(t, "kind");
+            return switch (kind) {
+                case "INT" -> switch (str(t, "encoding")) {
+                    case "SIGNED" -> "s";
+                    case "BOOL" -> "bool";
+                    case "CHAR" -> "char";
+                    default -> "u";
+                } + num(t, "size") * 8;
+                case "FLOAT" -> "f" + num(t, "size") * 8;
+                case "ENUM", "ENUM64" -> ("enum " + name(t)).strip() + ":" + (str(t, "encoding").equals("SIGNED") ? "s" : "u")
+                        + num(t, "size") * 8;
+                case "PTR" -> "ptr";
+                case "ARRAY" -> typeName(num(t, "type_id")) + "[" + num(t, "nr_elems") + "]";
+                case "STRUCT", "UNION" -> (kind.toLowerCase(Locale.ROOT) + " " + name(t)).strip();
+                default -> kind.toLowerCase(Locale.ROOT);
+            };
+        }
+
         static Map<String, Object> obj(Object o) {
             if (o instanceof Map<?, ?> m) {
                 @SuppressWarnings("unchecked") // Json builds every object as a Map<String, Object>
@@ -332,7 +362,8 @@ public final class AbiGen {
             }
             constants.append("    public static final long ").append(constant).append("_OFFSET = ").append(offset).append(";\n")
                     .append("    public static final long ").append(constant).append("_SIZE = ").append(layout.size).append(";\n");
-            fields.add("new Field(\"" + member + "\", " + constant + "_OFFSET, " + constant + "_SIZE)");
+            fields.add("new Field(\"" + member + "\", " + constant + "_OFFSET, " + constant + "_SIZE, \""
+                    + btf.typeName(Btf.num(m, "type_id")) + "\")");
         }
         if (cursor > sizeof) {
             throw new Fail("struct " + name + ": members end at " + cursor + ", past its size " + sizeof);
@@ -419,14 +450,16 @@ public final class AbiGen {
                 .filter(t -> Btf.str(t, "kind").equals("DATASEC") && Btf.name(t).equals(section))
                 .findFirst();
         for (var v : datasec.map(d -> Btf.list(d, "vars")).orElse(List.of())) {
-            var variable = Btf.name(btf.type(Btf.num(v, "type_id")));
+            var decl = btf.type(Btf.num(v, "type_id"));
+            var variable = Btf.name(decl);
             var constant = upperSnake(variable);
             if (!names.add(constant + "_OFFSET") || !names.add(constant + "_SIZE")) {
                 throw new Fail(section + " " + variable + ": constant " + constant + "_OFFSET would be generated twice");
             }
             constants.append("    public static final long ").append(constant).append("_OFFSET = ").append(Btf.num(v, "offset")).append(";\n")
                     .append("    public static final long ").append(constant).append("_SIZE = ").append(Btf.num(v, "size")).append(";\n");
-            fields.add("new Field(\"" + variable + "\", " + constant + "_OFFSET, " + constant + "_SIZE)");
+            fields.add("new Field(\"" + variable + "\", " + constant + "_OFFSET, " + constant + "_SIZE, \""
+                    + btf.typeName(Btf.num(decl, "type_id")) + "\")");
         }
         return """
                 import java.util.List;

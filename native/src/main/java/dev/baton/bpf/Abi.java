@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * A fingerprint of the kernel/user-space interface this build speaks: every struct of bpf/intf.h
- * with its size and each member's name, offset and size, and every enum with each enumerator's
+ * with its size and each member's name, offset, size and type, and every enum with each enumerator's
  * value, as clang laid them out in baton.bpf.o (the generated {@code dev.baton.bpf.abi} classes).
  *
  * <p>Why: an agent may adopt a pinned scheduler that another build loaded (an upgrade's handover).
@@ -21,9 +21,11 @@ import java.util.Map;
  * wrong places. The agent that loads a scheduler stores this value in its live state
  * ({@code baton_live.abi_fingerprint}); one that adopts compares it with its own.
  *
- * <p>Limits: a member that keeps its name, offset and size but changes its type (u32 to s32)
- * keeps the fingerprint; 64 bits of SHA-256, so two interfaces collide with negligible odds. Never
- * 0, which the live state holds until an agent stamps it.
+ * <p>A member's type is its kind and signedness with typedefs resolved ({@code u32}, {@code s32},
+ * {@code enum baton_class:u32}), so a u32 that becomes an s32 in place is another interface, while
+ * renaming a typedef is not. Limits: what a member means is not in it (a counter that starts to
+ * count something else keeps its name and type); 64 bits of SHA-256, so two interfaces collide
+ * with negligible odds. Never 0, which the live state holds until an agent stamps it.
  */
 public final class Abi {
     /** This build's fingerprint. */
@@ -47,7 +49,8 @@ public final class Abi {
                     .append(constant(s, "SIZEOF")).append(" {");
             for (Object o : (List<?>) constant(s, "FIELDS")) {
                 Field f = (Field) o;
-                line.append(' ').append(f.name()).append('@').append(f.offset()).append(':').append(f.size());
+                line.append(' ').append(f.name()).append('@').append(f.offset()).append(':').append(f.size())
+                        .append(':').append(f.type());
             }
             lines.add(line.append(" }").toString());
         }

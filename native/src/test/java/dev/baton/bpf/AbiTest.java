@@ -16,14 +16,21 @@ class AbiTest {
     public static final class Pair {
         public static final String C_NAME = "baton_pair";
         public static final long SIZEOF = 8;
-        public static final List<Field> FIELDS = List.of(new Field("a", 0, 4), new Field("b", 4, 4));
+        public static final List<Field> FIELDS = List.of(new Field("a", 0, 4, "u32"), new Field("b", 4, 4, "u32"));
     }
 
     /** Pair with its members swapped: every size the same, the bytes in other places. */
     public static final class Swapped {
         public static final String C_NAME = "baton_pair";
         public static final long SIZEOF = 8;
-        public static final List<Field> FIELDS = List.of(new Field("b", 0, 4), new Field("a", 4, 4));
+        public static final List<Field> FIELDS = List.of(new Field("b", 0, 4, "u32"), new Field("a", 4, 4, "u32"));
+    }
+
+    /** Pair with a member's type changed in place: the same name, offset and size. */
+    public static final class Signed {
+        public static final String C_NAME = "baton_pair";
+        public static final long SIZEOF = 8;
+        public static final List<Field> FIELDS = List.of(new Field("a", 0, 4, "s32"), new Field("b", 4, 4, "u32"));
     }
 
     public static final class Kind {
@@ -40,7 +47,7 @@ class AbiTest {
     public static final class Other {
         public static final String C_NAME = "baton_other";
         public static final long SIZEOF = 4;
-        public static final List<Field> FIELDS = List.of(new Field("x", 0, 4));
+        public static final List<Field> FIELDS = List.of(new Field("x", 0, 4, "u32"));
     }
 
     private static Map<String, Long> values(long first, long second) {
@@ -55,6 +62,7 @@ class AbiTest {
         long base = Abi.fingerprint(List.of(Pair.class), List.of(Kind.class));
 
         assertThat(Abi.fingerprint(List.of(Swapped.class), List.of(Kind.class))).isNotEqualTo(base);
+        assertThat(Abi.fingerprint(List.of(Signed.class), List.of(Kind.class))).isNotEqualTo(base);
         assertThat(Abi.fingerprint(List.of(Pair.class), List.of(Renumbered.class))).isNotEqualTo(base);
         assertThat(Abi.fingerprint(List.of(Pair.class, Other.class), List.of(Kind.class))).isNotEqualTo(base);
     }
@@ -70,7 +78,7 @@ class AbiTest {
         String text = Abi.canonical(AbiTypes.STRUCTS, AbiTypes.ENUMS);
 
         assertThat(text.lines()).hasSize(AbiTypes.STRUCTS.size() + AbiTypes.ENUMS.size());
-        assertThat(text).contains("struct baton_live " + BatonLive.SIZEOF + " { abi_fingerprint@0:8 ");
+        assertThat(text).contains("struct baton_live " + BatonLive.SIZEOF + " { abi_fingerprint@0:8:u64 ");
         assertThat(Abi.FINGERPRINT).isNotZero().isEqualTo(Abi.fingerprint(AbiTypes.STRUCTS, AbiTypes.ENUMS));
     }
 
