@@ -207,6 +207,7 @@ public final class Main {
 
   private static int runScheduler(List<String> args, PrintStream out, PrintStream err) {
     RunOptions options = RunOptions.parse(args);
+    options.checkHeap(Runtime.getRuntime().maxMemory());
     // Baton's own scheduler, left pinned by an agent that is gone, is adopted, not refused.
     boolean pinned = options.pinDir() != null && new Pins(options.pinDir()).hasLink();
     List<Preflight.Problem> problems = Preflight.ofHost().problems(pinned ? "baton" : null);

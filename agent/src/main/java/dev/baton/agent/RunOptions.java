@@ -200,6 +200,39 @@ record RunOptions(
     }
   }
 
+  /**
+   * Heap the agent needs besides its tasks (~12 MB live in the farm demo: Netty, Micrometer, the
+   * policy, the config), with room for a reload building a second policy beside the first.
+   */
+  static final long HEAP_BASE_BYTES = 64L << 20;
+  /**
+   * Heap one tracked task may cost: its task table slots and its policy state measured 0.7-0.9 KB
+   * (16384 to 262144 tasks, each in a rule's job, sampled, two ticks).
+   */
+  static final long HEAP_PER_TASK_BYTES = 1024;
+
+  /**
+   * max_tasks must fit the JVM's heap (deploy/jvm.args sets 512 MB: the default 65536 with room),
+   * or the agent would run out of memory on the busiest day, not at start. Checked at start,
+   * before anything is attached; the message says what to change.
+   */
+  void checkHeap(long maxHeapBytes) {
+    long need = HEAP_BASE_BYTES + HEAP_PER_TASK_BYTES * maxTasks();
+    if (need > maxHeapBytes) {
+      long mb = 1 << 20;
+      throw new UsageException(
+          "max_tasks "
+              + maxTasks()
+              + " needs a heap of about "
+              + (need + mb - 1) / mb
+              + " MB (64 MB and ~1 KB a task), more than this JVM's "
+              + maxHeapBytes / mb
+              + " MB: give the agent -Xmx"
+              + (need + (1L << 30) - 1 >> 30)
+              + "g (BATON_JAVA_OPTS, which follows deploy/jvm.args) or lower max_tasks");
+    }
+  }
+
   private static long check(Tunable t, long v) {
     try {
       return t.check(v, t.option());

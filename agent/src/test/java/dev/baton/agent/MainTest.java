@@ -113,6 +113,22 @@ class MainTest {
   }
 
   @Test
+  void maxTasksMustFitTheHeap() {
+    long mb = 1 << 20;
+    // deploy/jvm.args's 512 MB (less a survivor space, as the JVM reports it) holds the default.
+    RunOptions.defaults().checkHeap(510 * mb);
+    RunOptions.parse(List.of("--max-tasks", "458752")).checkHeap(512 * mb);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks", "458753")).checkHeap(512 * mb))
+        .isInstanceOf(UsageException.class)
+        .hasMessage(
+            "max_tasks 458753 needs a heap of about 513 MB (64 MB and ~1 KB a task), more than this JVM's 512 MB:"
+                + " give the agent -Xmx1g (BATON_JAVA_OPTS, which follows deploy/jvm.args) or lower max_tasks");
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks", "4194304")).checkHeap(510 * mb))
+        .hasMessageContaining("about 4160 MB")
+        .hasMessageContaining("-Xmx5g");
+  }
+
+  @Test
   void exitKindsHaveTheKernelsNames() {
     assertThat(Scheduler.exitKindName(64)).isEqualTo("UNREG");
     assertThat(Scheduler.exitKindName(1026)).isEqualTo("ERROR_STALL");
