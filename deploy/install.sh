@@ -25,7 +25,7 @@ prefix=$destdir/opt/baton
 umask 022
 rm -rf "$prefix"
 mkdir -p "$prefix/bin" "$prefix/lib"
-cp "$jar" "$root"/agent/target/lib/*.jar "$prefix/lib/"
+cp "$jar" "$root"/agent/target/lib/*.jar "$root/deploy/jvm.args" "$prefix/lib/"
 
 # The smallest runtime the agent's jars need, as jdeps reads them, plus what is reached only
 # reflectively: jdk.unsupported (Netty), jdk.management (Micrometer's process metrics).
@@ -36,10 +36,12 @@ modules=$("$jdk/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-modu
 
 cat >"$prefix/bin/baton" <<'LAUNCHER'
 #!/bin/sh
-# Baton's launcher: the bundled runtime, the agent's jars; FFM calls into libbpf need native access.
+# Baton's launcher: the bundled runtime, the agent's jars, its JVM options (lib/jvm.args; an
+# upgrade replaces them). BATON_JAVA_OPTS adds to or overrides them, e.g. a larger -Xmx for a
+# larger max_tasks: `systemctl edit baton`, then Environment=BATON_JAVA_OPTS=-Xmx2g.
 here=$(dirname "$(readlink -f "$0")")/..
-exec "$here/runtime/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
-  -XX:+ExitOnOutOfMemoryError -cp "$here/lib/*" dev.baton.agent.Main "$@"
+exec "$here/runtime/bin/java" @"$here/lib/jvm.args" ${BATON_JAVA_OPTS:-} -cp "$here/lib/*" \
+  dev.baton.agent.Main "$@"
 LAUNCHER
 chmod 755 "$prefix/bin/baton"
 cp "$root/README.md" "$prefix/README.md"

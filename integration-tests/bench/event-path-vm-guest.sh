@@ -15,7 +15,7 @@ bin/baton run >"$tmp/agent.log" 2>&1 &
 agent=$!
 wait_state enabled
 echo "baton_state=$(state) baton_ops=$(cat /sys/kernel/sched_ext/root/ops)"
-"$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
+"$jdk/bin/java" @deploy/jvm.args \
   -Dbaton.bench.trips=20000 -Dbaton.bench.budget-s=60 -Dbaton.bench.warmup-s=20 \
   -Dbaton.bench.agent-api=127.0.0.1:9755 \
   -cp "integration-tests/target/classes:integration-tests/target/lib/*" dev.baton.bench.EventPathBench \

@@ -16,7 +16,7 @@ jdk=$(find_jdk) || die "no JDK >= 25 found: set JAVA_HOME to one"
 mkdir -p "$out"
 gcc -O2 -Wall -Wextra -Werror -I "$root/bpf" -I "$root/bpf/test" -o "$out/ringbuf_consumer" \
   "$root/integration-tests/bench/ringbuf_consumer.c" -lbpf
-# The agent's JVM flags (bin/baton), so the figures are the agent's.
-exec "$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
+# The agent's JVM options (deploy/jvm.args, as both launchers), so the figures are the agent's.
+exec "$jdk/bin/java" @"$root/deploy/jvm.args" \
   -cp "$classes:$root/integration-tests/target/lib/*" dev.baton.bench.EventPathBench \
   "$object" "$out/ringbuf_consumer" "$out/event-path.json" "$@"

@@ -12,5 +12,5 @@ classes=$root/integration-tests/target/classes
 [ -f "$classes/META-INF/BenchmarkList" ] || die "the benchmark is not built: run make build"
 jdk=$(find_jdk) || die "no JDK >= 25 found: set JAVA_HOME to one"
 mkdir -p "$out"
-exec "$jdk/bin/java" -XX:+UseSerialGC -cp "$classes:$root/integration-tests/target/lib/*" \
+exec "$jdk/bin/java" @"$root/deploy/jvm.args" -cp "$classes:$root/integration-tests/target/lib/*" \
   dev.baton.bench.PolicyTickBench "$out/policy-tick.json"

@@ -60,7 +60,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = "-XX:+UseSerialGC") // the agent's collector (bin/baton)
+// The fork inherits this JVM's options: policy-tick.sh starts it with the agent's (deploy/jvm.args).
+@Fork(1)
 public class PolicyTickBench {
 
   static final long PERIOD_NS = 100_000_000L;

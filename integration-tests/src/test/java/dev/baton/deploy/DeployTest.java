@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +42,20 @@ class DeployTest {
   record Run(int exit, String output) {}
 
   static Run run(Path dir, String... argv) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true).start();
+    return run(dir, Map.of(), argv);
+  }
+
+  /** @param env variables to set for the command; an empty value unsets one */
+  static Run run(Path dir, Map<String, String> env, String... argv) throws IOException, InterruptedException {
+    ProcessBuilder b = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true);
+    env.forEach((k, v) -> {
+      if (v.isEmpty()) {
+        b.environment().remove(k);
+      } else {
+        b.environment().put(k, v);
+      }
+    });
+    Process p = b.start();
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(300, TimeUnit.SECONDS)).as(String.join(" ", argv)).isTrue();
@@ -65,6 +79,40 @@ class DeployTest {
     assertThat(config).hasSameTextualContentAs(DEPLOY.resolve("baton.yaml"));
     Run check = run(ROOT, baton.toString(), "run", "--config", config.toString(), "--slice-us", "5");
     assertThat(check.output()).contains("--slice-us must be between 100 and 1000000, not 5");
+  }
+
+  @Test
+  void bothLaunchersGiveTheAgentTheHeapInJvmArgsAndBatonJavaOptsOverridesIt() throws Exception {
+    assertThat(stage.resolve("opt/baton/lib/jvm.args")).hasSameTextualContentAs(DEPLOY.resolve("jvm.args"));
+    assertThat(Files.readString(DEPLOY.resolve("jvm.args"))).contains("\n-Xmx512m\n");
+    for (Path baton : List.of(ROOT.resolve("bin/baton"), stage.resolve("opt/baton/bin/baton"))) {
+      // The largest max_tasks needs ~4 GB: refused under jvm.args's 512 MB (the JVM's own
+      // default on a host of 16 GB or more would have taken it).
+      Run small = run(ROOT, Map.of("BATON_JAVA_OPTS", ""), baton.toString(), "run", "--max-tasks", "4194304");
+      assertThat(small.exit()).as(small.output()).isEqualTo(2);
+      assertThat(small.output())
+          .as(baton.toString())
+          .containsPattern("max_tasks 4194304 needs a heap of about 4160 MB .*, more than this JVM's 5[01][0-9] MB")
+          .contains("give the agent -Xmx5g");
+      // The operator's override comes after jvm.args and wins: past the heap check, the run
+      // stops at the preflight (no sched_ext) or, on a host that has it, at the missing policy
+      // file, before anything is attached.
+      Run big =
+          run(
+              ROOT,
+              Map.of("BATON_JAVA_OPTS", "-Xmx5g"),
+              baton.toString(),
+              "run",
+              "--max-tasks",
+              "4194304",
+              "--policy-config",
+              stage.resolve("missing/policy.yaml").toString());
+      assertThat(big.exit()).as(big.output()).isNotZero();
+      assertThat(big.output())
+          .as(baton.toString())
+          .doesNotContain("needs a heap")
+          .containsAnyOf("baton: cannot run:", "missing/policy.yaml");
+    }
   }
 
   @Test
