@@ -206,13 +206,15 @@ record RunOptions(
    */
   static final long HEAP_BASE_BYTES = 64L << 20;
   /**
-   * Heap one tracked task may cost: its task table slots and its policy state measured 0.7-0.9 KB
-   * (16384 to 262144 tasks, each in a rule's job, sampled, two ticks).
+   * Heap one tracked task may cost: its task table slots and policy state, measured 0.8 KB
+   * (16384 to 458752 tasks, each in a rule's job, sampled), 0.9 KB through a reload, and while
+   * GET /v1/tasks lists them all, 0.4 KB more; 458752 tasks at 1 KB ran out of a 512 MB heap
+   * there, 304000 at 1.5 KB did not.
    */
-  static final long HEAP_PER_TASK_BYTES = 1024;
+  static final long HEAP_PER_TASK_BYTES = 1536;
 
   /**
-   * max_tasks must fit the JVM's heap (deploy/jvm.args sets 512 MB: the default 65536 with room),
+   * max_tasks must fit the JVM's heap (deploy/jvm.args sets 512 MB: up to ~300000),
    * or the agent would run out of memory on the busiest day, not at start. Checked at start,
    * before anything is attached; the message says what to change.
    */
@@ -225,7 +227,7 @@ record RunOptions(
               + maxTasks()
               + " needs a heap of about "
               + (need + mb - 1) / mb
-              + " MB (64 MB and ~1 KB a task), more than this JVM's "
+              + " MB (64 MB and ~1.5 KB a task), more than this JVM's "
               + maxHeapBytes / mb
               + " MB: give the agent -Xmx"
               + (need + (1L << 30) - 1 >> 30)

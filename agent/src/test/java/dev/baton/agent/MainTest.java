@@ -117,15 +117,15 @@ class MainTest {
     long mb = 1 << 20;
     // deploy/jvm.args's 512 MB (less a survivor space, as the JVM reports it) holds the default.
     RunOptions.defaults().checkHeap(510 * mb);
-    RunOptions.parse(List.of("--max-tasks", "458752")).checkHeap(512 * mb);
-    assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks", "458753")).checkHeap(512 * mb))
+    RunOptions.parse(List.of("--max-tasks", "305834")).checkHeap(512 * mb);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks", "305835")).checkHeap(512 * mb))
         .isInstanceOf(UsageException.class)
         .hasMessage(
-            "max_tasks 458753 needs a heap of about 513 MB (64 MB and ~1 KB a task), more than this JVM's 512 MB:"
+            "max_tasks 305835 needs a heap of about 513 MB (64 MB and ~1.5 KB a task), more than this JVM's 512 MB:"
                 + " give the agent -Xmx1g (BATON_JAVA_OPTS, which follows deploy/jvm.args) or lower max_tasks");
     assertThatThrownBy(() -> RunOptions.parse(List.of("--max-tasks", "4194304")).checkHeap(510 * mb))
-        .hasMessageContaining("about 4160 MB")
-        .hasMessageContaining("-Xmx5g");
+        .hasMessageContaining("about 6208 MB")
+        .hasMessageContaining("-Xmx7g");
   }
 
   @Test

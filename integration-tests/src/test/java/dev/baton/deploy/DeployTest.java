@@ -86,21 +86,21 @@ class DeployTest {
     assertThat(stage.resolve("opt/baton/lib/jvm.args")).hasSameTextualContentAs(DEPLOY.resolve("jvm.args"));
     assertThat(Files.readString(DEPLOY.resolve("jvm.args"))).contains("\n-Xmx512m\n");
     for (Path baton : List.of(ROOT.resolve("bin/baton"), stage.resolve("opt/baton/bin/baton"))) {
-      // The largest max_tasks needs ~4 GB: refused under jvm.args's 512 MB (the JVM's own
+      // The largest max_tasks needs ~6 GB: refused under jvm.args's 512 MB (the JVM's own
       // default on a host of 16 GB or more would have taken it).
       Run small = run(ROOT, Map.of("BATON_JAVA_OPTS", ""), baton.toString(), "run", "--max-tasks", "4194304");
       assertThat(small.exit()).as(small.output()).isEqualTo(2);
       assertThat(small.output())
           .as(baton.toString())
-          .containsPattern("max_tasks 4194304 needs a heap of about 4160 MB .*, more than this JVM's 5[01][0-9] MB")
-          .contains("give the agent -Xmx5g");
+          .containsPattern("max_tasks 4194304 needs a heap of about 6208 MB .*, more than this JVM's 5[01][0-9] MB")
+          .contains("give the agent -Xmx7g");
       // The operator's override comes after jvm.args and wins: past the heap check, the run
       // stops at the preflight (no sched_ext) or, on a host that has it, at the missing policy
       // file, before anything is attached.
       Run big =
           run(
               ROOT,
-              Map.of("BATON_JAVA_OPTS", "-Xmx5g"),
+              Map.of("BATON_JAVA_OPTS", "-Xmx7g"),
               baton.toString(),
               "run",
               "--max-tasks",
