@@ -36,6 +36,12 @@ final class LiveTrack {
   boolean lagging;
   boolean admitted = true;
   double demandCpus = Double.NaN;
+  // A job of unknown cost that yielded in an overload: the CPUs it was runnable on then (what
+  // must fit before it is tried again), when, and how often it has yielded.
+  double yieldedCpu;
+  long readmitNs;
+  int yields;
+  Reason yieldReason;
   Reason reason = Reason.of("measuring");
 
   /** Folds in the interval that just ended. */

@@ -42,7 +42,14 @@ import java.util.Map;
  * their summed demand fits {@code live_capacity_pct} of the host's CPUs; a job that does not fit is
  * reported INFEASIBLE and runs in NORMAL instead of LIVE, so it cannot take the CPU from jobs that
  * were there first and can be met. It is re-admitted when it fits with a little room to spare
- * (capacity is freed, or its cost drops).
+ * (capacity is freed, or its cost drops). Jobs of unknown cost are admitted until live work is
+ * overloaded: it holds 90% of its capacity (known demands, and the CPU the others receive) and
+ * some of it lags. EDF is at its worst there, every deadline missed in turn (measured in the VM:
+ * live work wanting 2.3 of 2 CPUs missed 97% of its frames; SCHED_FIFO 99%), so the newest job
+ * of unknown cost yields: INFEASIBLE, in NORMAL, one job a window until the rest keep up. It is
+ * tried again once the CPUs it was runnable on then (running or waiting: what a backlogged job
+ * takes while it catches up) fit beside the older jobs without an overload, after a hold-off of
+ * one window that doubles each time it yields (up to 64).
  *
  * <p><b>VOD.</b> Tenants share the CPU that VOD work receives by their weights, however many jobs
  * and threads each runs. A tenant's weight is split across its jobs by job weight and across each
@@ -64,7 +71,9 @@ import java.util.Map;
  *
  * <p><b>Limits.</b> Demand is unknown for a live job that neither reports frames nor declares a
  * cost: it is then judged by its response time alone, which is blind to a job whose threads wake
- * many times a frame, and never reported infeasible. Measured demand
+ * many times a frame, and reported infeasible only in an overload, newest first, whichever job
+ * is the big one; a live_capacity_pct near 100 may leave an overload unseen, as the lower
+ * classes' guaranteed share keeps live work below it. Measured demand
  * trusts that frames reported track the work done. Live tasks' weights are their job weight; EDF
  * order, not weight, is what protects them. VOD correction needs a few windows to settle, and a
  * tenant's share is of VOD CPU only, not of the host.
@@ -75,6 +84,16 @@ public final class TranscodePolicy implements Policy {
 
   /** Room to spare before an infeasible job is re-admitted, so it does not flap. */
   static final double READMIT_FRACTION = 0.95;
+
+  /**
+   * Live work that holds this share of its capacity and lags is overloaded. Not all of it: live
+   * work never gets every CPU (the kernel, interrupts, the starvation guard's share for the lower
+   * classes): in the test VM, overloaded live work held about 1.75-1.85 of 2 CPUs.
+   */
+  static final double OVERLOAD_FRACTION = 0.9;
+
+  /** A job of unknown cost that yields again waits 2, 4, ... up to 2^6 windows to be tried again. */
+  static final int MAX_YIELD_DOUBLINGS = 6;
   private static final Comparator<TrackedJob> OLDEST_FIRST =
       Comparator.comparingLong(TrackedJob::sinceNs).thenComparing(TrackedJob::id);
 
@@ -95,6 +114,8 @@ public final class TranscodePolicy implements Policy {
   private final Map<String, TenantShare> shares = new HashMap<>();
   private final List<TrackedJob> live = new ArrayList<>();
   private final List<TrackedJob> vod = new ArrayList<>();
+  /** No job of unknown cost yields before this: the last one's effect must show first. */
+  private long nextYieldNs = Long.MIN_VALUE;
 
   /**
    * @param settings tunables
@@ -152,7 +173,7 @@ public final class TranscodePolicy implements Policy {
         judgeLag(track, spec, now, window);
       }
     }
-    admit();
+    admit(now);
     for (TrackedJob j : live) {
       LiveTrack track = (LiveTrack) j.policyState();
       LiveSpec spec = j.spec().live();
@@ -222,22 +243,44 @@ public final class TranscodePolicy implements Policy {
     }
   }
 
-  /** Oldest first, admit while the summed known demand fits; the rest are infeasible. */
-  private void admit() {
+  /**
+   * Oldest first, admit while the summed known demand fits; the rest are infeasible. Jobs of
+   * unknown cost are admitted until live work is overloaded: it holds OVERLOAD_FRACTION of its
+   * capacity (known demands, and the CPU the others receive) and still lags. Then the newest of them
+   * yields, one a window, and is tried again after a hold-off that doubles each time it yields.
+   */
+  private void admit(long now) {
     live.sort(OLDEST_FIRST);
     double capacity = nrCpus * settings.liveCapacityPct() / 100.0;
-    double admitted = 0;
+    double admitted = 0; // known demand and measured CPU of the admitted jobs so far
+    boolean lagging = false;
+    TrackedJob newestUnknown = null;
     for (TrackedJob j : live) {
       LiveTrack t = (LiveTrack) j.policyState();
       double d = t.demandCpus;
       if (Double.isNaN(d)) {
+        if (t.yieldedCpu > 0) { // yielded in an overload: back once its hold-off is over and it fits
+          if (now < t.readmitNs || admitted + t.yieldedCpu > capacity * OVERLOAD_FRACTION) {
+            t.admitted = false;
+            t.reason = t.yieldReason;
+            continue;
+          }
+          t.yieldedCpu = 0;
+        }
         t.admitted = true;
+        admitted += t.cpu;
+        if (t.ageNs >= window(j)) {
+          lagging |= t.lagging;
+          newestUnknown = j;
+        }
         continue;
       }
+      t.yieldedCpu = 0; // its cost is known now: admitted by it
       double room = t.admitted ? capacity : capacity * READMIT_FRACTION;
       t.admitted = admitted + d <= room;
       if (t.admitted) {
         admitted += d;
+        lagging |= t.lagging;
       } else {
         t.reason =
             Reason.of(
@@ -246,6 +289,25 @@ public final class TranscodePolicy implements Policy {
                 d, admitted, capacity);
       }
     }
+    if (lagging && admitted >= capacity * OVERLOAD_FRACTION && newestUnknown != null && now >= nextYieldNs) {
+      LiveTrack t = (LiveTrack) newestUnknown.policyState();
+      long window = window(newestUnknown);
+      t.admitted = false;
+      t.yieldedCpu = Math.min(nrCpus, Math.max(t.cpu + t.wait, LiveTrack.RUNNABLE_WAIT_FLOOR_CPUS));
+      t.readmitNs = now + (window << Math.min(t.yields, MAX_YIELD_DOUBLINGS));
+      t.yields++;
+      nextYieldNs = now + window;
+      t.yieldReason =
+          Reason.of(
+              "cost unknown; live work held %.2f of the %.2f CPUs this host gives it and lagged: the"
+                  + " newest job of unknown cost yields (declare frame_cost_us, or report frames)",
+              admitted, capacity, 0);
+      t.reason = t.yieldReason;
+    }
+  }
+
+  private long window(TrackedJob j) {
+    return (long) settings.liveLagPeriods() * j.spec().live().framePeriodNs();
   }
 
   private JobStatus status(TrackedJob j, LiveTrack t, boolean judged) {

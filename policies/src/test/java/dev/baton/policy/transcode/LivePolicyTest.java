@@ -66,6 +66,19 @@ class LivePolicyTest {
     }
   }
 
+  /**
+   * Runs {@code ms}; each tick every pid in {@code shares} gets {CPU share, waiting share,
+   * wakeups in the tick}.
+   */
+  private void runAll(long ms, Map<Integer, double[]> shares) {
+    for (long t = 0; t < ms; t += TICK_MS) {
+      clock.advanceMs(TICK_MS);
+      shares.forEach(
+          (pid, s) -> engine.runtimeSample(pid, (long) (s[0] * TICK_MS * 1e6), (long) (s[1] * TICK_MS * 1e6), (long) s[2]));
+      tick();
+    }
+  }
+
   private Decision tick() {
     Decision d = engine.tick();
     events.addAll(d.statusChanges());
@@ -247,6 +260,88 @@ class LivePolicyTest {
     assertThat(s.demandCpus()).isCloseTo(1.5, Offset.offset(0.05));
     assertThat(hint(20).schedClass()).isEqualTo(SchedClass.NORMAL);
     assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
+  }
+
+  @Test
+  void inAnOverloadTheNewestJobOfUnknownCostYieldsAndIsTriedAgainOnceItFits() {
+    // Three jobs of unknown cost, backlogged (never sleeping) and waiting, holding 1.89 of the
+    // 1.8 CPUs live work may have on 2 CPUs: overloaded. Judged over 600 ms windows.
+    liveJob("a", 10, 0);
+    clock.advanceMs(1);
+    liveJob("b", 20, 0);
+    clock.advanceMs(1);
+    liveJob("c", 30, 0);
+    double[] backlogged = {0.63, 0.3, 0};
+    runAll(700, Map.of(10, backlogged, 20, backlogged, 30, backlogged));
+    assertThat(status("c").health()).isEqualTo(Health.INFEASIBLE);
+    assertThat(status("c").reason())
+        .contains("live work held 1.89 of the 1.80 CPUs this host gives it and lagged")
+        .contains("declare frame_cost_us");
+    assertThat(hint(30)).isEqualTo(Hint.of(SchedClass.NORMAL, 100, 0));
+    assertThat(hint(10).schedClass()).isEqualTo(SchedClass.LIVE);
+    assertThat(hint(20).schedClass()).isEqualTo(SchedClass.LIVE);
+    // Still overloaded a moment later (the smoothed load has not fallen yet): one job a window.
+    runAll(100, Map.of(10, backlogged, 20, backlogged, 30, new double[] {0.2, 0.8, 0}));
+    assertThat(status("b").health()).isNotEqualTo(Health.INFEASIBLE);
+
+    // a and b on time at 0.6 CPUs each: c, runnable on 0.93 CPUs when it yielded, does not fit
+    // beside their 1.2 (an overload is 90% of 1.8), past its hold-off.
+    double[] onTime = {0.6, 0.1, 1};
+    runAll(3_000, Map.of(10, onTime, 20, onTime, 30, new double[] {0.2, 0.8, 0}));
+    assertThat(status("a").health()).isEqualTo(Health.ON_TIME);
+    assertThat(status("b").health()).isEqualTo(Health.ON_TIME);
+    assertThat(status("c").health()).isEqualTo(Health.INFEASIBLE);
+    assertThat(status("c").reason()).contains("newest job of unknown cost yields");
+    assertThat(events).filteredOn(e -> e.health() == Health.INFEASIBLE).extracting(JobStatus::jobId).containsOnly("c");
+
+    // a leaves: 0.6 + 0.93 fits, and c is live again.
+    engine.removeJob("a");
+    runAll(100, Map.of(20, onTime, 30, new double[] {0.2, 0.8, 0}));
+    assertThat(status("c").health()).isNotEqualTo(Health.INFEASIBLE);
+    assertThat(hint(30).schedClass()).isEqualTo(SchedClass.LIVE);
+  }
+
+  @Test
+  void aJobOfUnknownCostThatYieldsAgainWaitsTwiceAsLong() {
+    liveJob("a", 10, 0);
+    clock.advanceMs(1);
+    liveJob("c", 30, 0);
+    double[] backlogged = {0.9, 0.1, 0};
+    Map<Integer, double[]> overload = Map.of(10, backlogged, 30, backlogged);
+    // c out, a on time at 0.3 CPUs: c (runnable on 1 CPU) fits again once its hold-off is over.
+    Map<Integer, double[]> calm = Map.of(10, new double[] {0.3, 0.1, 1}, 30, new double[] {0.2, 0.8, 0});
+    for (int yield = 1; yield <= 3; yield++) {
+      for (int ms = 0; engine.status("c").map(JobStatus::health).orElse(null) != Health.INFEASIBLE; ms += TICK_MS) {
+        assertThat(ms).as("yield %d", yield).isLessThan(5_000);
+        runAll(TICK_MS, overload);
+      }
+      long holdOffMs = 600L << (yield - 1); // one window, then two, then four
+      runAll(holdOffMs - 50, calm);
+      assertThat(status("c").health()).as("yield %d, within its hold-off", yield).isEqualTo(Health.INFEASIBLE);
+      runAll(100, calm);
+      assertThat(status("c").health()).as("yield %d, past it", yield).isNotEqualTo(Health.INFEASIBLE);
+      assertThat(hint(30).schedClass()).isEqualTo(SchedClass.LIVE);
+    }
+  }
+
+  @Test
+  void noJobYieldsWhenLiveWorkLagsBelowItsCapacityOrHoldsItOnTime() {
+    liveJob("a", 10, 0);
+    clock.advanceMs(1);
+    liveJob("b", 20, 0);
+    clock.advanceMs(1);
+    liveJob("c", 30, 0);
+    // Lagging at 1.5 of 1.8 CPUs, below the 1.62 of an overload: held back by something else.
+    double[] lagging = {0.5, 0.3, 0};
+    runAll(2_000, Map.of(10, lagging, 20, lagging, 30, lagging));
+    assertThat(status("c").health()).isEqualTo(Health.LAGGING);
+    // The host full of live work, all on time.
+    double[] full = {0.63, 0.1, 2};
+    runAll(2_000, Map.of(10, full, 20, full, 30, full));
+    assertThat(List.of(status("a"), status("b"), status("c")))
+        .extracting(JobStatus::health)
+        .doesNotContain(Health.INFEASIBLE);
+    assertThat(events).extracting(JobStatus::health).doesNotContain(Health.INFEASIBLE);
   }
 
   @Test
