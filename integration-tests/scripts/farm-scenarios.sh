@@ -144,17 +144,20 @@ remove_jobs() {
 }
 
 # job_records LOG_FROM: each job as the policy saw it, from /v1/jobs (its CPU and waiting over
-# the run) and from the agent's log after line LOG_FROM (the highest lag level it reached).
+# the run, its health at the end) and from the agent's log after line LOG_FROM (the highest lag
+# level it reached, how often it was reported infeasible).
 job_records() {
   local j name
   [ "$(call GET /v1/jobs)" = 200 ] || return 0
   { cat "$work/answer"; echo; } | sed 's/},{/}\n{/g' | while read -r j; do
     name=$(echo "$j" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-    printf 'record=job name=%s class=%s cpu_ms=%s wait_ms=%s max_lag_level=%s\n' "$name" \
+    printf 'record=job name=%s class=%s health=%s cpu_ms=%s wait_ms=%s max_lag_level=%s infeasible_reports=%s\n' "$name" \
       "$(echo "$j" | sed -n 's/.*"class":"\([^"]*\)".*/\1/p')" \
+      "$(echo "$j" | sed -n 's/.*"health":"\([^"]*\)".*/\1/p' | grep . || echo none)" \
       "$(($(echo "$j" | sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p') / 1000000))" \
       "$(($(echo "$j" | sed -n 's/.*"wait_ns":\([0-9]*\).*/\1/p') / 1000000))" \
-      "$(tail -n +"$1" "$work/agent.log" | sed -n "s/^baton: job $name: lagging lag \([0-9]*\).*/\1/p" | sort -n | tail -1 | grep . || echo 0)"
+      "$(tail -n +"$1" "$work/agent.log" | sed -n "s/^baton: job $name: lagging lag \([0-9]*\).*/\1/p" | sort -n | tail -1 | grep . || echo 0)" \
+      "$(tail -n +"$1" "$work/agent.log" | grep -c "^baton: job $name: infeasible")"
   done
 }
 
