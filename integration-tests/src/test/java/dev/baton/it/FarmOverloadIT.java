@@ -57,7 +57,7 @@ class FarmOverloadIT {
 
   @Test
   void theNewestJobYieldedAndTheOldestNever() {
-    Map<String, Record> jobs = jobs();
+    Map<String, Record> jobs = byName("job");
     assertThat(jobs.get("big40").integer("infeasible_reports"))
         .as("the newest job, reported infeasible: %s", jobs.get("big40"))
         .isPositive();
@@ -69,9 +69,7 @@ class FarmOverloadIT {
 
   @Test
   void theOldestEncodersMissedFewerFramesThanTheNewest() {
-    Map<String, Record> live =
-        baton.all("live").stream().collect(Collectors.toMap(r -> r.get("name"), Function.identity()));
-    assertThat(live).containsKeys("cam60", "cam30", "cam25", "big50", "big40");
+    Map<String, Record> live = byName("live");
     double newest = Math.min(live.get("big50").number("missed_pct"), live.get("big40").number("missed_pct"));
     for (String name : OLDEST) {
       // Measured: 15-24% against 99.6-99.8%; when none yields, every encoder 94-99%.
@@ -79,10 +77,11 @@ class FarmOverloadIT {
     }
   }
 
-  private static Map<String, Record> jobs() {
-    Map<String, Record> jobs =
-        baton.all("job").stream().collect(Collectors.toMap(r -> r.get("name"), Function.identity()));
-    assertThat(jobs).as(guest.output()).containsKeys("cam60", "cam30", "cam25", "big50", "big40");
-    return jobs;
+  /** The run's records of one kind (live encoders, jobs), by name: one for every encoder. */
+  private static Map<String, Record> byName(String kind) {
+    Map<String, Record> records =
+        baton.all(kind).stream().collect(Collectors.toMap(r -> r.get("name"), Function.identity()));
+    assertThat(records).as(guest.output()).containsKeys("cam60", "cam30", "cam25", "big50", "big40");
+    return records;
   }
 }

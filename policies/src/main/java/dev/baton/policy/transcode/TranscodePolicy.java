@@ -166,7 +166,7 @@ public final class TranscodePolicy implements Policy {
     for (TrackedJob j : live) {
       LiveTrack track = track(j);
       LiveSpec spec = j.spec().live();
-      long window = (long) settings.liveLagPeriods() * spec.framePeriodNs();
+      long window = window(j);
       track.observe(j, now, in.intervalNs(), window);
       track.demandCpus = track.frameCostNs(spec, now, window) / spec.framePeriodNs();
       if (track.ageNs >= window) {
@@ -177,7 +177,7 @@ public final class TranscodePolicy implements Policy {
     for (TrackedJob j : live) {
       LiveTrack track = (LiveTrack) j.policyState();
       LiveSpec spec = j.spec().live();
-      long window = (long) settings.liveLagPeriods() * spec.framePeriodNs();
+      long window = window(j);
       Hint h =
           track.admitted
               ? Hint.live(j.spec().weight(), sliceUs(track.level), deadlineUs(spec, track.level))

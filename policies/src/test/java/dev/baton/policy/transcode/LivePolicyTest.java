@@ -66,6 +66,15 @@ class LivePolicyTest {
     }
   }
 
+  /** Live jobs a, b and c (pids 10, 20, 30), no cost declared, registered in that order. */
+  private void threeJobsOfUnknownCost() {
+    liveJob("a", 10, 0);
+    clock.advanceMs(1);
+    liveJob("b", 20, 0);
+    clock.advanceMs(1);
+    liveJob("c", 30, 0);
+  }
+
   /**
    * Runs {@code ms}; each tick every pid in {@code shares} gets {CPU share, waiting share,
    * wakeups in the tick}.
@@ -266,11 +275,7 @@ class LivePolicyTest {
   void inAnOverloadTheNewestJobOfUnknownCostYieldsAndIsTriedAgainOnceItFits() {
     // Three jobs of unknown cost, backlogged (never sleeping) and waiting, holding 1.89 of the
     // 1.8 CPUs live work may have on 2 CPUs: overloaded. Judged over 600 ms windows.
-    liveJob("a", 10, 0);
-    clock.advanceMs(1);
-    liveJob("b", 20, 0);
-    clock.advanceMs(1);
-    liveJob("c", 30, 0);
+    threeJobsOfUnknownCost();
     double[] backlogged = {0.63, 0.3, 0};
     runAll(700, Map.of(10, backlogged, 20, backlogged, 30, backlogged));
     assertThat(status("c").health()).isEqualTo(Health.INFEASIBLE);
@@ -326,11 +331,7 @@ class LivePolicyTest {
 
   @Test
   void noJobYieldsWhenLiveWorkLagsBelowItsCapacityOrHoldsItOnTime() {
-    liveJob("a", 10, 0);
-    clock.advanceMs(1);
-    liveJob("b", 20, 0);
-    clock.advanceMs(1);
-    liveJob("c", 30, 0);
+    threeJobsOfUnknownCost();
     // Lagging at 1.5 of 1.8 CPUs, below the 1.62 of an overload: held back by something else.
     double[] lagging = {0.5, 0.3, 0};
     runAll(2_000, Map.of(10, lagging, 20, lagging, 30, lagging));
