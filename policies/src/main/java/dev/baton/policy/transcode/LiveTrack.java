@@ -75,10 +75,12 @@ final class LiveTrack {
 
   /**
    * Mean time in ns from a wakeup to the next sleep, running or waiting for a CPU: a frame's
-   * response time when the job wakes once a frame; infinite for a job busy without sleeping.
+   * response time when the job wakes once a frame; infinite for a job that woke less than once a
+   * window (busy without sleeping: the smoothed rate of a job that stopped waking only decays
+   * towards 0, and divided by, gave responses of 10^15 ms).
    */
-  double responseNs() {
-    return wakeups > 0 ? (cpu + wait) * 1e9 / wakeups : Double.POSITIVE_INFINITY;
+  double responseNs(long windowNs) {
+    return wakeups * windowNs >= 1e9 ? (cpu + wait) * 1e9 / wakeups : Double.POSITIVE_INFINITY;
   }
 
   /** Whether frame reports are recent enough to judge by. */

@@ -213,16 +213,18 @@ public final class TranscodePolicy implements Policy {
       // Waiting alone proves nothing under EDF (a later deadline waits for earlier ones by
       // design); taking longer than the deadline from wakeup to sleep, on average, does.
       double deadlineNs = deadlineUs(spec, 0) * 1e3;
-      t.lagging = waiting && t.responseNs() > deadlineNs;
+      double responseNs = t.responseNs(window);
+      t.lagging = waiting && responseNs > deadlineNs;
       t.reason =
-          Double.isInfinite(t.responseNs())
+          Double.isInfinite(responseNs)
               ? Reason.of(
-                  "cost unknown; no wakeup seen yet against a %.1f ms deadline, waiting %.2f CPUs",
+                  "cost unknown; no wakeup in the last window against a %.1f ms deadline, waiting"
+                      + " %.2f CPUs",
                   deadlineNs / 1e6, t.wait, 0)
               : Reason.of(
                   "cost unknown; %.1f ms from wakeup to sleep against a %.1f ms deadline, waiting"
                       + " %.2f CPUs",
-                  t.responseNs() / 1e6, deadlineNs / 1e6, t.wait);
+                  responseNs / 1e6, deadlineNs / 1e6, t.wait);
     }
     if (t.lagging) {
       t.onTimeSinceNs = Long.MIN_VALUE;

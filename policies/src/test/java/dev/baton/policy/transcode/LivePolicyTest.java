@@ -196,7 +196,23 @@ class LivePolicyTest {
     liveJob("live", 10, 0);
     // Running, never sleeping: no response time to judge by, and none made up.
     run(1_000, 10, 1.0, 0, 0, 0);
-    assertThat(status("live").reason()).contains("no wakeup seen yet").doesNotContain("ms from wakeup");
+    assertThat(status("live").reason())
+        .contains("no wakeup in the last window")
+        .doesNotContain("ms from wakeup");
+  }
+
+  @Test
+  void aJobThatStopsWakingIsJudgedBusyNotByAResponseTimeThatDecays() {
+    liveJob("live", 10, 0); // 20 ms frames, 18 ms deadline
+    run(3_000, 10, 0.5, 0.3, 0, FPS);
+    assertThat(status("live").reason()).contains("ms from wakeup to sleep");
+    // Backlogged: runnable all the time, never sleeping. The smoothed wakeup rate only decays
+    // towards zero; a response time divided by it would be astronomical, and is not reported.
+    run(10_000, 10, 0.6, 0.4, 0, 0);
+    assertThat(status("live").reason())
+        .contains("no wakeup in the last window")
+        .doesNotContainPattern("\\d{5,}");
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
   }
 
   @Test
