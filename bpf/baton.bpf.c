@@ -58,12 +58,17 @@
  * nothing of it that it could run), and the CPUs share when each class last got a CPU anywhere.
  * A class below LIVE is overdue on a CPU when that CPU has not served it for starve_ns and no CPU
  * has either, or when that CPU has not for BATON_GUARD_PINNED_WAIT * starve_ns (its waiting tasks
- * may be ones only this CPU can run). An overdue CPU's next dispatch serves the class first (the
- * longest-waiting, if several), unless the CPU was just kicked for a LIVE task. A guard dispatch
- * runs for at most starve_ns / 10 and comes at most once per starve_ns per CPU, so higher classes
- * keep at least 90% of every CPU; a class with waiting tasks gets a CPU somewhere at least every
- * (NR_CLASSES - 1) * starve_ns, and one whose tasks only one CPU may run gets that CPU at least
- * every (BATON_GUARD_PINNED_WAIT + NR_CLASSES - 2) * starve_ns. Asking "served anywhere" rather
+ * may be ones only this CPU can run). An overdue CPU's next dispatch opens a guard window for the
+ * class (the longest-waiting, if several), unless the CPU was just kicked for a LIVE task: for
+ * starve_ns / 10 the CPU serves that class's tasks first, one after another, and no LIVE wakeup
+ * preempts them. A window, not one dispatch: a class of tasks that run briefly (INTERACTIVE: the
+ * agent's threads, kernel threads) got one task a dispatch, preempted by the next LIVE wakeup, and
+ * in a live overload the agent's event loop waited runnable for seconds (its heartbeat went
+ * stale, and the policy that would shed the overload could not run). A window opens at most once
+ * per starve_ns per CPU, so higher classes keep at least 90% of every CPU; a class with waiting
+ * tasks gets a CPU somewhere at least every (NR_CLASSES - 1) * starve_ns, and one whose tasks only
+ * one CPU may run gets that CPU at least every (BATON_GUARD_PINNED_WAIT + NR_CLASSES - 2) *
+ * starve_ns. Asking "served anywhere" rather
  * than "served here" matters when LIVE keeps one CPU busy: measured in the hard farm scenario, a
  * per-CPU guard served, three times in four, a class the other CPU had served within starve_ns,
  * and a third of its dispatches took the CPU from queued LIVE work.
@@ -204,7 +209,9 @@ struct {
 /* Per CPU: what it runs, and when it last served each class (the starvation guard). */
 struct cpu_ctx {
 	u64 running_key;                  /* deadline of its LIVE task, or NONLIVE_KEY(class) */
-	u64 guard_at;                     /* last guard dispatch */
+	u64 guard_at;                     /* start of the last guard window */
+	u64 guard_end;                    /* the guard window lasts until then ... */
+	u32 guard_cls;                    /* ... and serves this class first */
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
 	bool guarded;                     /* its next task came from the guard: cap its slice */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
@@ -757,11 +764,32 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 		if (baton_dsq_move_to_local(oldest)) {
 			served(oldest, now);
 			c->guard_at = now;
+			c->guard_end = now + tunables.starve_ns / 10;
+			c->guard_cls = oldest;
 			c->guarded = true;
 			stat_inc(BATON_STAT_GUARD);
 			return true;
 		}
 	}
+	return false;
+}
+
+/* Within a guard window, the next task of the class it serves, if one waits; else it ends. */
+static bool guard_window(struct cpu_ctx *c, u64 now)
+{
+	u32 cls = c->guard_cls;
+
+	if (!c->guard_end)
+		return false;
+	if ((s64)(c->guard_end - now) > (s64)SLICE_MIN_NS && cls < BATON_NR_CLASSES &&
+	    baton_dsq_move_to_local(cls)) {
+		c->served_at[class_index(cls)] = now;
+		served(cls, now);
+		c->guarded = true;
+		stat_inc(BATON_STAT_GUARD);
+		return true;
+	}
+	c->guard_end = 0;
 	return false;
 }
 
@@ -809,7 +837,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	/* The guard waits for the next dispatch rather than take a CPU kicked for a LIVE task. */
 	if (c->kicked)
 		c->kicked = false;
-	else if (guard_dispatch(c, now))
+	else if (guard_window(c, now) || guard_dispatch(c, now))
 		return;
 	/*
 	 * A task whose slice ran out is not queued yet. Nothing below its class may take the CPU
@@ -845,6 +873,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	struct task_ctx *tctx = task_ctx(p);
 	struct cpu_ctx *c = this_cpu_ctx();
 	u64 *clock;
+	s64 left;
 	u32 cls;
 
 	if (!tctx)
@@ -856,9 +885,14 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	if (c) {
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
 		if (c->guarded) {
+			/* The window is the class's share: no waking deadline is earlier than key 0. */
 			c->guarded = false;
-			if (p->scx.slice > tunables.starve_ns / 10)
-				baton_task_set_slice(p, tunables.starve_ns / 10);
+			c->running_key = 0;
+			left = (s64)(c->guard_end - baton_now());
+			if (left < SLICE_MIN_NS)
+				left = SLICE_MIN_NS;
+			if (p->scx.slice > (u64)left)
+				baton_task_set_slice(p, left);
 		}
 	}
 	/* Racy across CPUs; a clock that lags a little only gives a waking task a little more credit. */

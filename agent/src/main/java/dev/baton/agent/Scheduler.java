@@ -313,7 +313,9 @@ final class Scheduler {
       // JVM's own), and with those threads left NORMAL behind a dozen hogs it stood still for 3
       // s at a time under the hard farm scenario, long enough for the hints to go stale. The
       // price is that a burst of JIT or GC work goes ahead of NORMAL tasks too; INTERACTIVE
-      // never preempts, and the guard keeps the classes below it served.
+      // never preempts, and the guard keeps the classes below it served. Below LIVE, the agent
+      // gets a CPU in a live overload only from the guard's windows (starve_ms / 10 of a CPU every
+      // starve_ms or so): enough to tick and to shed the overload (FarmOverloadIT).
       hints.setTask((int) ProcessHandle.current().pid(), Hint.of(SchedClass.INTERACTIVE));
       onAttached.accept(hints);
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;

@@ -56,6 +56,16 @@ class FarmOverloadIT {
   }
 
   @Test
+  void theAgentKeptItsHeartbeatWhileLiveWorkFilledTheCpus() {
+    // The agent runs below LIVE; only the starvation guard's windows give it a CPU here. With one
+    // guard dispatch a period instead, its heartbeat went stale 2-9 times a run (1-4.5 s) and
+    // every hint was dropped meanwhile; with windows, none in the runs measured.
+    Record agent = baton.all("agent").getFirst();
+    assertThat(agent.integer("stale_periods")).as("%s", agent).isZero();
+    assertThat(agent.integer("guard")).as("the guard served the agent's class: %s", agent).isPositive();
+  }
+
+  @Test
   void theNewestJobYieldedAndTheOldestNever() {
     Map<String, Record> jobs = byName("job");
     assertThat(jobs.get("big40").integer("infeasible_reports"))
