@@ -165,7 +165,7 @@ _Static_assert(sizeof(struct baton_hint) == 16, "baton_hint is part of the ABI")
 /* Read-only tunables (the .rodata variable `tunables`): set by the agent before load. */
 struct baton_tunables {
 	u64 stale_ns;  /* heartbeat age after which every hint is ignored */
-	u64 starve_ns; /* a class below LIVE served nowhere this long gets a CPU's next dispatch; 0: off */
+	u64 starve_ns; /* a class below LIVE served nowhere this long gets a CPU for starve_ns / 10; 0: off */
 	u64 sample_ns; /* a task's runtime samples are at least this far apart */
 };
 _Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");
