@@ -5,8 +5,9 @@
  * frame does not shift the next), burn the frame's cost in thread CPU time, and record
  * lateness = completion - deadline, where the deadline is the next release. Costs are CPU time,
  * not wall time, so every scheduler is offered the same demand and only the waiting differs.
- * A late encoder drops nothing: it works through its backlog like an encoder with an output
- * buffer; frames still unfinished when the run ends count as missed, with their lateness at that
+ * A live encoder with threads=N splits each frame's cost evenly over N threads that start together
+ * at the release and must all finish (slice threads, as x264 and ffmpeg run them). A late encoder
+ * drops nothing: it works through its backlog like an encoder with an output buffer; frames still unfinished when the run ends count as missed, with their lateness at that
  * moment (a lower bound). Per-frame costs can jitter, from a generator seeded by the encoder's
  * name, so every setup sees the same sequence of costs.
  * VOD encoders run fixed units of work as fast as they are allowed and count them.
@@ -79,7 +80,8 @@ struct encoder {
 	char name[NAME_LEN];
 	long long period_us, cost_us; /* live */
 	int jitter_pct;               /* live */
-	int tenant, threads;          /* vod */
+	int tenant;                   /* vod */
+	int threads;                  /* vod: threads of work; live: threads a frame is split over */
 	long frames;                  /* live: frames released in the window */
 	size_t slot;                  /* live: first lateness slot; vod: first counter slot */
 	char *cmd[MAX_ARGS + 1];      /* live: a real encoder to run instead of burning CPU */
@@ -184,8 +186,9 @@ static void burn(int e, long long cost_ns)
 			stall += t - prev - cfg.chunk_ns;
 	}
 	sink = x;
-	sh->burn_ns[e] += t - start;
-	sh->stall_ns[e] += stall;
+	/* atomically: a live encoder's threads burn at once */
+	__atomic_fetch_add(&sh->burn_ns[e], t - start, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->stall_ns[e], stall, __ATOMIC_RELAXED);
 }
 
 /* Sizes a chunk of work to about CHUNK_TARGET_NS on this machine (the best of a few tries). */
@@ -230,11 +233,41 @@ static unsigned long long name_seed(const char *name)
 
 /* ---- encoders (children) ---------------------------------------------------------------- */
 
+/* A live encoder's frame, shared by its threads: each burns `share` once both barriers let it. */
+static struct {
+	pthread_barrier_t start, end;
+	int e;
+	long long share;
+} team;
+
+static void *live_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_barrier_wait(&team.start);
+		burn(team.e, team.share);
+		pthread_barrier_wait(&team.end);
+	}
+	return NULL;
+}
+
 static void run_live(int e)
 {
 	struct encoder *enc = &cfg.enc[e];
 	long long period = enc->period_us * NSEC_PER_USEC, cost = enc->cost_us * NSEC_PER_USEC;
 	unsigned long long rng = name_seed(enc->name);
+	pthread_t t;
+
+	/* Threads inherit the policy and nice apply_policy gave this one (PTHREAD_INHERIT_SCHED). */
+	if (enc->threads > 1) {
+		team.e = e;
+		if (pthread_barrier_init(&team.start, NULL, enc->threads) ||
+		    pthread_barrier_init(&team.end, NULL, enc->threads))
+			die("%s: cannot make barriers", enc->name);
+		for (int i = 1; i < enc->threads; i++)
+			if (pthread_create(&t, NULL, live_thread, NULL))
+				die("%s: cannot start thread %d", enc->name, i);
+	}
 
 	for (long k = 0; k < enc->frames; k++) {
 		long long release = sh->t0_ns + k * period, c = cost;
@@ -247,7 +280,14 @@ static void run_live(int e)
 		}
 		if (now_ns(CLOCK_MONOTONIC) < release)
 			sleep_until(release);
-		burn(e, c);
+		if (enc->threads > 1) {
+			team.share = c / enc->threads;
+			pthread_barrier_wait(&team.start);
+			burn(e, team.share);
+			pthread_barrier_wait(&team.end);
+		} else {
+			burn(e, c);
+		}
 		sh->slot[enc->slot + k] = now_ns(CLOCK_MONOTONIC) - (release + period);
 		__atomic_store_n(&sh->done[e], k + 1, __ATOMIC_RELEASE);
 	}
@@ -383,7 +423,7 @@ static int tenant_index(const char *where, const char *name, int create)
 /*
  * One scenario line:
  *   seconds S                                   the measured window (default 20)
- *   live NAME period_us=P cost_us=C [jitter_pct=J]
+ *   live NAME period_us=P cost_us=C [jitter_pct=J] [threads=N]   C: a frame's CPU over all N
  *   live NAME period_us=P cmd COMMAND ARGS...   a real encoder instead of burning CPU: each
  *                                               stdout line is a frame done ('#' lines are not)
  *   vod NAME tenant=T [threads=N]
@@ -468,16 +508,18 @@ static void parse_line(const char *where, char *line)
 			enc->jitter_pct = parse_num(where, k, v, 0, 100);
 		else if (enc->kind == VOD && !strcmp(k, "tenant"))
 			enc->tenant = tenant_index(where, v, 1);
-		else if (enc->kind == VOD && !strcmp(k, "threads"))
+		else if (!strcmp(k, "threads"))
 			enc->threads = parse_num(where, k, v, 1, MAX_THREADS);
 		else
 			die("%s: unknown key '%s' for %s", where, k, word[0]);
 	}
 	if (enc->kind == LIVE && (!enc->period_us || (!enc->cost_us && !enc->cmd[0])))
 		die("%s: live needs period_us= and either cost_us= or cmd", where);
-	if (enc->kind == LIVE && enc->cost_us > enc->period_us)
-		die("%s: cost_us=%lld exceeds period_us=%lld: every frame would miss", where,
-		    enc->cost_us, enc->period_us);
+	if (enc->kind == LIVE && enc->cmd[0] && enc->threads > 1)
+		die("%s: threads= splits burnt frames; a cmd encoder runs its own threads", where);
+	if (enc->kind == LIVE && enc->cost_us > enc->period_us * enc->threads)
+		die("%s: cost_us=%lld exceeds period_us=%lld x threads=%d: every frame would miss",
+		    where, enc->cost_us, enc->period_us, enc->threads);
 	if (enc->kind == VOD && enc->tenant < 0)
 		die("%s: vod needs tenant=", where);
 	cfg.nr_enc++;
@@ -579,8 +621,8 @@ static void print_encoder(FILE *f, int e)
 		fprintf(f, " period_us=%lld frames=%ld cmd=%s\n", enc->period_us, enc->frames,
 			enc->cmd[0]);
 	else if (enc->kind == LIVE)
-		fprintf(f, " period_us=%lld cost_us=%lld jitter_pct=%d frames=%ld\n",
-			enc->period_us, enc->cost_us, enc->jitter_pct, enc->frames);
+		fprintf(f, " period_us=%lld cost_us=%lld jitter_pct=%d threads=%d frames=%ld\n",
+			enc->period_us, enc->cost_us, enc->jitter_pct, enc->threads, enc->frames);
 	else
 		fprintf(f, " tenant=%s threads=%d\n", cfg.ten[enc->tenant].name, enc->threads);
 }
@@ -924,7 +966,8 @@ static void usage(void)
 	      "  renices them. --ready-file gets the record=encoder lines (with pids) once every\n"
 	      "  encoder is set up and waiting. Scenario lines (-f file, '-' for stdin, or -e):\n"
 	      "    seconds S\n"
-	      "    live NAME period_us=P cost_us=C [jitter_pct=J]\n"
+	      "    live NAME period_us=P cost_us=C [jitter_pct=J] [threads=N]   (C: a frame's CPU,\n"
+	      "                                                split evenly over N threads)\n"
 	      "    live NAME period_us=P cmd COMMAND ARGS...   (a real encoder: one stdout line per\n"
 	      "        frame, '#' lines ignored; words split on blanks, no quoting; an argument\n"
 	      "        @SECONDS@ becomes the window length)\n"

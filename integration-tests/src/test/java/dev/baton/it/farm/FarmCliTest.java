@@ -45,7 +45,9 @@ class FarmCliTest {
       delimiter = '|',
       value = {
         "live x period_us=1000 cost_us=10 speed=2 | unknown key 'speed' for live",
-        "live x period_us=1000 cost_us=2000 | cost_us=2000 exceeds period_us=1000",
+        "live x period_us=1000 cost_us=2000 | cost_us=2000 exceeds period_us=1000 x threads=1",
+        "live x period_us=1000 cost_us=2500 threads=2 | cost_us=2500 exceeds period_us=1000 x threads=2",
+        "live x period_us=1000 threads=2 cmd true | threads= splits burnt frames",
         "live x period_us=10 cost_us=1 | period_us=10: want a whole number in [1000, 10000000]",
         "live x period_us=1000 | live needs period_us= and either cost_us= or cmd",
         "vod v threads=2 | vod needs tenant=",
@@ -101,6 +103,23 @@ class FarmCliTest {
     assertThat(run.all("vod").getFirst().get("threads")).isEqualTo("2");
     assertThat(run.all("tenant")).extracting(t -> t.get("weight")).containsExactly("1", "2");
     assertThat(run.summary().orElseThrow().number("vod_fairness")).isBetween(0.0, 1.0);
+  }
+
+  @Test
+  void aLiveEncodersThreadsEachBurnTheirShareOfEveryFrame() throws Exception {
+    // 30 ms of CPU a 20 ms frame: only possible split over two threads.
+    Out r = farm("run", "-e", "seconds 1", "-e", "live w period_us=20000 cost_us=30000 threads=2");
+    assertThat(r.exit()).as(r.stderr()).isZero();
+    FarmResults.Run run =
+        FarmResults.parse(r.stdout().lines().map(l -> "setup=t scenario=s " + l + "\n")
+                .reduce("", String::concat))
+            .runs()
+            .getFirst();
+    assertThat(run.all("encoder").getFirst().get("threads")).isEqualTo("2");
+    FarmResults.Record live = run.all("live").getFirst();
+    assertThat(live.integer("done")).isPositive();
+    // CPU time, not wall time: every frame done burnt its whole cost, half on each thread.
+    assertThat(live.integer("cpu_ms")).as("%s", live).isGreaterThanOrEqualTo(live.integer("done") * 30 * 9 / 10);
   }
 
   @Test
