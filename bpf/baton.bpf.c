@@ -68,10 +68,10 @@
  * per starve_ns per CPU, so higher classes keep at least 90% of every CPU; a class with waiting
  * tasks gets a CPU somewhere at least every (NR_CLASSES - 1) * starve_ns, and one whose tasks only
  * one CPU may run gets that CPU at least every (BATON_GUARD_PINNED_WAIT + NR_CLASSES - 2) *
- * starve_ns. Asking "served anywhere" rather
- * than "served here" matters when LIVE keeps one CPU busy: measured in the hard farm scenario, a
- * per-CPU guard served, three times in four, a class the other CPU had served within starve_ns,
- * and a third of its dispatches took the CPU from queued LIVE work.
+ * starve_ns. Asking "served anywhere" rather than "served here" matters when LIVE keeps one CPU
+ * busy: measured in the hard farm scenario, a per-CPU guard served, three times in four, a class
+ * the other CPU had served within starve_ns, and a third of its dispatches took the CPU from
+ * queued LIVE work.
  *
  * Hints cost one task-storage lookup per callback: the resolved hint is cached in the task's
  * storage together with the hint generation it was resolved at. The agent bumps live.hint_gen
