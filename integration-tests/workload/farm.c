@@ -7,8 +7,9 @@
  * not wall time, so every scheduler is offered the same demand and only the waiting differs.
  * A live encoder with threads=N splits each frame's cost evenly over N threads that start together
  * at the release and must all finish (slice threads, as x264 and ffmpeg run them). A late encoder
- * drops nothing: it works through its backlog like an encoder with an output buffer; frames still unfinished when the run ends count as missed, with their lateness at that
- * moment (a lower bound). Per-frame costs can jitter, from a generator seeded by the encoder's
+ * drops nothing: it works through its backlog like an encoder with an output buffer; frames still
+ * unfinished when the run ends count as missed, with their lateness at that moment (a lower
+ * bound). Per-frame costs can jitter, from a generator seeded by the encoder's
  * name, so every setup sees the same sequence of costs.
  * VOD encoders run fixed units of work as fast as they are allowed and count them.
  *
