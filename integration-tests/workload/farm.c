@@ -649,12 +649,17 @@ static void report(const long long *units, long long end_ns)
 			continue;
 		long long done = sh->done[e], missed = 0;
 		long long *late = &all[nr_all];
+		long first = -1, last = -1; /* frames: when misses began and ended */
 
 		pace(enc, done);
 		for (long k = 0; k < enc->frames; k++) {
 			/* unfinished: late by at least the time the run ended */
 			late[k] = k < done ? sh->slot[enc->slot + k] : end_ns - deadline(enc, k);
-			missed += late[k] > 0 || k >= done;
+			if (late[k] > 0 || k >= done) {
+				missed++;
+				first = first < 0 ? k : first;
+				last = k;
+			}
 		}
 		nr_all += enc->frames;
 		missed_all += missed;
@@ -663,11 +668,12 @@ static void report(const long long *units, long long end_ns)
 		stall_all += sh->stall_ns[e];
 		printf("record=live name=%s pid=%d frames=%ld done=%lld missed=%lld missed_pct=%.2f"
 		       " late_p50_us=%lld late_p99_us=%lld late_max_us=%lld cpu_ms=%lld"
-		       " sys_ms=%lld stall_pct=%.2f\n",
+		       " sys_ms=%lld stall_pct=%.2f first_missed_ms=%lld last_missed_ms=%lld\n",
 		       enc->name, enc->pid, enc->frames, done, missed, 100.0 * missed / enc->frames,
 		       pct_us(late, enc->frames, 50), pct_us(late, enc->frames, 99),
 		       pct_us(late, enc->frames, 100), ru_ms(&enc->ru), ru_sys_ms(&enc->ru),
-		       sh->burn_ns[e] ? 100.0 * sh->stall_ns[e] / sh->burn_ns[e] : 0.0);
+		       sh->burn_ns[e] ? 100.0 * sh->stall_ns[e] / sh->burn_ns[e] : 0.0,
+		       first < 0 ? -1 : first * enc->period_us / 1000, last < 0 ? -1 : last * enc->period_us / 1000);
 	}
 
 	double tenant_ups[MAX_TENANTS] = { 0 }, vod_ups = 0;

@@ -165,6 +165,16 @@ class FarmCliTest {
         .contains("kind=live")
         .contains("cmd=sh")
         .containsPattern("record=live name=real pid=\\d+ frames=10 done=5 ");
+    // Frames 5-9 never came: the misses run to the last frame's release, 900 ms in.
+    FarmResults.Record live =
+        FarmResults.parse(r.stdout().lines().map(l -> "setup=t scenario=s " + l + "\n")
+                .reduce("", String::concat))
+            .runs()
+            .getFirst()
+            .all("live")
+            .getFirst();
+    assertThat(live.integer("last_missed_ms")).isEqualTo(900);
+    assertThat(live.integer("first_missed_ms")).isBetween(0L, 500L);
   }
 
   @Test
