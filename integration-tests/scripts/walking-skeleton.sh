@@ -10,7 +10,9 @@ echo "state_before=$(state)"
 bin/baton check >"$out/check.log" 2>&1
 echo "check_exit=$?"
 
-bin/baton run --tasks-out "$out/tasks.tsv" >"$out/agent.log" 2>&1 &
+# On one CPU, as an operator may confine the agent (taskset, systemd's CPUAffinity=): it still
+# schedules, and plans for, every CPU of the guest.
+taskset -c 0 bin/baton run --tasks-out "$out/tasks.tsv" >"$out/agent.log" 2>&1 &
 agent=$!
 i=0
 while [ "$(state)" != enabled ] && [ $i -lt 1200 ] && kill -0 $agent 2>/dev/null; do
@@ -29,6 +31,8 @@ for k in $(seq 1 $n); do
 done
 ok=0
 for p in $pids; do wait "$p" && ok=$((ok + 1)); done
+echo "cpus=$(nproc --all)"
+echo "agent_affinity=$(taskset -pc $agent | sed 's/.*: //')"
 echo "workload_tasks=$n"
 echo "workload_completed=$ok"
 echo "workload_pids=$(echo $pids)"

@@ -307,6 +307,7 @@ final class Agent implements AgentReadings {
     status.put("kernel", read("/proc/sys/kernel/osrelease"));
     status.put("uptime_s", ManagementFactory.getRuntimeMXBean().getUptime() / 1000);
     status.put("policy", policy.policyName());
+    status.put("cpus", policy.nrCpus());
     status.put("policy_config", policy.source());
     status.put("policy_failures", policy.failures());
     status.put("policy_off", policy.off()); // null while it runs

@@ -244,7 +244,8 @@ public final class Main {
     try {
       PolicyDriver policy;
       try {
-        policy = PolicyDriver.of(options, Runtime.getRuntime().availableProcessors(), System::nanoTime, out);
+        int cpus = HostCpus.online(HostCpus.ONLINE, Runtime.getRuntime().availableProcessors(), err);
+        policy = PolicyDriver.of(options, cpus, System::nanoTime, out);
       } catch (dev.baton.policy.config.ConfigException e) {
         err.println("baton: " + e.getMessage());
         return USAGE;

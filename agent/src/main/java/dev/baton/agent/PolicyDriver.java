@@ -169,6 +169,11 @@ final class PolicyDriver {
     needsUid = cfg.rules().stream().map(Rule::match).anyMatch(m -> m.uid() != Match.ANY_UID);
   }
 
+  /** The CPUs the policy plans for: the host's online CPUs. */
+  int nrCpus() {
+    return nrCpus;
+  }
+
   synchronized String policyName() {
     return config.policy();
   }

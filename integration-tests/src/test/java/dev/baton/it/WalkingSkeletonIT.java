@@ -82,6 +82,9 @@ class WalkingSkeletonIT {
         .contains("\"scheduler\":\"attached\"")
         .contains("\"sched_ext_ops\":\"baton\"")
         .contains("\"sched_ext_state\":\"enabled\"");
+    // The agent ran on CPU 0 alone; its policy plans for every CPU the scheduler manages.
+    assertThat(facts).containsEntry("agent_affinity", "0").containsEntry("cpus", "2");
+    assertThat(facts.get("status_json")).contains("\"cpus\":2,");
   }
 
   @Test
