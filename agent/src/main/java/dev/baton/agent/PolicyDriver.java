@@ -546,12 +546,12 @@ final class PolicyDriver {
   }
 
   private void reload(PolicyConfig cfg) {
-    List<Job> apiJobs =
-        engine.jobs().stream().filter(j -> j.origin() == TrackedJob.Origin.API).map(TrackedJob::registration).toList();
+    List<TrackedJob> apiJobs =
+        engine.jobs().stream().filter(j -> j.origin() == TrackedJob.Origin.API).toList();
     Map<Long, Long> oldTasks = new HashMap<>(appliedTasks);
     Set<Long> oldCgroups = new HashSet<>(appliedCgroups);
     install(cfg);
-    apiJobs.forEach(engine::registerJob);
+    apiJobs.forEach(j -> engine.registerJob(j.registration(), j.sinceNs()));
     // The main thread of each process first, so that it names its process.
     tasks.values().stream().filter(t -> t.pid() == t.tgid()).forEach(engine::taskAppeared);
     tasks.values().stream().filter(t -> t.pid() != t.tgid()).forEach(engine::taskAppeared);

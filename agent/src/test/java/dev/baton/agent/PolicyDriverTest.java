@@ -96,6 +96,26 @@ class PolicyDriverTest {
   }
 
   @Test
+  void aReloadKeepsWhichLiveJobsCameFirst() throws Exception {
+    // 0.8 CPUs each, declared; 90% of two CPUs holds two. Ids against their order of arrival.
+    String[] ids = {"c-first", "b-second", "a-third"};
+    for (int i = 0; i < ids.length; i++) {
+      driver.taskInit(100 + i, 100 + i, 5100 + i, 7, "enc");
+      driver.registerJob(
+          new Job(ids[i], Selector.pids(100 + i), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
+      nowNs += 1_000_000;
+    }
+    driver.tick();
+    assertThat(hints.tasks.get(102).schedClass()).isEqualTo(SchedClass.NORMAL);
+
+    driver.reload(); // a new engine; the clock has not moved
+    driver.tick();
+    assertThat(hints.tasks.get(100).schedClass()).as("the first job").isEqualTo(SchedClass.LIVE);
+    assertThat(hints.tasks.get(101).schedClass()).as("the second").isEqualTo(SchedClass.LIVE);
+    assertThat(hints.tasks.get(102).schedClass()).as("the newest").isEqualTo(SchedClass.NORMAL);
+  }
+
+  @Test
   void aCmdlineRegexSearchThatGivesUpIsLoggedOnceWithItsRuleAndProcess() throws Exception {
     Files.writeString(
         config,

@@ -158,13 +158,22 @@ public final class PolicyEngine {
    * @throws JobLimitException if the job is new and {@link #MAX_API_JOBS} are registered
    */
   public void registerJob(Job job) {
+    registerJob(job, clockNs.getAsLong());
+  }
+
+  /**
+   * As {@link #registerJob(Job)}, a new job taking {@code sinceNs} as its registration time: an
+   * engine rebuilt (a reload, a new scheduler) keeps each job's seniority, which decides which
+   * live jobs are admitted first.
+   */
+  public void registerJob(Job job, long sinceNs) {
     TrackedJob j = jobs.get(job.id());
     if (j == null) {
       if (jobs.values().stream().filter(t -> t.origin() == TrackedJob.Origin.API).count() >= MAX_API_JOBS) {
         throw new JobLimitException(
             "at most " + MAX_API_JOBS + " jobs can be registered; remove some first");
       }
-      j = new TrackedJob(job.id(), TrackedJob.Origin.API, job.spec(), clockNs.getAsLong());
+      j = new TrackedJob(job.id(), TrackedJob.Origin.API, job.spec(), sinceNs);
       jobs.put(job.id(), j);
     }
     boolean reselect = j.job == null || !j.job.selector().equals(job.selector());
