@@ -248,6 +248,7 @@ struct {
 	enum baton_event_kind event_kind;
 	enum baton_stat stat;
 	enum baton_run_delay_consts run_delay_consts;
+	enum scx_exit_code exit_code; /* the kernel's: the agent reads a restart request in exit_code */
 } baton_abi_anchor SEC(".bss");
 
 static void stat_add(u32 idx, u64 n)

@@ -1,8 +1,11 @@
 #!/bin/bash
-# Runs inside a sched_ext guest: a scheduler that stops dispatching (the test-only build
-# bpf/build/test/baton_fault.bpf.o) under CPU hogs. The kernel's watchdog must eject it, every
-# task must go on running (on EEVDF), and the agent must report each ejection, restart with
-# doubling backoff, and give up after restart_max. Prints key=value facts for FaultIT.
+# Runs inside a sched_ext guest. First, the kernel ends the real scheduler when a CPU goes
+# offline and again when it comes back (sched_ext's exit asking for a restart): the agent must
+# attach again each time, not count it as an ejection, and plan for the CPUs now online. Then a
+# scheduler that stops dispatching (the test-only build bpf/build/test/baton_fault.bpf.o) under
+# CPU hogs: the kernel's watchdog must eject it, every task must go on running (on EEVDF), and
+# the agent must report each ejection, restart with doubling backoff, and give up after
+# restart_max. Prints key=value facts for FaultIT.
 set -u
 . integration-tests/scripts/lib.sh
 # The watchdog timeout the scheduler is loaded with: short of the 21 s after which RCU's stall
@@ -11,6 +14,29 @@ timeout_s=${BATON_TEST_TIMEOUT_S:-10}
 restart_max=2
 
 echo "state_before=$(state)"
+
+# --- CPU hotplug: a restart the kernel asks for --------------------------------------------
+# restart_max 0: an exit counted as an ejection would make this agent give up at once.
+start_agent "$out/hotplug.log" --restart-max 0 --restart-backoff-ms 200
+wait_log "$out/hotplug.log" "^baton: attached"
+cpus_now() { curl -sf -m 60 http://127.0.0.1:9755/v1/status | sed -n 's/.*"cpus":\([0-9]*\).*/\1/p'; }
+echo "hotplug_cpus_before=$(cpus_now)"
+echo 0 >/sys/devices/system/cpu/cpu1/online
+echo "hotplug_offline_exit=$?"
+wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/hotplug.log) -ge 2 ]"
+echo "hotplug_offline_state=$(state)"
+echo "hotplug_offline_cpus=$(cpus_now)"
+echo 1 >/sys/devices/system/cpu/cpu1/online
+echo "hotplug_online_exit=$?"
+wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/hotplug.log) -ge 3 ]"
+echo "hotplug_online_state=$(state)"
+echo "hotplug_online_cpus=$(cpus_now)"
+kill -TERM $agent
+wait $agent
+echo "hotplug_agent_exit=$?"
+dmesg_mark=$(dmesg | wc -l) # the fault's enables and ejections are counted after this line
+
+# --- a scheduler that stops dispatching ----------------------------------------------------
 start_canary
 for k in $(seq 1 "$(nproc)"); do
   sh -c 'while :; do :; done' &
@@ -24,13 +50,13 @@ echo "state_final=$(state)"
 echo "restart_max=$restart_max"
 echo "timeout_s=$timeout_s"
 # The kernel's own clock: seconds from each enable to the disable that follows.
-dmesg | awk '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) }
+dmesg | tail -n +$((dmesg_mark + 1)) | awk '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) }
   /sched_ext: BPF scheduler "baton" enabled/ { on = t }
   /sched_ext: BPF scheduler "baton" disabled/ && on { printf "%.1f ", t - on; on = 0 }' \
   >"$out/enabled_s"
 echo "enabled_s=$(cat "$out/enabled_s")"
 # The watchdog (runnable task stall) or, when the stall starves RCU first, its stall detector.
-echo "ejections=$(dmesg | grep 'sched_ext: BPF scheduler "baton" disabled (' | grep -vc 'unregistered')"
+echo "ejections=$(dmesg | tail -n +$((dmesg_mark + 1)) | grep 'sched_ext: BPF scheduler "baton" disabled (' | grep -vc 'unregistered')"
 # After the last ejection everything runs again on the default scheduler.
 t0=$(wc -l <"$out/canary")
 sleep 2
@@ -38,4 +64,5 @@ echo "canary_ticks_after=$(($(wc -l <"$out/canary") - t0))"
 kill $hogs $canary 2>/dev/null
 echo "done=yes"
 dump agent "$out/agent.log"
+dump hotplug "$out/hotplug.log"
 dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

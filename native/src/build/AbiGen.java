@@ -43,10 +43,11 @@ public final class AbiGen {
     static final String INTF_H = "bpf/intf.h";
     static final String PREFIX = "baton_";
     /**
-     * Kernel enums the agent needs by value (the exit kinds it reports), taken from the same BTF
-     * so their values are the kernel's. Not intf.h types, so AbiTypes does not list them.
+     * Kernel enums the agent needs by value (the exit kinds it reports, the exit code's restart
+     * request), taken from the same BTF so their values are the kernel's. Not intf.h types, so
+     * AbiTypes does not list them.
      */
-    static final Set<String> KERNEL_ENUMS = Set.of("scx_exit_kind");
+    static final Set<String> KERNEL_ENUMS = Set.of("scx_exit_kind", "scx_exit_code");
     /**
      * Kernel structs whose fields Java sets in the object before load: sched_ext_ops carries
      * timeout_ms in the struct_ops map's initial value. Not intf.h types either.

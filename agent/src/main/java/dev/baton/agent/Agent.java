@@ -85,6 +85,9 @@ final class Agent implements AgentReadings {
             bpfStats,
             w -> {
               hints.attach(w);
+              if (w != null) { // CPUs may have come or gone since the last attach (a restart asked for)
+                policy.cpus(HostCpus.online(HostCpus.ONLINE, policy.nrCpus(), err));
+              }
               policy.attach(w);
               if (w != null) {
                 service.ready("scheduling");
@@ -238,6 +241,27 @@ final class Agent implements AgentReadings {
         service.stopping();
         out.println("baton: exiting with the scheduler left attached for the next agent (pinned in " + options.pinDir() + ")");
         return Main.HANDED_OVER;
+      }
+      if (exit.restartAsked() && !stop.get()) {
+        // Not an ejection, so not counted against restart_max: the kernel cannot follow a change
+        // (a CPU came or went) without a new scheduler and asks for one. The pause lets a burst
+        // of such changes (CPUs brought online one by one) end in one attach, not one each.
+        long pauseMs = live.get(Tunable.RESTART_BACKOFF_MS);
+        out.println(
+            "baton: the kernel ended the scheduler and asks for it again ("
+                + exit.kindName()
+                + ": "
+                + (exit.message().isBlank() ? exit.reason() : exit.message().strip())
+                + "); attaching again in "
+                + pauseMs
+                + " ms");
+        service.status("re-attaching: " + exit.message().strip());
+        if (!sleepUnlessStopped(pauseMs)) {
+          return Main.OK;
+        }
+        restarts++;
+        metrics.restarted();
+        continue;
       }
       if (exit.byUserSpace()) {
         service.stopping();

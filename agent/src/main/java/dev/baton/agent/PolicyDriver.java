@@ -68,7 +68,7 @@ final class PolicyDriver {
 
   private Path configFile;
   private String source;
-  private final int nrCpus;
+  private int nrCpus;
   private final LongSupplier clockNs;
   private final PrintStream log;
   private final Function<Integer, ProcReader> proc;
@@ -170,8 +170,16 @@ final class PolicyDriver {
   }
 
   /** The CPUs the policy plans for: the host's online CPUs. */
-  int nrCpus() {
+  synchronized int nrCpus() {
     return nrCpus;
+  }
+
+  /** The host now has {@code n} CPUs online: the engine is rebuilt for them at the next attach. */
+  synchronized void cpus(int n) {
+    if (n != nrCpus && n > 0) {
+      log.printf("baton: CPUs online now: %d (were %d); the policy plans for them%n", n, nrCpus);
+      nrCpus = n;
+    }
   }
 
   synchronized String policyName() {

@@ -21,6 +21,7 @@ import dev.baton.bpf.abi.BatonTaskSample;
 import dev.baton.bpf.abi.BatonTunables;
 import dev.baton.bpf.abi.Rodata;
 import dev.baton.bpf.abi.SchedExtOps;
+import dev.baton.bpf.abi.ScxExitCode;
 import dev.baton.bpf.abi.ScxExitKind;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,6 +66,14 @@ final class Scheduler {
     /** Detached by us (or by an administrator), not by an error. */
     boolean byUserSpace() {
       return kind < ScxExitKind.SCX_EXIT_ERROR;
+    }
+
+    /**
+     * The kernel ended the scheduler for a change it cannot follow, and asks for it to be loaded
+     * again: a CPU going online or offline, for a scheduler without the hotplug callbacks.
+     */
+    boolean restartAsked() {
+      return (code & ScxExitCode.SCX_ECODE_ACT_RESTART) != 0;
     }
   }
 

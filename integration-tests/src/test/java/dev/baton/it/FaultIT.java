@@ -10,11 +10,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A scheduler that stops dispatching (the test-only build with its fault compiled in) under CPU
- * hogs, in a real sched_ext kernel: the kernel's watchdog ejects it within its timeout, tasks go
- * on running on the default scheduler, and the agent reports the exit kind and reason, restarts
- * with doubling backoff and gives up after restart_max with a clear final message (exit 8).
- * One guest boot (integration-tests/scripts/fault.sh).
+ * What ends the scheduler from the kernel's side, in a real sched_ext kernel. A CPU taken
+ * offline and brought back: the kernel ends the scheduler each time and asks for a new one, and
+ * the agent attaches again without counting an ejection. A scheduler that stops dispatching (the
+ * test-only build with its fault compiled in) under CPU hogs: the kernel's watchdog ejects it
+ * within its timeout, tasks go on running on the default scheduler, and the agent reports the
+ * exit kind and reason, restarts with doubling backoff and gives up after restart_max with a
+ * clear final message (exit 8). One guest boot (integration-tests/scripts/fault.sh).
  */
 class FaultIT {
 
@@ -35,6 +37,27 @@ class FaultIT {
   void guestRanTheWholeScript() {
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(facts).containsEntry("done", "yes");
+  }
+
+  @Test
+  void aCpuGoingOfflineOrOnlineIsFollowedByANewAttachNotCountedAsAnEjection() {
+    String log = String.join("\n", run.section("hotplug"));
+    assertThat(facts).containsEntry("hotplug_cpus_before", "2");
+    // Each change ended the scheduler (sched_ext asks for a restart); with restart_max 0 an
+    // ejection would have ended this agent, so each was taken for what it is.
+    assertThat(facts).as(log).containsEntry("hotplug_offline_exit", "0").containsEntry("hotplug_offline_state", "enabled");
+    assertThat(facts).as(log).containsEntry("hotplug_online_exit", "0").containsEntry("hotplug_online_state", "enabled");
+    assertThat(run.section("hotplug"))
+        .filteredOn(l -> l.startsWith("baton: the kernel ended the scheduler and asks for it again ("))
+        .hasSize(2)
+        .anySatisfy(l -> assertThat(l).contains("cpu 1 going offline"))
+        .anySatisfy(l -> assertThat(l).contains("cpu 1 going online"))
+        .allSatisfy(l -> assertThat(l).endsWith("); attaching again in 200 ms"));
+    assertThat(log).doesNotContain("giving up", "the kernel ended the scheduler: ");
+    // The policy plans for the CPUs online at each attach.
+    assertThat(facts).containsEntry("hotplug_offline_cpus", "1").containsEntry("hotplug_online_cpus", "2");
+    assertThat(log).contains("baton: CPUs online now: 1 (were 2); the policy plans for them");
+    assertThat(facts).containsEntry("hotplug_agent_exit", "0");
   }
 
   @Test
