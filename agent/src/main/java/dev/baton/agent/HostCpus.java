@@ -1,6 +1,7 @@
 package dev.baton.agent;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -11,8 +12,8 @@ import java.nio.file.Path;
  * (taskset, systemd's CPUAffinity= or CPUQuota=), would have the policy plan live work for one CPU
  * of a 64-CPU host and report every job past the first CPU's worth infeasible.
  *
- * <p>Read once when the agent starts; a CPU brought online or offline later is not counted until
- * the agent restarts.
+ * <p>Read when the agent starts and at each attach: a CPU coming or going ends the scheduler
+ * (sched_ext asks for a new one), so every change is followed by an attach.
  */
 final class HostCpus {
 
@@ -21,7 +22,7 @@ final class HostCpus {
   private HostCpus() {}
 
   /** The online CPUs, or the JVM's count (with a line on {@code log}) if the file cannot be read. */
-  static int online(Path file, int fallback, java.io.PrintStream log) {
+  static int online(Path file, int fallback, PrintStream log) {
     try {
       return count(Files.readString(file));
     } catch (IOException | IllegalArgumentException e) {

@@ -140,7 +140,9 @@ public final class Metrics implements AutoCloseable {
         });
     restarts =
         Counter.builder("baton.scheduler.restarts")
-            .description("Times the agent re-attached the scheduler after the kernel ejected it")
+            .description(
+                "Times the agent attached the scheduler again after the kernel ended it: an"
+                    + " ejection, or a CPU that came or went")
             .baseUnit("restarts")
             .register(registry);
 
