@@ -9,8 +9,8 @@
  * at the release and must all finish (slice threads, as x264 and ffmpeg run them). A late encoder
  * drops nothing: it works through its backlog like an encoder with an output buffer; frames still
  * unfinished when the run ends count as missed, with their lateness at that moment (a lower
- * bound). Per-frame costs can jitter, from a generator seeded by the encoder's
- * name, so every setup sees the same sequence of costs.
+ * bound). Per-frame costs can jitter, from a generator seeded by the encoder's name, so every
+ * setup sees the same sequence of costs.
  * VOD encoders run fixed units of work as fast as they are allowed and count them.
  *
  * Every encoder is one process (VOD threads are threads of it), so a scheduler's control API can
@@ -673,7 +673,8 @@ static void report(const long long *units, long long end_ns)
 		       pct_us(late, enc->frames, 50), pct_us(late, enc->frames, 99),
 		       pct_us(late, enc->frames, 100), ru_ms(&enc->ru), ru_sys_ms(&enc->ru),
 		       sh->burn_ns[e] ? 100.0 * sh->stall_ns[e] / sh->burn_ns[e] : 0.0,
-		       first < 0 ? -1 : first * enc->period_us / 1000, last < 0 ? -1 : last * enc->period_us / 1000);
+		       first < 0 ? -1 : first * enc->period_us / 1000,
+		       last < 0 ? -1 : last * enc->period_us / 1000);
 	}
 
 	double tenant_ups[MAX_TENANTS] = { 0 }, vod_ups = 0;

@@ -247,15 +247,11 @@ final class Agent implements AgentReadings {
         // (a CPU came or went) without a new scheduler and asks for one. The pause lets a burst
         // of such changes (CPUs brought online one by one) end in one attach, not one each.
         long pauseMs = live.get(Tunable.RESTART_BACKOFF_MS);
+        String why = exit.message().isBlank() ? exit.reason() : exit.message().strip();
         out.println(
             "baton: the kernel ended the scheduler and asks for it again ("
-                + exit.kindName()
-                + ": "
-                + (exit.message().isBlank() ? exit.reason() : exit.message().strip())
-                + "); attaching again in "
-                + pauseMs
-                + " ms");
-        service.status("re-attaching: " + exit.message().strip());
+                + exit.kindName() + ": " + why + "); attaching again in " + pauseMs + " ms");
+        service.status("re-attaching: " + why);
         if (!sleepUnlessStopped(pauseMs)) {
           return Main.OK;
         }
