@@ -214,6 +214,7 @@ struct cpu_ctx {
 	u32 guard_cls;                    /* ... and serves this class first */
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
 	bool guarded;                     /* its next task came from the guard: cap its slice */
+	bool offline;                     /* going or gone offline: no LIVE wakeup may pick it */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
 	u64 clock[BATON_NR_CLASSES];      /* per class: vtime reached by the tasks pinned here */
 };
@@ -446,7 +447,7 @@ static s32 preempt_victim(struct task_struct *p, u64 deadline, s32 here)
 		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 			continue;
 		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
-		if (!c)
+		if (!c || c->offline)
 			continue;
 		if (c->running_key > latest || (c->running_key == latest && victim >= 0 && cpu == here)) {
 			latest = c->running_key;
@@ -1016,14 +1017,62 @@ static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
 	return 0;
 }
 
+/*
+ * CPU hotplug. Without these callbacks sched_ext ends the scheduler whenever a CPU goes offline or
+ * comes online (and asks for a new one): measured in the VM, about a second on EEVDF, a new attach
+ * and the operator's hints lost, for each CPU that an operator, rasdaemon (a CPU with too many
+ * corrected errors) or an SMT switch takes away or gives back. A CPU going offline still runs
+ * tasks until they are migrated, and each would mark it as a preemption victim again, so it is
+ * flagged rather than marked: a LIVE wakeup that kicked it would wait for a dispatch that never
+ * comes. One coming online has not served any class yet, which its guard would take for
+ * starvation. The count tells the agent how much live work the host can take.
+ */
+#ifndef BATON_TEST_NO_HOTPLUG /* bpf/test/baton_nohotplug.bpf.c */
+static void cpu_hotplug(s32 cpu, bool online)
+{
+	struct cpu_ctx *c;
+	u64 now = baton_now();
+	u32 zero = 0, cls;
+
+	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+	if (c) {
+		c->offline = !online;
+		c->kicked = false;
+		c->guard_end = 0;
+		c->running_key = NONLIVE_KEY(BATON_CLASS_IDLE);
+		bpf_for(cls, 0, BATON_NR_CLASSES)
+			c->served_at[class_index(cls)] = now;
+	}
+	if (online)
+		__sync_fetch_and_add(&live.nr_cpus, 1);
+	else
+		__sync_fetch_and_sub(&live.nr_cpus, 1);
+}
+
+void BPF_STRUCT_OPS(baton_cpu_online, s32 cpu)
+{
+	cpu_hotplug(cpu, true);
+}
+
+void BPF_STRUCT_OPS(baton_cpu_offline, s32 cpu)
+{
+	cpu_hotplug(cpu, false);
+}
+#endif
+
 s32 BPF_STRUCT_OPS_SLEEPABLE(baton_init)
 {
+	const struct cpumask *online;
 	struct bpf_timer *timer;
 	u32 zero = 0;
 	s32 err;
 	u32 cls;
 
 	nr_cpu_ids = scx_bpf_nr_cpu_ids();
+	/* sched_ext holds off hotplug while it enables a scheduler: the count cannot go stale here. */
+	online = scx_bpf_get_online_cpumask();
+	live.nr_cpus = bpf_cpumask_weight(online);
+	scx_bpf_put_cpumask(online);
 	bpf_for(cls, 0, BATON_NR_CLASSES) {
 		err = scx_bpf_create_dsq(cls, -1);
 		if (err)
@@ -1113,6 +1162,10 @@ struct sched_ext_ops baton_ops = {
 	.enable = (void *)baton_enable,
 	.set_cpumask = (void *)baton_set_cpumask,
 	.exit_task = (void *)baton_exit_task,
+#ifndef BATON_TEST_NO_HOTPLUG
+	.cpu_online = (void *)baton_cpu_online,
+	.cpu_offline = (void *)baton_cpu_offline,
+#endif
 	.init = (void *)baton_init,
 	.exit = (void *)baton_exit,
 	.dump = (void *)baton_dump,

@@ -171,8 +171,9 @@ struct baton_tunables {
 _Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");
 
 /*
- * What the agent changes while the scheduler runs: the variable `live`, alone in section
- * .data.live, which libbpf maps into the agent's memory; plain aligned stores, no system call.
+ * What the agent changes while the scheduler runs, and the one thing it reads there: the variable
+ * `live`, alone in section .data.live, which libbpf maps into the agent's memory; plain aligned
+ * loads and stores, no system call.
  */
 struct baton_live {
 	u64 abi_fingerprint;             /* set by the agent that loaded this scheduler: its build's */
@@ -184,8 +185,10 @@ struct baton_live {
 	u64 slice_ns[BATON_NR_CLASSES];  /* default time slice per class (clamped to 50 us .. 1 s) */
 	u64 announce_gen;                /* bumped by an adopting agent: every task announces itself */
 	                                 /* again (BATON_EV_TASK_INIT) when it next runs */
+	u64 nr_cpus;                     /* written by BPF: the CPUs it schedules, counted at attach */
+	                                 /* and kept at each CPU hotplug; the agent plans for them */
 };
-_Static_assert(sizeof(struct baton_live) == 72, "baton_live is part of the ABI");
+_Static_assert(sizeof(struct baton_live) == 80, "baton_live is part of the ABI");
 
 /*
  * Argument of the baton_query_task program (run with BPF_PROG_TEST_RUN): what the kernel knows of

@@ -1,11 +1,13 @@
 #!/bin/bash
-# Runs inside a sched_ext guest. First, the kernel ends the real scheduler when a CPU goes
-# offline and again when it comes back (sched_ext's exit asking for a restart): the agent must
-# attach again each time, not count it as an ejection, and plan for the CPUs now online. Then a
-# scheduler that stops dispatching (the test-only build bpf/build/test/baton_fault.bpf.o) under
-# CPU hogs: the kernel's watchdog must eject it, every task must go on running (on EEVDF), and
-# the agent must report each ejection, restart with doubling backoff, and give up after
-# restart_max. Prints key=value facts for FaultIT.
+# Runs inside a sched_ext guest. First, a CPU goes offline and comes back under the real
+# scheduler, which follows both in place: no new attach, the policy plans for the CPUs online, and
+# the CPU brought back runs tasks. Under a test build without the hotplug callbacks, the kernel
+# ends the scheduler at each change and asks for a new one: the agent must attach again, not
+# count it as an ejection, and plan for the CPUs now online. Then a scheduler that stops
+# dispatching (the test-only build bpf/build/test/baton_fault.bpf.o) under CPU hogs: the
+# kernel's watchdog must eject it, every task must go on running (on EEVDF), and the agent must
+# report each ejection, restart with doubling backoff, and give up after restart_max. Prints
+# key=value facts for FaultIT.
 set -u
 . integration-tests/scripts/lib.sh
 # The watchdog timeout the scheduler is loaded with: short of the 21 s after which RCU's stall
@@ -15,25 +17,53 @@ restart_max=2
 
 echo "state_before=$(state)"
 
-# --- CPU hotplug: a restart the kernel asks for --------------------------------------------
-# restart_max 0: an exit counted as an ejection would make this agent give up at once.
+# --- CPU hotplug, followed in place ---------------------------------------------------------
+# restart_max 0: an exit counted as an ejection would make the agent give up at once.
+mark=$(dmesg | wc -l)
 start_agent "$out/hotplug.log" --restart-max 0 --restart-backoff-ms 200
 wait_log "$out/hotplug.log" "^baton: attached"
 cpus_now() { curl -sf -m 60 http://127.0.0.1:9755/v1/status | sed -n 's/.*"cpus":\([0-9]*\).*/\1/p'; }
 echo "hotplug_cpus_before=$(cpus_now)"
 echo 0 >/sys/devices/system/cpu/cpu1/online
 echo "hotplug_offline_exit=$?"
-wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/hotplug.log) -ge 2 ]"
+wait_log "$out/hotplug.log" "CPUs online now: 1"
 echo "hotplug_offline_state=$(state)"
 echo "hotplug_offline_cpus=$(cpus_now)"
 echo 1 >/sys/devices/system/cpu/cpu1/online
 echo "hotplug_online_exit=$?"
-wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/hotplug.log) -ge 3 ]"
+wait_log "$out/hotplug.log" "CPUs online now: 2"
 echo "hotplug_online_state=$(state)"
 echo "hotplug_online_cpus=$(cpus_now)"
+# The CPU brought back serves its share: a hog allowed only there runs.
+taskset -c 1 sh -c 'while :; do :; done' &
+pinned=$!
+sleep 2
+echo "hotplug_pinned_ticks=$(awk '{ print $14 + $15 }' /proc/$pinned/stat)"
+kill $pinned
+echo "hotplug_attaches=$(grep -c '^baton: attached' "$out/hotplug.log")"
+echo "hotplug_enables=$(dmesg | tail -n +$((mark + 1)) | grep -c 'BPF scheduler "baton" enabled')"
+echo "hotplug_disables=$(dmesg | tail -n +$((mark + 1)) | grep -c 'BPF scheduler "baton" disabled')"
 kill -TERM $agent
 wait $agent
 echo "hotplug_agent_exit=$?"
+
+# --- CPU hotplug under a scheduler without the hotplug callbacks: a restart asked for --------
+plain_opts=$BATON_JAVA_OPTS
+export BATON_JAVA_OPTS="$plain_opts -Dbaton.test.bpf-object=$PWD/bpf/build/test/baton_nohotplug.bpf.o"
+start_agent "$out/restart.log" --restart-max 0 --restart-backoff-ms 200
+export BATON_JAVA_OPTS=$plain_opts
+wait_log "$out/restart.log" "^baton: attached"
+echo 0 >/sys/devices/system/cpu/cpu1/online
+wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/restart.log) -ge 2 ]"
+echo "restart_offline_state=$(state)"
+echo "restart_offline_cpus=$(cpus_now)"
+echo 1 >/sys/devices/system/cpu/cpu1/online
+wait_until 3000 sh -c "[ \$(grep -c '^baton: attached' $out/restart.log) -ge 3 ]"
+echo "restart_online_state=$(state)"
+echo "restart_online_cpus=$(cpus_now)"
+kill -TERM $agent
+wait $agent
+echo "restart_agent_exit=$?"
 dmesg_mark=$(dmesg | wc -l) # the fault's enables and ejections are counted after this line
 
 # --- a scheduler that stops dispatching ----------------------------------------------------
@@ -65,4 +95,5 @@ kill $hogs $canary 2>/dev/null
 echo "done=yes"
 dump agent "$out/agent.log"
 dump hotplug "$out/hotplug.log"
+dump restart "$out/restart.log"
 dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

@@ -85,9 +85,6 @@ final class Agent implements AgentReadings {
             bpfStats,
             w -> {
               hints.attach(w);
-              if (w != null) { // CPUs may have come or gone since the last attach (a restart asked for)
-                policy.cpus(HostCpus.online(HostCpus.ONLINE, policy.nrCpus(), err));
-              }
               policy.attach(w);
               if (w != null) {
                 service.ready("scheduling");
@@ -244,8 +241,10 @@ final class Agent implements AgentReadings {
       }
       if (exit.restartAsked() && !stop.get()) {
         // Not an ejection, so not counted against restart_max: the kernel cannot follow a change
-        // (a CPU came or went) without a new scheduler and asks for one. The pause lets a burst
-        // of such changes (CPUs brought online one by one) end in one attach, not one each.
+        // without a new scheduler and asks for one. Baton's follows CPU hotplug itself; a
+        // scheduler without the hotplug callbacks (a test build, or a kernel that asks for
+        // another reason) ends up here. The pause lets a burst of such changes (CPUs brought
+        // online one by one) end in one attach, not one each.
         long pauseMs = live.get(Tunable.RESTART_BACKOFF_MS);
         String why = exit.message().isBlank() ? exit.reason() : exit.message().strip();
         out.println(

@@ -125,6 +125,11 @@ public final class HintWriter implements Hints {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
   }
 
+  /** The CPUs the scheduler runs on, as the BPF side counts them (hotplug included); 0: not yet. */
+  public int cpus() {
+    return (int) live.getLong(0, LIVE + BatonLive.NR_CPUS_OFFSET);
+  }
+
   /** Sets the default time slice of a class, in microseconds. */
   public synchronized void setClassSlice(SchedClass schedClass, long sliceUs) {
     if (sliceUs < Hint.MIN_SLICE_US || sliceUs > Hint.MAX_SLICE_US) {

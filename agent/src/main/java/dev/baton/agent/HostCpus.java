@@ -12,8 +12,9 @@ import java.nio.file.Path;
  * (taskset, systemd's CPUAffinity= or CPUQuota=), would have the policy plan live work for one CPU
  * of a 64-CPU host and report every job past the first CPU's worth infeasible.
  *
- * <p>Read when the agent starts and at each attach: a CPU coming or going ends the scheduler
- * (sched_ext asks for a new one), so every change is followed by an attach.
+ * <p>Read when the agent starts, for what it decides before a scheduler is attached (jobs
+ * restored or registered early). From the attach on, the BPF side's count takes over: it follows
+ * CPUs going offline and coming online ({@code baton_live.nr_cpus}).
  */
 final class HostCpus {
 

@@ -174,11 +174,25 @@ final class PolicyDriver {
     return nrCpus;
   }
 
-  /** The host now has {@code n} CPUs online: the engine is rebuilt for them at the next attach. */
+  /**
+   * The scheduler now runs on {@code n} CPUs: the engine is rebuilt for them, now if a scheduler
+   * is attached (a CPU went offline or came online under it), else at the next attach. Live
+   * capacity is a share of the CPUs, so jobs admitted for more CPUs may be shed, and jobs shed
+   * for fewer admitted again; the API's jobs keep their seniority. A no-op for the same count or
+   * for 0 (not counted).
+   */
   synchronized void cpus(int n) {
-    if (n != nrCpus && n > 0) {
-      log.printf("baton: CPUs online now: %d (were %d); the policy plans for them%n", n, nrCpus);
-      nrCpus = n;
+    if (n == nrCpus || n <= 0) {
+      return;
+    }
+    log.printf("baton: CPUs online now: %d (were %d); the policy plans for them%n", n, nrCpus);
+    nrCpus = n;
+    if (hints != null) {
+      try {
+        reload(config);
+      } catch (RuntimeException | StackOverflowError e) {
+        failed("planning for " + n + " CPUs", e);
+      }
     }
   }
 

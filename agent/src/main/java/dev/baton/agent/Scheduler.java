@@ -326,6 +326,8 @@ final class Scheduler {
       // gets a CPU in a live overload only from the guard's windows (starve_ms / 10 of a CPU every
       // starve_ms or so): enough to tick and to shed the overload (FarmOverloadIT).
       hints.setTask((int) ProcessHandle.current().pid(), Hint.of(SchedClass.INTERACTIVE));
+      int cpus = hints.cpus();
+      policy.cpus(cpus); // before the policy's first hints for this scheduler
       onAttached.accept(hints);
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
       long nextExitCheck = System.nanoTime() + EXIT_CHECK_NS;
@@ -337,6 +339,10 @@ final class Scheduler {
         ring.poll(pollMs, this::onRecord);
         hints.heartbeat();
         watch.polled(System.nanoTime());
+        if (hints.cpus() != cpus) { // a CPU went offline or came online
+          cpus = hints.cpus();
+          policy.cpus(cpus);
+        }
         policy.tickIfDue(System.nanoTime());
         watch.ticked(System.nanoTime());
         publishedEvents = events;

@@ -116,7 +116,7 @@ class PolicyDriverTest {
   }
 
   @Test
-  void aChangeOfOnlineCpusTakesEffectAtTheNextAttachWithTheJobsKept() {
+  void aChangeOfOnlineCpusUnderTheSchedulerTakesEffectAtOnceWithTheJobsKept() {
     driver.taskInit(100, 100, 5100, 7, "enc");
     driver.taskInit(200, 200, 5200, 7, "enc");
     // 0.8 CPUs each, declared: both fit the 1.8 CPUs that 90% of two CPUs gives live work.
@@ -126,17 +126,36 @@ class PolicyDriverTest {
     driver.tick();
     assertThat(hints.tasks.get(200).schedClass()).isEqualTo(SchedClass.LIVE);
 
-    driver.cpus(1);
+    driver.cpus(1); // CPU 1 went offline under the scheduler: no tick, no attach needed
     assertThat(driver.nrCpus()).isEqualTo(1);
-    assertThat(hints.tasks.get(200).schedClass()).as("nothing changes before the attach").isEqualTo(SchedClass.LIVE);
-    driver.attach(hints); // the scheduler the kernel asked for, on one CPU
-    driver.tick();
     assertThat(hints.tasks.get(100).schedClass()).isEqualTo(SchedClass.LIVE);
     assertThat(hints.tasks.get(200).schedClass()).as("0.9 CPUs hold one job now").isEqualTo(SchedClass.NORMAL);
     assertThat(log.toString()).contains("baton: CPUs online now: 1 (were 2); the policy plans for them");
 
+    driver.cpus(2); // and came back
+    assertThat(hints.tasks.get(200).schedClass()).isEqualTo(SchedClass.LIVE);
+
     driver.cpus(0); // nonsense from a broken count: ignored
-    assertThat(driver.nrCpus()).isEqualTo(1);
+    assertThat(driver.nrCpus()).isEqualTo(2);
+  }
+
+  @Test
+  void aChangeOfOnlineCpusWithNoSchedulerTakesEffectAtTheNextAttach() {
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    driver.taskInit(200, 200, 5200, 7, "enc");
+    driver.registerJob(new Job("old", Selector.pids(100), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
+    nowNs += 1_000_000;
+    driver.registerJob(new Job("new", Selector.pids(200), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
+    driver.tick();
+    driver.attach(null); // the scheduler ended (a restart the kernel asked for)
+    hints.tasks.clear();
+
+    driver.cpus(1);
+    assertThat(hints.tasks).as("no scheduler, nothing written").isEmpty();
+    driver.attach(hints); // the new scheduler, on one CPU
+    driver.tick();
+    assertThat(hints.tasks.get(100).schedClass()).isEqualTo(SchedClass.LIVE);
+    assertThat(hints.tasks.get(200).schedClass()).as("planned for one CPU").isEqualTo(SchedClass.NORMAL);
   }
 
   @Test

@@ -10,13 +10,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * What ends the scheduler from the kernel's side, in a real sched_ext kernel. A CPU taken
- * offline and brought back: the kernel ends the scheduler each time and asks for a new one, and
- * the agent attaches again without counting an ejection. A scheduler that stops dispatching (the
- * test-only build with its fault compiled in) under CPU hogs: the kernel's watchdog ejects it
- * within its timeout, tasks go on running on the default scheduler, and the agent reports the
- * exit kind and reason, restarts with doubling backoff and gives up after restart_max with a
- * clear final message (exit 8). One guest boot (integration-tests/scripts/fault.sh).
+ * CPU hotplug and what ends the scheduler from the kernel's side, in a real sched_ext kernel. A
+ * CPU taken offline and brought back: Baton's scheduler follows both in place, and the policy
+ * plans for the CPUs online; a test build without the hotplug callbacks is ended by the kernel
+ * at each change with a request for a new one, and the agent attaches again without counting an
+ * ejection. A scheduler that stops dispatching (the test-only build with its fault compiled in)
+ * under CPU hogs: the kernel's watchdog ejects it within its timeout, tasks go on running on the
+ * default scheduler, and the agent reports the exit kind and reason, restarts with doubling
+ * backoff and gives up after restart_max with a clear final message (exit 8). One guest boot
+ * (integration-tests/scripts/fault.sh).
  */
 class FaultIT {
 
@@ -40,14 +42,33 @@ class FaultIT {
   }
 
   @Test
-  void aCpuGoingOfflineOrOnlineIsFollowedByANewAttachNotCountedAsAnEjection() {
+  void aCpuGoingOfflineOrOnlineIsFollowedInPlace() {
     String log = String.join("\n", run.section("hotplug"));
     assertThat(facts).containsEntry("hotplug_cpus_before", "2");
-    // Each change ended the scheduler (sched_ext asks for a restart); with restart_max 0 an
-    // ejection would have ended this agent, so each was taken for what it is.
     assertThat(facts).as(log).containsEntry("hotplug_offline_exit", "0").containsEntry("hotplug_offline_state", "enabled");
     assertThat(facts).as(log).containsEntry("hotplug_online_exit", "0").containsEntry("hotplug_online_state", "enabled");
-    assertThat(run.section("hotplug"))
+    // One scheduler throughout: the kernel neither ended it nor enabled another.
+    assertThat(facts).as(log).containsEntry("hotplug_attaches", "1").containsEntry("hotplug_enables", "1");
+    assertThat(facts).as(log).containsEntry("hotplug_disables", "0");
+    assertThat(log).doesNotContain("asks for it again", "the kernel ended the scheduler");
+    // The BPF side counts the CPUs; the policy plans for them at once.
+    assertThat(facts).containsEntry("hotplug_offline_cpus", "1").containsEntry("hotplug_online_cpus", "2");
+    assertThat(log)
+        .contains(
+            "baton: CPUs online now: 1 (were 2); the policy plans for them",
+            "baton: CPUs online now: 2 (were 1); the policy plans for them");
+    // The CPU brought back runs what only it may run (clock ticks of CPU time in 2 s).
+    assertThat(Long.parseLong(facts.get("hotplug_pinned_ticks"))).isPositive();
+    assertThat(facts).containsEntry("hotplug_agent_exit", "0");
+  }
+
+  @Test
+  void underASchedulerWithoutHotplugCallbacksEachChangeIsANewAttachNotAnEjection() {
+    String log = String.join("\n", run.section("restart"));
+    // Each change ended the scheduler (sched_ext asks for a restart); with restart_max 0 an
+    // ejection would have ended this agent, so each was taken for what it is.
+    assertThat(facts).as(log).containsEntry("restart_offline_state", "enabled").containsEntry("restart_online_state", "enabled");
+    assertThat(run.section("restart"))
         .filteredOn(l -> l.startsWith("baton: the kernel ended the scheduler and asks for it again ("))
         .hasSize(2)
         .anySatisfy(l -> assertThat(l).contains("cpu 1 going offline"))
@@ -55,9 +76,8 @@ class FaultIT {
         .allSatisfy(l -> assertThat(l).endsWith("); attaching again in 200 ms"));
     assertThat(log).doesNotContain("giving up", "the kernel ended the scheduler: ");
     // The policy plans for the CPUs online at each attach.
-    assertThat(facts).containsEntry("hotplug_offline_cpus", "1").containsEntry("hotplug_online_cpus", "2");
-    assertThat(log).contains("baton: CPUs online now: 1 (were 2); the policy plans for them");
-    assertThat(facts).containsEntry("hotplug_agent_exit", "0");
+    assertThat(facts).containsEntry("restart_offline_cpus", "1").containsEntry("restart_online_cpus", "2");
+    assertThat(facts).containsEntry("restart_agent_exit", "0");
   }
 
   @Test

@@ -142,7 +142,7 @@ public final class Metrics implements AutoCloseable {
         Counter.builder("baton.scheduler.restarts")
             .description(
                 "Times the agent attached the scheduler again after the kernel ended it: an"
-                    + " ejection, or a CPU that came or went")
+                    + " ejection, or an exit that asked for a new scheduler")
             .baseUnit("restarts")
             .register(registry);
 
