@@ -214,7 +214,7 @@ struct cpu_ctx {
 	u32 guard_cls;                    /* ... and serves this class first */
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
 	bool guarded;                     /* its next task came from the guard: cap its slice */
-	bool offline;                     /* going or gone offline: no LIVE wakeup may pick it */
+	bool offline;                     /* gone offline: no LIVE wakeup may pick it */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
 	u64 clock[BATON_NR_CLASSES];      /* per class: vtime reached by the tasks pinned here */
 };
@@ -1021,11 +1021,11 @@ static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
  * CPU hotplug. Without these callbacks sched_ext ends the scheduler whenever a CPU goes offline or
  * comes online (and asks for a new one): measured in the VM, about a second on EEVDF, a new attach
  * and the operator's hints lost, for each CPU that an operator, rasdaemon (a CPU with too many
- * corrected errors) or an SMT switch takes away or gives back. A CPU going offline still runs
- * tasks until they are migrated, and each would mark it as a preemption victim again, so it is
- * flagged rather than marked: a LIVE wakeup that kicked it would wait for a dispatch that never
- * comes. One coming online has not served any class yet, which its guard would take for
- * starvation. The count tells the agent how much live work the host can take.
+ * corrected errors) or an SMT switch takes away or gives back. A CPU gone offline keeps the
+ * preemption mark of whatever ran there last, so it is flagged, and the victim scan skips it: a
+ * LIVE wakeup that kicked it would wait for a dispatch that never comes. One coming online has
+ * not served any class yet, which its guard would take for starvation. The count tells the agent
+ * how much live work the host can take.
  */
 #ifndef BATON_TEST_NO_HOTPLUG /* bpf/test/baton_nohotplug.bpf.c */
 static void cpu_hotplug(s32 cpu, bool online)
