@@ -1019,13 +1019,13 @@ static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
 
 /*
  * CPU hotplug. Without these callbacks sched_ext ends the scheduler whenever a CPU goes offline or
- * comes online (and asks for a new one): measured in the VM, about a second on EEVDF, a new attach
- * and the operator's hints lost, for each CPU that an operator, rasdaemon (a CPU with too many
- * corrected errors) or an SMT switch takes away or gives back. A CPU gone offline keeps the
- * preemption mark of whatever ran there last, so it is flagged, and the victim scan skips it: a
- * LIVE wakeup that kicked it would wait for a dispatch that never comes. One coming online has
- * not served any class yet, which its guard would take for starvation. The count tells the agent
- * how much live work the host can take.
+ * comes online (and asks for a new one): measured in the VM, a second on EEVDF at rest and up to
+ * 19 s under live load, a new attach and the operator's hints lost, for each CPU that an
+ * operator, rasdaemon (a CPU with too many corrected errors) or an SMT switch takes away or
+ * gives back. A CPU gone offline keeps the preemption mark of whatever ran there last, so it is
+ * flagged, and the victim scan skips it: a LIVE wakeup that kicked it would wait for a dispatch
+ * that never comes. One coming online has not served any class yet, which its guard would take
+ * for starvation. The count tells the agent how much live work the host can take.
  */
 #ifndef BATON_TEST_NO_HOTPLUG /* bpf/test/baton_nohotplug.bpf.c */
 static void cpu_hotplug(s32 cpu, bool online)

@@ -339,8 +339,9 @@ final class Scheduler {
         ring.poll(pollMs, this::onRecord);
         hints.heartbeat();
         watch.polled(System.nanoTime());
-        if (hints.cpus() != cpus) { // a CPU went offline or came online
-          cpus = hints.cpus();
+        int cpusNow = hints.cpus();
+        if (cpusNow != cpus) { // a CPU went offline or came online
+          cpus = cpusNow;
           policy.cpus(cpus);
         }
         policy.tickIfDue(System.nanoTime());

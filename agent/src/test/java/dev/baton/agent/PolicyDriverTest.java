@@ -115,16 +115,23 @@ class PolicyDriverTest {
     assertThat(hints.tasks.get(102).schedClass()).as("the newest").isEqualTo(SchedClass.NORMAL);
   }
 
-  @Test
-  void aChangeOfOnlineCpusUnderTheSchedulerTakesEffectAtOnceWithTheJobsKept() {
+  /**
+   * Two live jobs of 0.8 CPUs each, declared, registered a millisecond apart: both fit the 1.8
+   * CPUs that 90% of two CPUs gives live work, and only the older one fits one CPU's 0.9.
+   */
+  private void twoLiveJobsOnTwoCpus() {
     driver.taskInit(100, 100, 5100, 7, "enc");
     driver.taskInit(200, 200, 5200, 7, "enc");
-    // 0.8 CPUs each, declared: both fit the 1.8 CPUs that 90% of two CPUs gives live work.
     driver.registerJob(new Job("old", Selector.pids(100), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
     nowNs += 1_000_000;
     driver.registerJob(new Job("new", Selector.pids(200), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
     driver.tick();
     assertThat(hints.tasks.get(200).schedClass()).isEqualTo(SchedClass.LIVE);
+  }
+
+  @Test
+  void aChangeOfOnlineCpusUnderTheSchedulerTakesEffectAtOnceWithTheJobsKept() {
+    twoLiveJobsOnTwoCpus();
 
     driver.cpus(1); // CPU 1 went offline under the scheduler: no tick, no attach needed
     assertThat(driver.nrCpus()).isEqualTo(1);
@@ -141,12 +148,7 @@ class PolicyDriverTest {
 
   @Test
   void aChangeOfOnlineCpusWithNoSchedulerTakesEffectAtTheNextAttach() {
-    driver.taskInit(100, 100, 5100, 7, "enc");
-    driver.taskInit(200, 200, 5200, 7, "enc");
-    driver.registerJob(new Job("old", Selector.pids(100), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
-    nowNs += 1_000_000;
-    driver.registerJob(new Job("new", Selector.pids(200), JobSpec.live("t", new LiveSpec(20_000, 16_000))));
-    driver.tick();
+    twoLiveJobsOnTwoCpus();
     driver.attach(null); // the scheduler ended (a restart the kernel asked for)
     hints.tasks.clear();
 
