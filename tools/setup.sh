@@ -23,7 +23,7 @@ codename=${VERSION_CODENAME:-unknown}
 if [ "${ID:-}" != debian ]; then
   note "this is ${PRETTY_NAME:-an unknown system}; setup knows Debian 12 and 13."
   note "elsewhere install by hand: clang >= 19, libbpf-dev >= 1.4, bpftool, qemu-system-x86 >= 10,"
-  note "a static busybox, zstd, xz, gcc, make and a JDK >= 25; then run setup again to fetch kernels."
+  note "a static busybox, stress-ng, zstd, xz, gcc, make and a JDK >= 25; then run setup again to fetch kernels."
 fi
 
 apt_dir=$BATON_CACHE/apt
@@ -72,6 +72,7 @@ command -v curl >/dev/null || missing_base+=(curl) # the VM tests scrape and que
 command -v python3 >/dev/null || missing_base+=(python3) # plays systemd's notify socket in a test
 command -v modinfo >/dev/null || missing_base+=(kmod)
 have_pkg busybox-static || missing_base+=(busybox-static)
+command -v stress-ng >/dev/null || missing_base+=(stress-ng) # FaultIT stresses the scheduler with it
 
 libbpf_ver=$(pkg-config --modversion libbpf 2>/dev/null || echo 0)
 ver_ge "$libbpf_ver" 1.4 || missing_bpo+=(libbpf-dev libbpf1)

@@ -1,13 +1,13 @@
 #!/bin/bash
 # Runs inside a sched_ext guest. First, a CPU goes offline and comes back under the real
 # scheduler, which follows both in place: no new attach, the policy plans for the CPUs online, and
-# the CPU brought back runs tasks. Under a test build without the hotplug callbacks, the kernel
-# ends the scheduler at each change and asks for a new one: the agent must attach again, not
-# count it as an ejection, and plan for the CPUs now online. Then a scheduler that stops
-# dispatching (the test-only build bpf/build/test/baton_fault.bpf.o) under CPU hogs: the
-# kernel's watchdog must eject it, every task must go on running (on EEVDF), and the agent must
-# report each ejection, restart with doubling backoff, and give up after restart_max. Prints
-# key=value facts for FaultIT.
+# the CPU brought back runs tasks; stress-ng's scheduler stressors do not end it either. Under a
+# test build without the hotplug callbacks, the kernel ends the scheduler at each change and asks
+# for a new one: the agent must attach again, not count it as an ejection, and plan for the CPUs
+# now online. Then a scheduler that stops dispatching (the test-only build
+# bpf/build/test/baton_fault.bpf.o) under CPU hogs: the kernel's watchdog must eject it, every
+# task must go on running (on EEVDF), and the agent must report each ejection, restart with
+# doubling backoff, and give up after restart_max. Prints key=value facts for FaultIT.
 set -u
 . integration-tests/scripts/lib.sh
 # The watchdog timeout the scheduler is loaded with: short of the 21 s after which RCU's stall
@@ -40,6 +40,24 @@ pinned=$!
 sleep 2
 echo "hotplug_pinned_ticks=$(awk '{ print $14 + $15 }' /proc/$pinned/stat)"
 kill $pinned
+# What a stress test of a host throws at a scheduler, under the same one: tasks pinned and freed,
+# moved in and out of sched_ext by policy changes (FIFO, RR, DEADLINE, BATCH, IDLE), sched_*
+# calls racing exiting tasks, nice changes, yields, CPUs going offline and online in a loop.
+# None may end it: the counts below cover this too, and with restart_max 0 an ejection would
+# also have ended the agent. (--pathological: stress-ng's cpu-online wants it.)
+if command -v stress-ng >/dev/null; then
+  echo "stress_ng=$(stress-ng --version | sed -n 's/^stress-ng, version \([^ ]*\).*/\1/p')"
+  for s in affinity schedpolicy race-sched nice yield cpu-online; do
+    stress-ng --$s 2 --timeout 5 --pathological >"$out/stress.log" 2>&1
+    echo "stress_${s//-/_}_exit=$?"
+    sed "s/^/stress|$s: /" "$out/stress.log" >>"$out/stress-all.log"
+  done
+  [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 1 ] || echo 1 >/sys/devices/system/cpu/cpu1/online
+  echo "stress_state=$(state)"
+  echo "stress_agent=$(kill -0 $agent 2>/dev/null && echo running || echo gone)"
+else
+  echo "stress_ng=absent"
+fi
 echo "hotplug_attaches=$(grep -c '^baton: attached' "$out/hotplug.log")"
 echo "hotplug_enables=$(dmesg | tail -n +$((mark + 1)) | grep -c 'BPF scheduler "baton" enabled')"
 echo "hotplug_disables=$(dmesg | tail -n +$((mark + 1)) | grep -c 'BPF scheduler "baton" disabled')"
@@ -96,4 +114,5 @@ echo "done=yes"
 dump agent "$out/agent.log"
 dump hotplug "$out/hotplug.log"
 dump restart "$out/restart.log"
+cat "$out/stress-all.log" 2>/dev/null
 dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

@@ -12,12 +12,14 @@ import org.junit.jupiter.api.Test;
 /**
  * CPU hotplug and what ends the scheduler from the kernel's side, in a real sched_ext kernel. A
  * CPU taken offline and brought back: Baton's scheduler follows both in place, and the policy
- * plans for the CPUs online; a test build without the hotplug callbacks is ended by the kernel
- * at each change with a request for a new one, and the agent attaches again without counting an
- * ejection. A scheduler that stops dispatching (the test-only build with its fault compiled in)
- * under CPU hogs: the kernel's watchdog ejects it within its timeout, tasks go on running on the
- * default scheduler, and the agent reports the exit kind and reason, restarts with doubling
- * backoff and gives up after restart_max with a clear final message (exit 8). One guest boot
+ * plans for the CPUs online; stress-ng's scheduler stressors (affinity and policy changes, races
+ * with exiting tasks, CPUs going offline and online in a loop) do not end it either. A test build
+ * without the hotplug callbacks is ended by the kernel at each change with a request for a new
+ * one, and the agent attaches again without counting an ejection. A scheduler that stops
+ * dispatching (the test-only build with its fault compiled in) under CPU hogs: the kernel's
+ * watchdog ejects it within its timeout, tasks go on running on the default scheduler, and the
+ * agent reports the exit kind and reason, restarts with doubling backoff and gives up after
+ * restart_max with a clear final message (exit 8). One guest boot
  * (integration-tests/scripts/fault.sh).
  */
 class FaultIT {
@@ -60,6 +62,22 @@ class FaultIT {
     // The CPU brought back runs what only it may run (clock ticks of CPU time in 2 s).
     assertThat(Long.parseLong(facts.get("hotplug_pinned_ticks"))).isPositive();
     assertThat(facts).containsEntry("hotplug_agent_exit", "0");
+  }
+
+  @Test
+  void stressNgSchedulerStressorsDoNotEndTheScheduler() {
+    String stress = String.join("\n", run.section("stress"));
+    assertThat(facts.get("stress_ng"))
+        .as("stress-ng in the guest (the host's; tools/setup.sh installs it)")
+        .isNotNull()
+        .isNotEqualTo("absent");
+    // Each ran its course (exit 0: no stressor failed or was skipped for want of something).
+    for (String s : List.of("affinity", "schedpolicy", "race_sched", "nice", "yield", "cpu_online")) {
+      assertThat(facts).as(stress).containsEntry("stress_" + s + "_exit", "0");
+    }
+    // The scheduler and its agent came through; the hotplug test's counts of attaches, enables
+    // and disables (one, one, none) are taken after the stress and cover it too.
+    assertThat(facts).as(stress).containsEntry("stress_state", "enabled").containsEntry("stress_agent", "running");
   }
 
   @Test
