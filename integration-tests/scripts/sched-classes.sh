@@ -52,7 +52,8 @@ fact cpus "$(nproc)"
 t0=$(date +%s)
 # Longer NORMAL and BATCH slices put the cost of not preempting (a wait for the running slice to
 # end) above the host's timer noise; LIVE keeps the default.
-start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-ms 10000 --restart-max 0
+start_agent "$out/agent.log" --slice-us 100000 --slice-us live=20000 --timeout-ms 10000 --restart-max 0 \
+  --handover-grace-ms 8000
 fact agent_start_s $(($(date +%s) - t0))
 fact state_attached "$(state)"
 fact ops "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
@@ -250,9 +251,31 @@ fact starve_agent_alive "$(kill -0 $agent 2>/dev/null && echo yes || echo no)"
 kill $hogs $batch $pinned $idle 2>/dev/null
 wait $hogs $batch $pinned $idle 2>/dev/null
 
-kill -TERM $agent
+# --- Handover: the agent exits 9 leaving the scheduler attached, its last heartbeat set
+# handover_grace_ms (8 s here) ahead. With no agent running, its hints hold past stale_ms (the
+# pair at 400:100 keeps its weights 2.5-5.5 s after the exit) and go stale after the grace and
+# stale_ms (equal weights 12-15 s after).
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+heavy=$!
+$P hog --cpu 1 --duration-ms 60000 >/dev/null &
+light=$!
+api PUT /v1/hints/$heavy '{"class":"normal","weight":400,"slice_us":20000}' >/dev/null
+api PUT /v1/hints/$light '{"class":"normal","weight":100,"slice_us":20000}' >/dev/null
+sleep 1
+fact handover_post "$(api POST /v1/handover)"
 wait $agent
 fact agent_exit $?
+sleep 2.5
+phase handover_kept 3
+sleep 6.5
+phase handover_gone 3
+fact handover_state "$(state)"
+kill $heavy $light 2>/dev/null
+wait $heavy $light 2>/dev/null
+# The pins hold the scheduler's last reference now: removing them detaches it (what baton stop
+# does, without a JVM start here; LifecycleIT covers baton stop).
+rm -r /sys/fs/bpf/baton
+fact unpin_exit $?
 i=0
 while [ "$(state)" != disabled ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 fact state_detached "$(state)"

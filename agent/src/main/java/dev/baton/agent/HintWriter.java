@@ -120,6 +120,15 @@ public final class HintWriter implements Hints {
     live.putLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime());
   }
 
+  /**
+   * A heartbeat aheadNs in the future: the BPF side takes a beat from the future as fresh, so the
+   * hints hold for aheadNs plus stale_ms from now, unless a heartbeat of the next agent's (which
+   * is of now) comes first. For a handover only: a frozen agent must still go stale.
+   */
+  public void heartbeatAhead(long aheadNs) {
+    live.putLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime() + aheadNs);
+  }
+
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);

@@ -90,6 +90,10 @@ record RunOptions(
     return get(Tunable.SAMPLE_MS);
   }
 
+  long handoverGraceMs() {
+    return get(Tunable.HANDOVER_GRACE_MS);
+  }
+
   int maxTasks() {
     return (int) get(Tunable.MAX_TASKS);
   }

@@ -370,6 +370,14 @@ final class Scheduler {
       logRunDelay();
       stats.detach();
       if (!schedulerExited && handover.get() && pins != null) {
+        // systemd starts the next agent RestartSec (2 s) after this one exits, and a JVM then
+        // starts beside whatever loads the host: longer than stale_ms, and live jobs would lose
+        // their class for the length of every upgrade. The heartbeat is set ahead instead.
+        long graceMs = options.handoverGraceMs();
+        if (graceMs > 0) {
+          hints.heartbeatAhead(graceMs * 1_000_000);
+          log.println("baton: hints kept for " + graceMs + " ms (handover_grace_ms) + stale_ms, or until the next agent adopts the scheduler");
+        }
         return HANDED_OVER;
       }
       if (!schedulerExited) {

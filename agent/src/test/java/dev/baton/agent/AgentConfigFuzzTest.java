@@ -22,7 +22,7 @@ class AgentConfigFuzzTest {
   private static final String YAML_CHARS = ":-[]{}#&*!|>'\"%@`\t\n ,?.=_0123456789eE+~\\";
   private static final List<String> KEYS =
       List.of(
-          "slice_us", "max_tasks", "stale_ms", "timeout_ms", "restart_max", "restart_backoff_ms",
+          "slice_us", "max_tasks", "stale_ms", "timeout_ms", "restart_max", "restart_backoff_ms", "handover_grace_ms",
           "listen", "token_file", "tasks_out", "pin", "pin_dir", "policy", "slice", "Slice_us",
           "", "<<", "? x");
   private static final List<String> VALUES =

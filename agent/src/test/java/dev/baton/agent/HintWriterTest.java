@@ -99,6 +99,21 @@ class HintWriterTest {
   }
 
   @Test
+  void aHeartbeatAheadIsSetThatFarPastNowAndTheNextHeartbeatIsOfNowAgain() throws Exception {
+    MappedArray live = object.mappedArray(HintWriter.LIVE_SECTION);
+    long grace = 30_000_000_000L;
+    long before = System.nanoTime();
+    writer.heartbeatAhead(grace);
+    long after = System.nanoTime();
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HEARTBEAT_NS_OFFSET))
+        .isBetween(before + grace, after + grace);
+    // What an adopting agent's first heartbeat does: the grace ends at once.
+    writer.heartbeat();
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HEARTBEAT_NS_OFFSET))
+        .isBetween(after, System.nanoTime());
+  }
+
+  @Test
   void theSchedulerObjectAgreesWithThisAgentsInterface() throws Exception {
     try (BpfObject baton = BpfObject.open(Files.readAllBytes(build("baton.bpf.o")), "baton")) {
       assertThat(Scheduler.interfaceMismatch(baton)).isNull();

@@ -55,7 +55,9 @@ abstract class SchedulerScenarios {
     assertThat(facts.get("kernel")).startsWith(kernel());
     assertThat(facts.get("state_attached")).as(agentLog()).isEqualTo("enabled");
     assertThat(facts.get("ops")).isEqualTo("baton");
-    assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("0");
+    // It leaves by a handover (exit 9, the scheduler attached); removing the pins detaches it.
+    assertThat(facts.get("agent_exit")).as(agentLog()).isEqualTo("9");
+    assertThat(facts.get("unpin_exit")).isEqualTo("0");
     assertThat(facts.get("state_detached")).isEqualTo("disabled");
     assertThat(stats()).containsEntry("hints_invalid", 0L);
   }
@@ -125,6 +127,20 @@ abstract class SchedulerScenarios {
     assertThat(facts.get("weights_heavy_put")).isEqualTo("200");
     double ratio = (double) num("weights_heavy_ns") / num("weights_light_ns");
     assertThat(ratio).as("heavy/light CPU time").isBetween(2 * 0.85, 2 * 1.15);
+  }
+
+  /**
+   * An upgrade's handover: systemd starts the next agent seconds after this one exits, longer
+   * than stale_ms, and the hints (live jobs' classes) must not lapse meanwhile.
+   */
+  @Test
+  void afterAHandoverTheHintsHoldForTheGraceThenGoStale() {
+    assertThat(facts.get("handover_post")).isEqualTo("200");
+    assertThat(run.section("agent"))
+        .contains("baton: hints kept for 8000 ms (handover_grace_ms) + stale_ms, or until the next agent adopts the scheduler");
+    assertThat(ratio("stale_handover_kept")).as("no agent, within the grace: 400:100 still").isGreaterThan(3.0);
+    assertThat(ratio("stale_handover_gone")).as("no agent, grace and stale_ms past: equal weights").isBetween(0.7, 1.4);
+    assertThat(facts.get("handover_state")).isEqualTo("enabled");
   }
 
   @Test
