@@ -246,6 +246,7 @@ struct {
 	struct baton_task_sample task_sample;
 	enum baton_consts consts;
 	enum baton_class class;
+	enum baton_hint_origin hint_origin;
 	enum baton_event_kind event_kind;
 	enum baton_stat stat;
 	enum baton_run_delay_consts run_delay_consts;

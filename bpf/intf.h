@@ -150,6 +150,16 @@ struct baton_task_key {
 _Static_assert(sizeof(struct baton_task_key) == 16, "baton_task_key is part of the ABI");
 
 /*
+ * Who wrote a hint (baton_hint.origin). The BPF side ignores it. The hints outlive an agent in the
+ * pinned maps, and an agent that adopts the scheduler keeps an operator's but drops those of its
+ * predecessor's policy that its own policy does not repeat (its rules or jobs may have changed).
+ */
+enum baton_hint_origin {
+	BATON_HINT_POLICY = 0,   /* the agent's policy */
+	BATON_HINT_OPERATOR = 1, /* the control API: /v1/hints, baton hint */
+};
+
+/*
  * Value of the task_hints map and of the cgroup_hints map (keyed by the u64 cgroup id). Advice:
  * the BPF side ignores a malformed hint (counted in BATON_STAT_HINTS_INVALID) and every hint while
  * the agent's heartbeat is stale. A zero field means "the default".
@@ -159,8 +169,9 @@ struct baton_hint {
 	u32 weight;      /* BATON_WEIGHT_MIN..MAX, 100 = nice 0; 0: the task's own weight (its nice) */
 	u32 slice_us;    /* time slice; 0: the class's default (baton_live.slice_ns) */
 	u32 deadline_us; /* LIVE: deadline relative to each wakeup; required for LIVE, else ignored */
+	u32 origin;      /* enum baton_hint_origin; for the agents only */
 };
-_Static_assert(sizeof(struct baton_hint) == 16, "baton_hint is part of the ABI");
+_Static_assert(sizeof(struct baton_hint) == 20, "baton_hint is part of the ABI");
 
 /* Read-only tunables (the .rodata variable `tunables`): set by the agent before load. */
 struct baton_tunables {

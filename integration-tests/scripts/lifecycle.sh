@@ -58,7 +58,14 @@ jobs_facts() {
   curl -sf -m 60 http://127.0.0.1:9755/v1/jobs | sed 's/},{/}\n{/g' >"$out/jobs.json"
   echo "$1_jobs=$(sed -n 's/.*"id":"\([^"]*\)".*"origin":"api".*/\1/p' "$out/jobs.json" | sort | tr '\n' ' ')"
   echo "$1_canary_tasks=$(sed -n '/"id":"canary"/s/.*"tasks":\([0-9]*\).*/\1/p' "$out/jobs.json")"
+  echo "$1_kept_hint=$(curl -sf -m 60 http://127.0.0.1:9755/v1/hints | grep -o "{\"pid\":$kept,[^}]*}")"
 }
+# An operator's hint (baton hint, /v1/hints) on a process that runs throughout: adopting agents
+# keep it, and say it is the operator's.
+sleep 600 &
+kept=$!
+echo "kept_hint_put=$(curl -s -m 60 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+  -d '{"class":"batch"}' "http://127.0.0.1:9755/v1/hints/$kept")"
 jobs_facts registered
 
 # --- 2. SIGKILL: the scheduler stays; a new agent adopts it -----------------------------------
@@ -198,7 +205,7 @@ rm -rf /sys/fs/bpf/other
 wait_until 100 sh -c '[ "$(cat /sys/kernel/sched_ext/state)" = disabled ]'
 echo "other_removed_state=$(state)"
 
-kill $hogs $canary 2>/dev/null
+kill $hogs $canary $kept 2>/dev/null
 echo "canary_max_gap_ms=$(canary_max_gap_ms)"
 echo "canary_ticks=$(wc -l <"$out/canary")"
 echo "timeout_s=$timeout_s"

@@ -121,17 +121,17 @@ final class HintCommand {
       return report(reply, out, err, "");
     }
     HintsApi.Listing listing = Json.read(reply.body(), HintsApi.Listing.class);
-    out.printf("%-8s %-8s %-12s %6s %9s %11s %-12s %s%n",
-        "PID", "TGID", "CLASS", "WEIGHT", "SLICE_US", "DEADLINE_US", "SCHEDULED", "COMM");
+    out.printf("%-8s %-8s %-12s %6s %9s %11s %-12s %-8s %s%n",
+        "PID", "TGID", "CLASS", "WEIGHT", "SLICE_US", "DEADLINE_US", "SCHEDULED", "BY", "COMM");
     for (HintsApi.TaskEntry t : listing.tasks()) {
-      out.printf("%-8d %-8s %-12s %6s %9s %11s %-12s %s%n",
+      out.printf("%-8d %-8s %-12s %6s %9s %11s %-12s %-8s %s%n",
           t.pid(), t.alive() ? Integer.toString(t.tgid()) : "-", t.schedClass(), dflt(t.weight()),
           dflt(t.sliceUs()), dflt(t.deadlineUs()), t.alive() ? t.scheduledAs() : "(exited)",
-          t.alive() ? t.comm() : "");
+          t.origin(), t.alive() ? t.comm() : "");
     }
     for (HintsApi.CgroupEntry c : listing.cgroups()) {
-      out.printf("cgroup %-10d %-12s %6s %9s %11s%n",
-          c.cgroupId(), c.schedClass(), dflt(c.weight()), dflt(c.sliceUs()), dflt(c.deadlineUs()));
+      out.printf("cgroup %-10d %-12s %6s %9s %11s %-12s %s%n",
+          c.cgroupId(), c.schedClass(), dflt(c.weight()), dflt(c.sliceUs()), dflt(c.deadlineUs()), "", c.origin());
     }
     return Main.OK;
   }

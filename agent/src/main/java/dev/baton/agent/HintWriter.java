@@ -212,7 +212,7 @@ public final class HintWriter implements Hints {
       int pid = k.getInt((int) BatonTaskKey.PID_OFFSET);
       long start = k.getLong((int) BatonTaskKey.START_NS_OFFSET);
       Optional<TaskInfo> task = task(pid).filter(t -> t.startNs() == start);
-      hints.add(new TaskHint(pid, start, decode(value), task));
+      hints.add(new TaskHint(pid, start, decode(value), origin(value), task));
       if (hints.size() > taskHints.maxEntries()) {
         break; // a walk restarted by concurrent deletes; enough
       }
@@ -241,7 +241,7 @@ public final class HintWriter implements Hints {
     while (cgroupHints.nextKey(key, next) && hints.size() <= cgroupHints.maxEntries()) {
       key = next.clone();
       if (cgroupHints.lookup(key, value)) {
-        hints.add(new CgroupHint(ByteBuffer.wrap(key).order(ORDER).getLong(0), decode(value)));
+        hints.add(new CgroupHint(ByteBuffer.wrap(key).order(ORDER).getLong(0), decode(value), origin(value)));
       }
     }
     return hints;
@@ -316,7 +316,8 @@ public final class HintWriter implements Hints {
             .valueInt(BatonHint.SCHED_CLASS_OFFSET, h.schedClass().value())
             .valueInt(BatonHint.WEIGHT_OFFSET, h.weight())
             .valueInt(BatonHint.SLICE_US_OFFSET, h.sliceUs())
-            .valueInt(BatonHint.DEADLINE_US_OFFSET, h.deadlineUs());
+            .valueInt(BatonHint.DEADLINE_US_OFFSET, h.deadlineUs())
+            .valueInt(BatonHint.ORIGIN_OFFSET, Origin.POLICY.value);
       }
       return applied;
     }
@@ -386,6 +387,7 @@ public final class HintWriter implements Hints {
     return ByteBuffer.allocate(Long.BYTES).order(ORDER).putLong(0, cgroupId).array();
   }
 
+  /** A hint as the maps hold it; the single-hint methods write the operator's (the control API). */
   static byte[] encode(Hint hint) {
     return ByteBuffer.allocate((int) BatonHint.SIZEOF)
         .order(ORDER)
@@ -393,7 +395,12 @@ public final class HintWriter implements Hints {
         .putInt((int) BatonHint.WEIGHT_OFFSET, hint.weight())
         .putInt((int) BatonHint.SLICE_US_OFFSET, hint.sliceUs())
         .putInt((int) BatonHint.DEADLINE_US_OFFSET, hint.deadlineUs())
+        .putInt((int) BatonHint.ORIGIN_OFFSET, Origin.OPERATOR.value)
         .array();
+  }
+
+  static Origin origin(byte[] value) {
+    return Origin.of(ByteBuffer.wrap(value).order(ORDER).getInt((int) BatonHint.ORIGIN_OFFSET));
   }
 
   static Hint decode(byte[] value) {

@@ -1,6 +1,7 @@
 package dev.baton.agent;
 
 import dev.baton.bpf.BpfException;
+import dev.baton.bpf.abi.BatonHintOrigin;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,12 +23,36 @@ public interface Hints {
       String comm) {}
 
   /**
+   * Who wrote a hint (enum baton_hint_origin): {@link #write} batches are the policy's, the
+   * single-hint methods the operator's. An agent that adopts a scheduler tells its predecessor's
+   * policy hints, which its own policy replaces, from an operator's, which it keeps.
+   */
+  enum Origin {
+    POLICY(BatonHintOrigin.BATON_HINT_POLICY),
+    OPERATOR(BatonHintOrigin.BATON_HINT_OPERATOR);
+
+    final int value;
+
+    Origin(long value) {
+      this.value = (int) value;
+    }
+
+    static Origin of(int value) {
+      return value == OPERATOR.value ? OPERATOR : POLICY;
+    }
+
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
    * One task hint. {@code task} is the task its key names if that task is still alive; empty
    * once it is gone (the BPF side removes it when it sees the exit).
    */
-  record TaskHint(int pid, long startNs, Hint hint, Optional<TaskInfo> task) {}
+  record TaskHint(int pid, long startNs, Hint hint, Origin origin, Optional<TaskInfo> task) {}
 
-  record CgroupHint(long cgroupId, Hint hint) {}
+  record CgroupHint(long cgroupId, Hint hint, Origin origin) {}
 
   /** What the kernel knows of the live task {@code pid} now, hinted or not; empty if none has it. */
   Optional<TaskInfo> task(int pid) throws BpfException;

@@ -59,7 +59,8 @@ final class HintsApi {
       int deadlineUs,
       boolean alive,
       String comm,
-      String scheduledAs) {
+      String scheduledAs,
+      String origin) {
 
     static TaskEntry of(Hints.TaskHint h) {
       Hint hint = h.hint();
@@ -73,16 +74,23 @@ final class HintsApi {
           hint.deadlineUs(),
           h.task().isPresent(),
           h.task().map(Hints.TaskInfo::comm).orElse(null),
-          h.task().map(t -> t.schedClass().label()).orElse(null));
+          h.task().map(t -> t.schedClass().label()).orElse(null),
+          h.origin().label());
     }
   }
 
   record CgroupEntry(
-      long cgroupId, @JsonProperty("class") String schedClass, int weight, int sliceUs, int deadlineUs) {
+      long cgroupId,
+      @JsonProperty("class") String schedClass,
+      int weight,
+      int sliceUs,
+      int deadlineUs,
+      String origin) {
     static CgroupEntry of(Hints.CgroupHint h) {
       Hint hint = h.hint();
       return new CgroupEntry(
-          h.cgroupId(), hint.schedClass().label(), hint.weight(), hint.sliceUs(), hint.deadlineUs());
+          h.cgroupId(), hint.schedClass().label(), hint.weight(), hint.sliceUs(), hint.deadlineUs(),
+          h.origin().label());
     }
   }
 
@@ -133,7 +141,7 @@ final class HintsApi {
     Hints.TaskInfo task =
         h.setTask(pid, hint).orElseThrow(() -> ApiException.notFound("no task has pid " + pid));
     return Response.ok(
-        TaskEntry.of(new Hints.TaskHint(pid, task.startNs(), hint, Optional.of(task))));
+        TaskEntry.of(new Hints.TaskHint(pid, task.startNs(), hint, Hints.Origin.OPERATOR, Optional.of(task))));
   }
 
   private Response deleteTask(Request req) throws Exception {
@@ -148,7 +156,7 @@ final class HintsApi {
     long id = cgroupId(req);
     Hint hint = req.json(HintBody.class).toHint();
     attached().setCgroup(id, hint);
-    return Response.ok(CgroupEntry.of(new Hints.CgroupHint(id, hint)));
+    return Response.ok(CgroupEntry.of(new Hints.CgroupHint(id, hint, Hints.Origin.OPERATOR)));
   }
 
   private Response deleteCgroup(Request req) throws Exception {

@@ -80,6 +80,16 @@ final class PolicyDriver {
   /** Keys this driver may have hints under: task pid to the start time in its key, and cgroups. */
   private final Map<Long, Long> appliedTasks = new HashMap<>();
   private final Set<Long> appliedCgroups = new HashSet<>();
+  /**
+   * The policy hints of a previous agent, found in an adopted scheduler's maps (pid to the start
+   * time in its key). Each is settled once its task has appeared to this agent and a tick has
+   * decided on it: kept if this policy hints it too (it is overwritten), cleared if not. Not
+   * before: tasks announce themselves to an adopting agent only when they next run, and a clear
+   * at adoption would drop a live job's class until then. An operator's hints are not touched.
+   */
+  private final Map<Long, Long> inheritedTasks = new HashMap<>();
+  /** Pids of inherited keys whose task appeared since the last tick. */
+  private final List<Long> inheritedAppeared = new ArrayList<>();
   private long nextTickNs = Long.MIN_VALUE;
   private long hintErrors;
   private long framesMissedBefore; // by the engines that reloads replaced
@@ -216,14 +226,74 @@ final class PolicyDriver {
     hints = h;
     appliedTasks.clear();
     appliedCgroups.clear();
+    inheritedTasks.clear();
+    inheritedAppeared.clear();
     if (h != null) {
-      // The maps are new: every hint the engine holds must be written again.
+      // A scheduler another agent ran (adopted) holds its policy's hints; a new one has none.
+      List<Long> inheritedCgroups = new ArrayList<>();
+      try {
+        for (Hints.TaskHint t : h.taskHints()) {
+          if (t.origin() == Hints.Origin.POLICY) {
+            inheritedTasks.put((long) t.pid(), t.startNs());
+          }
+        }
+        for (Hints.CgroupHint c : h.cgroupHints()) {
+          if (c.origin() == Hints.Origin.POLICY) {
+            inheritedCgroups.add(c.cgroupId());
+          }
+        }
+      } catch (BpfException | RuntimeException e) {
+        reportHintError("could not read the hints the scheduler holds: " + e.getMessage());
+      }
+      // The maps are new to this driver: every hint the engine holds must be written again.
       try {
         reload(config);
       } catch (RuntimeException | StackOverflowError e) {
         failed("writing its hints to a new scheduler", e);
       }
+      // A cgroup's hint waits for no task: those this policy did not just write go now.
+      List<Hints.Change> clears = new ArrayList<>();
+      inheritedCgroups.stream()
+          .filter(id -> !appliedCgroups.contains(id))
+          .forEach(id -> clears.add(Hints.Change.cgroup(id, null)));
+      write(clears);
+      tasks.forEach((pid, t) -> inheritedAppeared(pid, t.startNs()));
+      if (!inheritedTasks.isEmpty() || !inheritedCgroups.isEmpty()) {
+        log.printf("baton: the scheduler holds a previous agent's policy hints (tasks: %d, cgroups: %d):"
+                + " this policy's replace them, and those it does not repeat are cleared (cgroups"
+                + " now: %d; a task's once it next runs)%n",
+            inheritedTasks.size(), inheritedCgroups.size(), clears.size());
+      }
     }
+  }
+
+  /** Notes an inherited key's task appearing, for the next tick to settle. */
+  private void inheritedAppeared(int pid, long startNs) {
+    if (!inheritedTasks.isEmpty()) {
+      Long start = inheritedTasks.get((long) pid);
+      if (start != null && start == startNs) {
+        inheritedAppeared.add((long) pid);
+      }
+    }
+  }
+
+  /**
+   * After a tick: the inherited hints of the tasks that appeared before it go, unless this policy
+   * wrote its own under the same key.
+   */
+  private void settleInherited() {
+    if (inheritedAppeared.isEmpty()) {
+      return;
+    }
+    List<Hints.Change> clears = new ArrayList<>();
+    for (long pid : inheritedAppeared) {
+      Long start = inheritedTasks.remove(pid);
+      if (start != null && !start.equals(appliedTasks.get(pid))) {
+        clears.add(Hints.Change.task((int) pid, start, null));
+      }
+    }
+    inheritedAppeared.clear();
+    write(clears);
   }
 
   synchronized void taskInit(int pid, int tgid, long startNs, long cgroupId, String comm) {
@@ -245,6 +315,7 @@ final class PolicyDriver {
         failed("classifying task " + pid + " (" + comm + ")", e);
       }
     }
+    inheritedAppeared(pid, startNs);
   }
 
   synchronized void taskExit(int pid) {
@@ -289,6 +360,7 @@ final class PolicyDriver {
       return;
     }
     apply(d.hints());
+    settleInherited();
     publish();
     for (JobStatus s : d.statusChanges()) {
       log.printf("baton: job %s: %s%s (%s)%n", s.jobId(), s.health().name().toLowerCase(java.util.Locale.ROOT),
@@ -346,8 +418,11 @@ final class PolicyDriver {
     List<Hints.Change> clears = new ArrayList<>();
     appliedTasks.forEach((pid, start) -> clears.add(Hints.Change.task(pid.intValue(), start, null)));
     appliedCgroups.forEach(id -> clears.add(Hints.Change.cgroup(id, null)));
+    inheritedTasks.forEach((pid, start) -> clears.add(Hints.Change.task(pid.intValue(), start, null)));
     appliedTasks.clear();
     appliedCgroups.clear();
+    inheritedTasks.clear();
+    inheritedAppeared.clear();
     write(clears);
     log.println("baton: the policy is off until a reload (baton reload, SIGHUP, POST /v1/reload): it"
         + " failed again within " + REBUILD_EVERY_NS / 1_000_000_000L + " s of a rebuild, or in it;"

@@ -156,6 +156,28 @@ class HintWriterTest {
     assertThat(counts.written()).isEqualTo(3 + 3);
   }
 
+  /** An adopting agent tells its predecessor's policy hints from an operator's by this. */
+  @Test
+  void aBatchWritesThePolicysHintsAndTheSingleHintMethodsTheOperators() throws Exception {
+    writer.write(List.of(Change.task(30, 3000, IDLE), Change.cgroup(9, IDLE)));
+    writer.setCgroup(10, BATCH);
+
+    assertThat(writer.taskHints())
+        .extracting(Hints.TaskHint::pid, Hints.TaskHint::startNs, Hints.TaskHint::hint, Hints.TaskHint::origin)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(30, 3000L, IDLE, Hints.Origin.POLICY));
+    assertThat(writer.cgroupHints())
+        .extracting(Hints.CgroupHint::cgroupId, Hints.CgroupHint::hint, Hints.CgroupHint::origin)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple(9L, IDLE, Hints.Origin.POLICY),
+            org.assertj.core.groups.Tuple.tuple(10L, BATCH, Hints.Origin.OPERATOR));
+    // The operator's hint replaces the policy's under the same key, and says so.
+    writer.setCgroup(9, LIVE);
+    assertThat(writer.cgroupHints())
+        .filteredOn(c -> c.cgroupId() == 9)
+        .extracting(Hints.CgroupHint::origin)
+        .containsExactly(Hints.Origin.OPERATOR);
+  }
+
   @Test
   void aKeysLastChangeInABatchWins() throws Exception {
     writer.write(List.of(Change.task(20, 2000, IDLE)));

@@ -27,6 +27,9 @@ class HintsApiTest {
     /** The start time in each task hint's key. */
     final Map<Integer, Long> starts = new LinkedHashMap<>();
     final Map<Long, Hint> cgroups = new LinkedHashMap<>();
+    /** Who wrote each hint: batches are the policy's, the single-hint methods the operator's. */
+    final Map<Integer, Origin> taskOrigins = new LinkedHashMap<>();
+    final Map<Long, Origin> cgroupOrigins = new LinkedHashMap<>();
     /** Every batch written, in order. */
     final List<List<Change>> batches = new ArrayList<>();
     /** Task ids whose changes the fake kernel refuses (E2BIG, as from a full map). */
@@ -42,15 +45,19 @@ class HintsApiTest {
         } else if (c.cgroup()) {
           if (c.clears()) {
             cgroups.remove(c.id());
+            cgroupOrigins.remove(c.id());
           } else {
             cgroups.put(c.id(), c.hint());
+            cgroupOrigins.put(c.id(), Origin.POLICY);
           }
         } else if (!c.clears()) {
           tasks.put((int) c.id(), c.hint());
           starts.put((int) c.id(), c.startNs());
+          taskOrigins.put((int) c.id(), Origin.POLICY);
         } else if (Long.valueOf(c.startNs()).equals(starts.get((int) c.id()))) {
           tasks.remove((int) c.id());
           starts.remove((int) c.id());
+          taskOrigins.remove((int) c.id());
         }
       }
       return refused;
@@ -69,25 +76,40 @@ class HintsApiTest {
 
     @Override
     public Optional<TaskInfo> setTask(int pid, Hint hint) {
-      info(pid).ifPresent(t -> tasks.put(pid, hint));
+      info(pid).ifPresent(t -> {
+        tasks.put(pid, hint);
+        starts.put(pid, t.startNs());
+        taskOrigins.put(pid, Origin.OPERATOR);
+      });
       return info(pid);
     }
 
     @Override
     public boolean clearTask(int pid) {
+      starts.remove(pid);
+      taskOrigins.remove(pid);
       return tasks.remove(pid) != null;
     }
 
     @Override
     public List<TaskHint> taskHints() {
       List<TaskHint> list = new ArrayList<>();
-      tasks.forEach((pid, h) -> list.add(new TaskHint(pid, 5000L + pid, h, info(pid))));
+      tasks.forEach(
+          (pid, h) ->
+              list.add(
+                  new TaskHint(
+                      pid,
+                      starts.getOrDefault(pid, 5000L + pid),
+                      h,
+                      taskOrigins.getOrDefault(pid, Origin.OPERATOR),
+                      info(pid))));
       return list;
     }
 
     @Override
     public void setCgroup(long cgroupId, Hint hint) {
       cgroups.put(cgroupId, hint);
+      cgroupOrigins.put(cgroupId, Origin.OPERATOR);
     }
 
     @Override
@@ -97,7 +119,9 @@ class HintsApiTest {
 
     @Override
     public List<CgroupHint> cgroupHints() {
-      return cgroups.entrySet().stream().map(e -> new CgroupHint(e.getKey(), e.getValue())).toList();
+      return cgroups.entrySet().stream()
+          .map(e -> new CgroupHint(e.getKey(), e.getValue(), cgroupOrigins.getOrDefault(e.getKey(), Origin.OPERATOR)))
+          .toList();
     }
   }
 
@@ -149,8 +173,8 @@ class HintsApiTest {
     assertThat(hint("101", "--class", "batch", "--weight", "50")).isZero();
     assertThat(hint("--list")).isZero();
     assertThat(out())
-        .containsPattern("100\\s+100\\s+live\\s+-\\s+4000\\s+16667\\s+normal\\s+enc")
-        .containsPattern("101\\s+100\\s+batch\\s+50\\s+-\\s+-\\s+normal\\s+enc");
+        .containsPattern("100\\s+100\\s+live\\s+-\\s+4000\\s+16667\\s+normal\\s+operator\\s+enc")
+        .containsPattern("101\\s+100\\s+batch\\s+50\\s+-\\s+-\\s+normal\\s+operator\\s+enc");
 
     assertThat(hint("100", "--clear")).isZero();
     assertThat(fake.tasks).containsOnlyKeys(101);

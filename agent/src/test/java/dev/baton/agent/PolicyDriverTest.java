@@ -72,6 +72,53 @@ class PolicyDriverTest {
     driver.attach(hints);
   }
 
+  /**
+   * What an agent that adopts a running scheduler finds in its maps: its predecessor's policy
+   * hints (under another config here) and an operator's. Each policy hint stands until its task
+   * appears to this agent and a tick decides: replaced if this policy hints the task, cleared if
+   * not; a cgroup's goes at once if this policy does not repeat it; the operator's stay.
+   */
+  @Test
+  void anAdoptedSchedulersPolicyHintsAreReplacedOrClearedOnceTheirTasksAppearAndAnOperatorsStay() throws Exception {
+    HintsApiTest.FakeHints adopted = new HintsApiTest.FakeHints();
+    Hint live = new Hint(SchedClass.LIVE, 0, 0, 16_000);
+    for (int pid : new int[] {200, 201, 300}) { // 300's task does not run while the test does
+      adopted.tasks.put(pid, live);
+      adopted.starts.put(pid, 5000L + pid);
+      adopted.taskOrigins.put(pid, Hints.Origin.POLICY);
+    }
+    adopted.tasks.put(202, live);
+    adopted.starts.put(202, 5202L);
+    adopted.taskOrigins.put(202, Hints.Origin.OPERATOR);
+    adopted.cgroups.put(77L, live);
+    adopted.cgroupOrigins.put(77L, Hints.Origin.POLICY);
+    adopted.cgroups.put(78L, live);
+    adopted.cgroupOrigins.put(78L, Hints.Origin.OPERATOR);
+    PolicyDriver next =
+        new PolicyDriver(
+            config, 2, () -> nowNs, new PrintStream(log, true),
+            pid -> fakeProc(() -> pid == 201 ? "/farm/batch" : "/other", "x"));
+
+    next.attach(adopted);
+    assertThat(adopted.cgroups).containsOnlyKeys(78L);
+    assertThat(adopted.tasks).containsOnlyKeys(200, 201, 202, 300); // no task has appeared yet
+    assertThat(log.toString())
+        .contains("the scheduler holds a previous agent's policy hints (tasks: 3, cgroups: 1)")
+        .contains("(cgroups now: 1; a task's once it next runs)");
+
+    next.taskInit(200, 200, 5200, 7, "x");
+    next.taskInit(201, 201, 5201, 7, "enc");
+    next.taskInit(202, 202, 5202, 7, "x");
+    assertThat(adopted.tasks).containsOnlyKeys(200, 201, 202, 300); // the tick decides, not the event
+    next.tick();
+    assertThat(adopted.tasks).containsOnlyKeys(201, 202, 300);
+    assertThat(adopted.tasks.get(201).schedClass()).isEqualTo(SchedClass.IDLE); // this policy's rule: a batch job
+    assertThat(adopted.tasks.get(202)).isEqualTo(live); // the operator's
+    assertThat(adopted.tasks.get(300)).isEqualTo(live); // not seen yet: it stands
+    next.tick();
+    assertThat(adopted.tasks).containsOnlyKeys(201, 202, 300);
+  }
+
   @Test
   void aRegisteredLiveJobsTasksGetLiveHintsWithItsDeadline() {
     driver.taskInit(100, 100, 5100, 7, "enc");

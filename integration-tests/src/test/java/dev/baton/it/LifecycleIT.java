@@ -82,6 +82,19 @@ class LifecycleIT {
   }
 
   @Test
+  void anOperatorsHintOutlivesItsAgent() {
+    assertThat(facts.get("kept_hint_put")).isEqualTo("200");
+    // Each adopting agent kept it, and tells it from its predecessor's policy hints (this
+    // lifecycle's policy, fair, writes none, so it found none to replace).
+    for (String when : List.of("registered", "adopted", "handover")) {
+      assertThat(facts.get(when + "_kept_hint")).as(when).contains("\"class\":\"batch\"", "\"origin\":\"operator\"");
+    }
+    for (String agent : List.of("agent2", "agent3")) {
+      assertThat(run.section(agent)).as(log(agent)).noneMatch(l -> l.contains("a previous agent's policy hints"));
+    }
+  }
+
+  @Test
   void aForkStormKeepsTheTaskTableBoundedAndCountsDrops() {
     assertThat(facts.get("storm_agent_alive")).as(log("agent2")).isEqualTo("yes");
     assertThat(facts.get("storm_state")).isEqualTo("enabled");

@@ -24,10 +24,11 @@ class SchedulerIT extends SchedulerScenarios {
     assertThat(facts.get("cli_hint_exit")).as(facts.get("cli_hint_out")).isEqualTo("0");
     assertThat(facts.get("cli_hint_out")).contains(": live, deadline 50000 us");
     assertThat(facts.get("cli_list_exit")).as(String.join("\n", run.section("list"))).isEqualTo("0");
-    // PID TGID CLASS WEIGHT SLICE DEADLINE SCHEDULED COMM: the BPF side schedules it as BATCH.
+    // PID TGID CLASS WEIGHT SLICE DEADLINE SCHEDULED BY COMM: the BPF side schedules it as
+    // BATCH, and the hint is the operator's.
     assertThat(facts.get("cli_list_batch").split("\\s+"))
         .as(facts.get("cli_list_batch"))
-        .containsSubsequence("batch", "-", "-", "-", "batch", "schedprobe");
+        .containsSubsequence("batch", "-", "-", "-", "batch", "operator", "schedprobe");
     assertThat(stats().get("dispatch_live")).as("LIVE tasks ran from the LIVE queue").isPositive();
   }
 
