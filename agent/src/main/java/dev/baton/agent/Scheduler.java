@@ -362,6 +362,14 @@ final class Scheduler {
           nextSummary = now + SUMMARY_EVERY_NS;
         }
       }
+      long graceMs = options.handoverGraceMs();
+      if (!schedulerExited && handover.get() && pins != null && graceMs > 0) {
+        // systemd starts the next agent RestartSec (2 s) after this one exits, and a JVM then
+        // starts beside whatever loads the host: longer than stale_ms, and live jobs would lose
+        // their class for the length of every upgrade. The heartbeat is set ahead instead, first
+        // thing: what follows (the ring drained, the report) takes time too.
+        hints.heartbeatAhead(graceMs * 1_000_000);
+      }
       // Events still queued when we stop are read before detaching, so the table is complete.
       ring.consume(this::onRecord);
       long[] last = readStats(statsMap);
@@ -369,13 +377,8 @@ final class Scheduler {
       log.println("baton: stats " + formatStats(last));
       logRunDelay();
       stats.detach();
-      if (!schedulerExited && handover.get() && pins != null) {
-        // systemd starts the next agent RestartSec (2 s) after this one exits, and a JVM then
-        // starts beside whatever loads the host: longer than stale_ms, and live jobs would lose
-        // their class for the length of every upgrade. The heartbeat is set ahead instead.
-        long graceMs = options.handoverGraceMs();
+      if (!schedulerExited && handover.get() && pins != null) { // (the drain may have seen it end)
         if (graceMs > 0) {
-          hints.heartbeatAhead(graceMs * 1_000_000);
           log.println("baton: hints kept for " + graceMs + " ms (handover_grace_ms) + stale_ms, or until the next agent adopts the scheduler");
         }
         return HANDED_OVER;
