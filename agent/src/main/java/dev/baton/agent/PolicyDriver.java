@@ -230,6 +230,8 @@ final class PolicyDriver {
     inheritedAppeared.clear();
     if (h != null) {
       // A scheduler another agent ran (adopted) holds its policy's hints; a new one has none.
+      // Only an agent's first attach can adopt, before any task has appeared to it: each is
+      // settled as its task appears (taskInit).
       List<Long> inheritedCgroups = new ArrayList<>();
       try {
         for (Hints.TaskHint t : h.taskHints()) {
@@ -257,7 +259,6 @@ final class PolicyDriver {
           .filter(id -> !appliedCgroups.contains(id))
           .forEach(id -> clears.add(Hints.Change.cgroup(id, null)));
       write(clears);
-      tasks.forEach((pid, t) -> inheritedAppeared(pid, t.startNs()));
       if (!inheritedTasks.isEmpty() || !inheritedCgroups.isEmpty()) {
         log.printf("baton: the scheduler holds a previous agent's policy hints (tasks: %d, cgroups: %d):"
                 + " this policy's replace them, and those it does not repeat are cleared (cgroups"
