@@ -78,6 +78,13 @@
  * after changing a hint map, and each task resolves again (at most three hash lookups) at its next
  * callback. A timer compares the agent's heartbeat with stale_ns; while it is stale, every task is
  * scheduled in its default class with its own weight, and the hints count again once it is fresh.
+ * A stale heartbeat means an agent that cannot keep up, and its hints may be wrong by now. An
+ * agent that died (a crash, a kill, out of memory) with its heartbeat fresh is another case: its
+ * last hints were current, and the next agent, which systemd starts seconds later, adopts them.
+ * So when the heartbeat goes stale the timer looks for the agent's process (live.agent_pid), and
+ * if it has exited it keeps the hints for live.exit_grace_ns more, once per agent; otherwise every
+ * live encoder lost its class for the length of each restart (RestartSec and a JVM's start). A
+ * frozen agent's process is still there: it goes stale as before.
  *
  * One DSQ per class shared by every CPU keeps the code small and the order global; it costs one
  * lock per class, which is fine for tens of CPUs, not for hundreds (per-LLC DSQs would fix it).
@@ -329,7 +336,8 @@ static u64 task_cgroup_id(struct task_struct *p)
 	return p->cgroups->dfl_cgrp->kn->id;
 }
 
-/* include/linux/sched.h; a #define, so not in the kernel's BTF. */
+/* include/linux/sched.h; #defines, so not in the kernel's BTF. */
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
 
 /* A task's class when no hint names one (see the top of the file). */
@@ -1002,11 +1010,37 @@ static u64 heartbeat_period_ns(void)
 	return period < NSEC_PER_MSEC ? NSEC_PER_MSEC : period;
 }
 
+/* Whether the agent that wrote the heartbeat has exited, or is exiting; false if none is named. */
+static bool agent_died(u32 pid)
+{
+	struct task_struct *t;
+	bool died;
+
+	if (!pid)
+		return false;
+	t = bpf_task_from_pid(pid);
+	if (!t)
+		return true;
+	/* A pid reused since is a live process: the hints go stale, which is the safe side. */
+	died = t->exit_state || (t->flags & PF_EXITING);
+	bpf_task_release(t);
+	return died;
+}
+
 /* Runs every stale_ns / 4: enters or leaves stale mode and counts the time spent in it. */
 static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
 {
 	u64 now = bpf_ktime_get_ns();
 	bool stale = heartbeat_stale(now);
+	u64 grace = live.exit_grace_ns;
+
+	/* Fresh until now and its agent gone: kept for the next agent (see the top of the file). */
+	if (stale && !hints_stale && grace && agent_died(live.agent_pid)) {
+		live.agent_pid = 0;
+		live.heartbeat_ns = now + grace;
+		stale = false;
+		stat_inc(BATON_STAT_AGENT_DEATHS);
+	}
 
 	if (hints_stale)
 		stat_add(BATON_STAT_STALE_NS, now - last_heartbeat_check);

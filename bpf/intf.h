@@ -73,6 +73,7 @@ enum baton_stat {
 	BATON_STAT_STALE_NS = 12,       /* time spent with a stale heartbeat, ns (to the last timer tick) */
 	BATON_STAT_HINT_LOOKUPS = 13,   /* hint resolutions: a task's first, or after a hint change */
 	BATON_STAT_HINTS_INVALID = 14,  /* hints ignored as malformed (bad class or weight, LIVE without deadline) */
+	BATON_STAT_AGENT_DEATHS = 15,   /* agents that died with the heartbeat fresh: hints kept for exit_grace_ns */
 	BATON_NR_STATS,
 };
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,
@@ -198,8 +199,13 @@ struct baton_live {
 	                                 /* again (BATON_EV_TASK_INIT) when it next runs */
 	u64 nr_cpus;                     /* written by BPF: the CPUs it schedules, counted at attach */
 	                                 /* and kept at each CPU hotplug; the agent plans for them */
+	u64 exit_grace_ns;               /* how long the hints outlive the agent below if it dies */
+	                                 /* without detaching (handover_grace_ms); 0: not at all */
+	u32 agent_pid;                   /* the process (host pid namespace) writing the heartbeat; */
+	                                 /* 0: none, or it left by handover */
+	u32 _pad;
 };
-_Static_assert(sizeof(struct baton_live) == 80, "baton_live is part of the ABI");
+_Static_assert(sizeof(struct baton_live) == 96, "baton_live is part of the ABI");
 
 /*
  * Argument of the baton_query_task program (run with BPF_PROG_TEST_RUN): what the kernel knows of

@@ -21,8 +21,10 @@ start_canary
 # --- 1. the smallest privileges attach, pinned ------------------------------------------------
 bin/baton check >"$out/check.log" 2>&1
 echo "check_exit=$?"
+# handover_grace_ms at its longest: the second agent, a JVM starting beside the hogs, may take
+# longer than the default to adopt, and phase 2 counts the times the hints went stale.
 setpriv --bounding-set=-all,+bpf,+perfmon --inh-caps=-all -- bin/baton run --timeout-ms $((timeout_s * 1000)) \
-  >"$out/agent1.log" 2>&1 &
+  --handover-grace-ms 600000 >"$out/agent1.log" 2>&1 &
 agent=$!
 wait_log "$out/agent1.log" "^baton: attached"
 # The hogs from here on: the first JVM and the verifier beside them took a minute more and tested
@@ -68,12 +70,16 @@ echo "kept_hint_put=$(curl -s -m 60 -o /dev/null -w '%{http_code}' -X PUT -H 'Co
   -d '{"class":"batch"}' "http://127.0.0.1:9755/v1/hints/$kept")"
 jobs_facts registered
 
-# --- 2. SIGKILL: the scheduler stays; a new agent adopts it -----------------------------------
+# --- 2. SIGKILL: the scheduler stays, and the dead agent's hints; a new agent adopts it --------
+# metric NAME FILE: a counter's value in a /metrics scrape.
+metric() { sed -n "s/^$1 //p" "$2"; }
+curl -sf -m 120 http://127.0.0.1:9755/metrics >"$out/metrics_killed.txt"
+echo "killed_stale_periods_before=$(metric baton_bpf_stale_periods_total "$out/metrics_killed.txt")"
 kill -KILL $agent
 wait $agent 2>/dev/null
 echo "killed_exit=$?"
 kill $doomed
-sleep 3 # past stale_ms: the BPF side schedules without hints now
+sleep 3 # past stale_ms: the BPF side has found the agent gone, and keeps its hints
 echo "killed_state=$(state)"
 echo "killed_ops=$(ops)"
 echo "killed_pins=$([ -e $pins/link ] && echo present || echo absent)"
@@ -81,6 +87,9 @@ for k in $(seq 1 50); do /bin/true; done # tasks come and go while no agent runs
 start_agent "$out/agent2.log" --max-tasks 16
 wait_log "$out/agent2.log" "^baton: adopted"
 echo "adopt_state=$(state)"
+curl -sf -m 120 http://127.0.0.1:9755/metrics >"$out/metrics_adopted.txt"
+echo "adopt_stale_periods=$(metric baton_bpf_stale_periods_total "$out/metrics_adopted.txt")"
+echo "adopt_agent_deaths=$(metric baton_bpf_agent_deaths_total "$out/metrics_adopted.txt")"
 jobs_facts adopted
 
 # --- 3. fork storm: the task table stays bounded, drops are counted ---------------------------

@@ -129,6 +129,21 @@ public final class HintWriter implements Hints {
     live.putLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET, System.nanoTime() + aheadNs);
   }
 
+  /**
+   * Names the process whose heartbeat this is, and how long the BPF side keeps the hints if that
+   * process dies without detaching (a crash, a kill): the next agent has that long to adopt them.
+   * pid 0: none (after a handover, whose own grace must not be followed by a second).
+   */
+  public void heartbeatOf(long pid, long exitGraceNs) {
+    live.putLong(0, LIVE + BatonLive.EXIT_GRACE_NS_OFFSET, exitGraceNs);
+    live.putInt(0, LIVE + BatonLive.AGENT_PID_OFFSET, (int) pid);
+  }
+
+  /** The process {@link #heartbeatOf} named; 0 if none. */
+  public int agentPid() {
+    return live.getInt(0, LIVE + BatonLive.AGENT_PID_OFFSET);
+  }
+
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);

@@ -211,6 +211,7 @@ final class Scheduler {
       hints.setClassSlice(c, options.sliceUs(c));
     }
     hints.heartbeat();
+    hints.heartbeatOf(ProcessHandle.current().pid(), options.handoverGraceMs() * 1_000_000);
   }
 
   /**
@@ -368,6 +369,7 @@ final class Scheduler {
         // starts beside whatever loads the host: longer than stale_ms, and live jobs would lose
         // their class for the length of every upgrade. The heartbeat is set ahead instead, first
         // thing: what follows (the ring drained, the report) takes time too.
+        hints.heartbeatOf(0, 0); // this grace is the one: none again when it runs out
         hints.heartbeatAhead(graceMs * 1_000_000);
       }
       // Events still queued when we stop are read before detaching, so the table is complete.

@@ -14,7 +14,7 @@ enum Tunable {
   SAMPLE_MS(100, 10, 10_000, "a task's runtime sample (CPU, waiting, wakeups) covers at least this long, milliseconds"),
   RESTART_MAX(5, 0, 100, "restarts after the kernel ejects the scheduler before the agent gives up"),
   RESTART_BACKOFF_MS(1_000, 10, 600_000, "wait before a restart, doubled for each further ejection in a row, milliseconds"),
-  HANDOVER_GRACE_MS(30_000, 100, 600_000, "off", "after a handover, how far ahead the agent's last heartbeat is set, so that the BPF side keeps its hints while the next agent starts (they go stale this long plus stale_ms later, unless an agent adopts the scheduler first), milliseconds; 0: off");
+  HANDOVER_GRACE_MS(30_000, 100, 600_000, "off", "how long the BPF side keeps the hints for the next agent after this one leaves the scheduler attached: by handover (its last heartbeat is set this far ahead) or by dying (a crash, a kill: found when the heartbeat would go stale); they go stale this long plus stale_ms after, unless an agent adopts the scheduler first, milliseconds; 0: off");
 
   final long defaultValue;
   final long min;

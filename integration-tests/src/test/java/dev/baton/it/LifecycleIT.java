@@ -66,6 +66,15 @@ class LifecycleIT {
   }
 
   @Test
+  void aKilledAgentsHintsHoldUntilTheNextAgentAdoptsThem() {
+    // The BPF side found the agent's process gone when its heartbeat was about to go stale, once,
+    // and kept the hints: they never went stale between the kill and the adoption.
+    assertThat(facts.get("adopt_agent_deaths")).as(log("agent2")).isEqualTo("1.0");
+    assertThat(facts.get("killed_stale_periods_before")).isNotBlank();
+    assertThat(facts.get("adopt_stale_periods")).isEqualTo(facts.get("killed_stale_periods_before"));
+  }
+
+  @Test
   void theApisJobsOutliveTheAgentWhileTheirProcessesRun() {
     assertThat(facts.get("job_put")).isEqualTo("200 200");
     assertThat(facts.get("registered_jobs")).isEqualTo("canary doomed ");

@@ -84,7 +84,14 @@ public final class BpfStatCatalog {
               count(
                   "baton.bpf.invalid.hints",
                   "hints",
-                  "Hints ignored as malformed (bad class or weight, live without a deadline)")));
+                  "Hints ignored as malformed (bad class or weight, live without a deadline)")),
+          Map.entry(
+              "BATON_STAT_AGENT_DEATHS",
+              count(
+                  "baton.bpf.agent.deaths",
+                  "deaths",
+                  "Agents that died without detaching while their heartbeat was fresh: their hints"
+                      + " were kept for handover_grace_ms, for the next agent")));
 
   private static Map.Entry<String, Entry> dispatch(String stat, String schedClass) {
     return Map.entry(
