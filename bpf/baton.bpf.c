@@ -195,6 +195,7 @@ struct task_ctx {
 	u32 hint_class;      /* class the hints give it */
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
+	bool requeued;       /* stopped while still runnable (preempted, slice over): stamped then */
 	u64 announced_gen;   /* live.announce_gen its BATON_EV_TASK_INIT record went out at; 0: never */
 	s32 clock_cpu;       /* the clock its vtime is on: a CPU's, or -1 for its class's */
 	/* Runtime samples and the run-delay stamp (see "Runtime samples" below). */
@@ -487,33 +488,9 @@ static void kick_for_live(s32 victim)
 	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
 }
 
-s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
-{
-	struct task_ctx *tctx;
-	bool is_idle = false;
-	s32 cpu = prev_cpu;
-	u32 cls;
-
-	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && scx_bpf_test_and_clear_cpu_idle(prev_cpu))
-		is_idle = true;
-	else
-		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	if (!is_idle)
-		return cpu;
-
-	tctx = task_ctx(p);
-	cls = tctx ? refresh(p, tctx) : BATON_CLASS_NORMAL;
-	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
-	if (tctx)
-		tctx->direct = true;
-	stat_inc(BATON_STAT_DIRECT);
-	return cpu;
-}
-
-
 /*
  * ---- Run-delay histogram ------------------------------------------------------------------
- * ops.runnable stamps the task (task_ctx.runnable_at); ops.running counts now - stamp into its
+ * became_runnable() stamps the task (task_ctx.runnable_at); ops.running counts now - stamp into its
  * class's log2 bucket. Per-CPU rows, so no atomics on the hot path; a task that runs without a
  * stamp (it was already runnable when the scheduler attached) is not counted.
  */
@@ -546,8 +523,8 @@ static void run_delay_count(u32 cls, u64 delay)
  * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
  * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
  * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in task_ctx
- * with the scheduling state: a storage of their own cost one more lookup in each of runnable,
- * running and stopping. The stamps only ever meet each other, so they take the scheduler's cheaper
+ * with the scheduling state: a storage of their own cost one more lookup on each wakeup, run and
+ * stop. The stamps only ever meet each other, so they take the scheduler's cheaper
  * clock (baton_now; a stamp from another CPU's clock may be a little ahead, hence the signed
  * comparisons); a record's ts_ns stays CLOCK_MONOTONIC, as intf.h says. Samples never wake the
  * agent for their own sake: it reads the ring at least every 100 ms and its policy decides once
@@ -557,13 +534,6 @@ static void run_delay_count(u32 cls, u64 delay)
  * task that stops running for good (exits) takes its last partial sample with it.
  */
 #define SAMPLE_WAKE_BYTES (64 * 1024) /* a quarter of the events ring buffer */
-
-static void sample_runnable(struct task_ctx *tctx, u64 enq_flags, u64 now)
-{
-	tctx->queued_at = tctx->runnable_at = now;
-	if (enq_flags & SCX_ENQ_WAKEUP)
-		tctx->wakeups++;
-}
 
 static bool emit_task_event(struct task_struct *p, u32 kind)
 {
@@ -622,6 +592,7 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 	u64 now = baton_now(), flags = BPF_RB_NO_WAKEUP;
 
 	tctx->cpu_ns += used;
+	tctx->requeued = runnable;
 	if (runnable) /* preempted: waiting again from now */
 		tctx->queued_at = now;
 	if ((s64)(now - tctx->sampled_at) < (s64)tunables.sample_ns)
@@ -647,29 +618,61 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 	bpf_ringbuf_submit(e, flags);
 }
 
-/* A waking task starts a LIVE activation, or is brought up to its clock (one slice of credit). */
-void BPF_STRUCT_OPS(baton_runnable, struct task_struct *p, u64 enq_flags)
+/*
+ * A task became runnable: the stamps for its samples and the run-delay histogram and, on a
+ * wakeup, a LIVE activation or its place on its class's clock (one slice of credit); returns its
+ * class. Every wakeup passes through select_cpu, which calls this for a task it sends straight to
+ * an idle CPU, or through enqueue, which calls it for the rest, never both; so Baton does
+ * without ops.runnable, one callback more on every wakeup. enqueue also sees a task that stopped
+ * still runnable (preempted, its slice over), which ops.stopping stamped already, and one queued
+ * again with new properties or back from another scheduling class, stamped here as new.
+ */
+static u32 became_runnable(struct task_struct *p, struct task_ctx *tctx, bool wakeup)
 {
-	struct task_ctx *tctx;
-	u64 now, floor, *clock;
+	u64 now = baton_now(), floor, *clock;
 	u32 cls;
 
-	if (!(tctx = task_ctx(p)))
-		return;
-	now = baton_now();
-	sample_runnable(tctx, enq_flags, now);
-	if (!(enq_flags & SCX_ENQ_WAKEUP))
-		return;
+	if (tctx->requeued)
+		tctx->requeued = false;
+	else
+		tctx->queued_at = tctx->runnable_at = now;
 	cls = refresh(p, tctx);
+	if (!wakeup)
+		return cls;
+	tctx->wakeups++;
 	if (cls == BATON_CLASS_LIVE) {
 		tctx->deadline = now + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
-		return;
+		return cls;
 	}
 	clock = task_clock(p, cls);
 	floor = *clock - task_slice(tctx, cls) * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 	if ((s64)(tctx->vtime - floor) < 0)
 		tctx->vtime = floor;
+	return cls;
+}
+
+s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+{
+	struct task_ctx *tctx;
+	bool is_idle = false;
+	s32 cpu = prev_cpu;
+	u32 cls;
+
+	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+		is_idle = true;
+	else
+		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (!is_idle)
+		return cpu;
+
+	tctx = task_ctx(p);
+	cls = tctx ? became_runnable(p, tctx, wake_flags & SCX_WAKE_TTWU) : BATON_CLASS_NORMAL;
+	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
+	if (tctx)
+		tctx->direct = true;
+	stat_inc(BATON_STAT_DIRECT);
+	return cpu;
 }
 
 /*
@@ -702,7 +705,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 		baton_dsq_insert_vtime(p, BATON_CLASS_NORMAL, SCX_SLICE_DFL, vtime_now[BATON_CLASS_NORMAL], enq_flags);
 		return;
 	}
-	cls = refresh(p, tctx);
+	cls = became_runnable(p, tctx, enq_flags & SCX_ENQ_WAKEUP);
 	if (hints_stale)
 		stat_inc(BATON_STAT_STALE_ENQUEUES);
 	slice = task_slice(tctx, cls);
@@ -915,6 +918,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 			c->clock[class_index(cls)] = tctx->vtime;
 	}
 	tctx->direct = false;
+	tctx->requeued = false; /* put back on its CPU without ops.enqueue, it runs again */
 }
 
 void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
@@ -962,8 +966,10 @@ void BPF_STRUCT_OPS(baton_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 
-	if (tctx)
-		announce(p, tctx);
+	if (!tctx)
+		return;
+	tctx->requeued = false; /* back from another scheduling class: a new wait */
+	announce(p, tctx);
 }
 
 /*
@@ -1190,7 +1196,6 @@ struct sched_ext_ops baton_ops = {
 	.select_cpu = (void *)baton_select_cpu,
 	.enqueue = (void *)baton_enqueue,
 	.dispatch = (void *)baton_dispatch,
-	.runnable = (void *)baton_runnable,
 	.running = (void *)baton_running,
 	.stopping = (void *)baton_stopping,
 	.init_task = (void *)baton_init_task,
