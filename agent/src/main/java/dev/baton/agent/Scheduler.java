@@ -211,7 +211,28 @@ final class Scheduler {
       hints.setClassSlice(c, options.sliceUs(c));
     }
     hints.heartbeat();
-    hints.heartbeatOf(ProcessHandle.current().pid(), options.handoverGraceMs() * 1_000_000);
+    hints.heartbeatOf(
+        inHostPidNamespace(readPidNamespace()) ? ProcessHandle.current().pid() : 0,
+        options.handoverGraceMs() * 1_000_000);
+  }
+
+  /**
+   * The BPF side finds the agent by its pid in the kernel's initial pid namespace; an agent in a
+   * namespace of its own (a container) would name a pid that is another process there, or none,
+   * and a frozen agent could pass for a dead one. Such an agent names no process: its hints go
+   * stale after stale_ms whether it died or froze. The initial namespace's inode is fixed
+   * (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+   */
+  static boolean inHostPidNamespace(String nsLink) {
+    return "pid:[4026531836]".equals(nsLink);
+  }
+
+  private static String readPidNamespace() {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString();
+    } catch (IOException | UnsupportedOperationException e) {
+      return "";
+    }
   }
 
   /**

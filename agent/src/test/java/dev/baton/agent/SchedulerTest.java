@@ -9,6 +9,13 @@ class SchedulerTest {
   private static final int BUCKETS = BpfStats.HIST_WORDS - 1;
 
   @Test
+  void onlyAnAgentInTheKernelsInitialPidNamespaceNamesItselfForTheDeathCheck() {
+    assertThat(Scheduler.inHostPidNamespace("pid:[4026531836]")).isTrue();
+    assertThat(Scheduler.inHostPidNamespace("pid:[4026532281]")).as("a container's").isFalse();
+    assertThat(Scheduler.inHostPidNamespace("")).as("unreadable").isFalse();
+  }
+
+  @Test
   void aRunDelayHistogramIsSummedUpByItsBucketBounds() {
     long[] h = new long[BUCKETS + 1];
     h[10] = 98; // [1024, 2048) ns
