@@ -3,16 +3,17 @@
 # The guest sees the host's root read-only and the current directory read-write at the same path,
 # so the project's launcher and build output work there as on the host.
 #
-# Usage: run.sh [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] -- CMD...
+# Usage: run.sh [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] [--boot-timeout-s S] -- CMD...
 #        run.sh --list-kernels
 # Exit: the command's status, or 123 kernel oops/panic, 124 timeout, 125 harness failure (qemu
-# crashing after the command started, or on three boots in a row before it did, is one).
+# crashing after the command started, or crashing or hanging on three boots in a row before it
+# did, is one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tools/lib.sh"
 
-cpus=2 mem=2G kernel="" timeout_s=900
-usage() { echo "usage: baton vm [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] -- CMD..." >&2; exit 125; }
+cpus=2 mem=2G kernel="" timeout_s=900 boot_timeout_s=120
+usage() { echo "usage: baton vm [--cpus N] [--mem SIZE] [--kernel VERSION] [--timeout-s S] [--boot-timeout-s S] -- CMD..." >&2; exit 125; }
 harness_fail() { printf 'baton vm: %s\n' "$*" >&2; exit 125; }
 
 while [ $# -gt 0 ]; do
@@ -21,6 +22,7 @@ while [ $# -gt 0 ]; do
   --mem) mem=${2:?}; shift 2 ;;
   --kernel) kernel=${2:?}; shift 2 ;;
   --timeout-s) timeout_s=${2:?}; shift 2 ;;
+  --boot-timeout-s) boot_timeout_s=${2:?}; shift 2 ;;
   --list-kernels)
     list=$(cached_kernels)
     [ -n "$list" ] || harness_fail "no sched_ext kernel cached in $BATON_CACHE/kernels: run tools/setup.sh"
@@ -33,6 +35,7 @@ done
 [ $# -gt 0 ] || usage
 case $cpus in '' | *[!0-9]*) harness_fail "--cpus takes a whole number, not '$cpus'" ;; esac
 case $timeout_s in '' | *[!0-9]*) harness_fail "--timeout-s takes whole seconds, not '$timeout_s'" ;; esac
+case $boot_timeout_s in '' | *[!0-9]* | 0) harness_fail "--boot-timeout-s takes whole seconds above 0, not '$boot_timeout_s'" ;; esac
 
 if [ -z "$kernel" ]; then
   kernel=$(cached_kernels | head -1)
@@ -81,12 +84,16 @@ pwd >"$work/ctl/workdir"
 } >"$work/ctl/cmd"
 
 # qemu's multi-threaded TCG itself aborts now and then (seen: an assertion in iotlb_to_section,
-# QEMU 10.0.2, while the guest kernel was still booting). A boot qemu killed before the command
-# started changed nothing and printed nothing of the command's, so it is booted again; a crash
-# after the command started fails the run, since part of the command has already happened.
+# QEMU 10.0.2, while the guest kernel was still booting), and once hung before the guest printed
+# anything (a CI run lost its whole timeout, 1500 s, to it). A boot that ends or is killed before
+# the command started changed nothing and printed nothing of the command's, so it is booted
+# again; a crash after the command started fails the run, since part of the command has already
+# happened. A guest reaches its command in about 5 s here (`--boot-timeout-s` is 24 times that).
 boots=3
 for boot in $(seq 1 $boots); do
   rm -f "$work/ctl/status" "$work/ctl/started" "$work/console.log"
+  boot_deadline=$((SECONDS + boot_timeout_s))
+  hung=""
   # The guest's stdout is ours: qemu writes hvc0 straight to our stdout.
   qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
     -nodefaults -no-reboot -display none -monitor none \
@@ -112,11 +119,27 @@ for boot in $(seq 1 $boots); do
       tail -n 30 "$work/console.log" >&2 || true
       exit 124
     fi
+    if [ $SECONDS -ge $boot_deadline ] && [ ! -e "$work/ctl/started" ]; then
+      hung=1
+      kill "$qpid" 2>/dev/null || true
+      break
+    fi
     sleep 0.2
   done
   qrc=0
   wait "$qpid" || qrc=$?
   qpid=""
+  if [ -n "$hung" ]; then
+    # Started between the look and the kill: part of the command may have run.
+    [ ! -e "$work/ctl/started" ] || harness_fail "the command started as its boot was given up for hung; not run again"
+    if [ "$boot" -ge $boots ]; then
+      printf 'baton vm: the guest did not reach the command within %ss, %s boots in a row; console tail:\n' "$boot_timeout_s" $boots >&2
+      tail -n 30 "$work/console.log" >&2 || true
+      exit 125
+    fi
+    printf 'baton vm: the guest did not reach the command within %ss: booting again (%s of %s)\n' "$boot_timeout_s" $((boot + 1)) $boots >&2
+    continue
+  fi
   # Above 128: qemu died of a signal it did not get from us (an abort, a segfault).
   [ "$qrc" -gt 128 ] && [ ! -f "$work/ctl/status" ] || break
   if [ -f "$work/ctl/started" ]; then

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -67,6 +68,32 @@ class VmHarnessIT {
   }
 
   @Test
+  void aBootThatHangsBeforeTheCommandStartedIsBootedAgainAndTheCommandRunsOnce(@TempDir Path dir)
+      throws IOException {
+    Vm.Result r = withCrashingQemu(dir, "hang-first", "echo ran-in-the-guest", "--boot-timeout-s", "20");
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(r.output()).contains("the guest did not reach the command within 20s: booting again (2 of 3)");
+    assertThat(r.output().lines().filter(l -> l.equals("ran-in-the-guest"))).hasSize(1);
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("2");
+  }
+
+  @Test
+  void bootsHangingEveryTimeAreAHarnessFailureAfterThreeBootsNotATimeout(@TempDir Path dir)
+      throws IOException {
+    Vm.Result r = withCrashingQemu(dir, "hang", "echo ran-in-the-guest", "--boot-timeout-s", "2");
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(125);
+    assertThat(r.output()).contains("did not reach the command within 2s, 3 boots in a row").doesNotContain("ran-in-the-guest");
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("3");
+  }
+
+  @Test
+  void aBootTimeoutThatIsNotWholeSecondsIsRefused() {
+    Vm.Result r = Vm.host(BOOT, "bin/baton", "vm", "--boot-timeout-s", "0", "--", "true");
+    assertThat(r.exitCode()).isEqualTo(125);
+    assertThat(r.output()).contains("--boot-timeout-s takes whole seconds above 0, not '0'");
+  }
+
+  @Test
   void qemuCrashingAfterTheCommandStartedFailsWithoutRunningItAgain(@TempDir Path dir) throws IOException {
     // The command has begun: a second boot would run it twice, so the run fails instead.
     Vm.Result r = withCrashingQemu(dir, "after-start", "echo ran-in-the-guest; sleep 60");
@@ -90,11 +117,15 @@ class VmHarnessIT {
    * SIGABRT as qemu's failed assertions do: on the first boot only ("first"), on every boot
    * ("always"), or once the guest has marked the command started, the real qemu running until
    * then ("after-start"; "after-start-first" on the first boot only). Every other boot is the
-   * real qemu's. It counts boots in dir/boots.
+   * real qemu's; or hangs without a word, as qemu once did at boot: on the first boot only
+   * ("hang-first") or on every boot ("hang"). It counts boots in dir/boots.
    */
-  private static Vm.Result withCrashingQemu(Path dir, String mode, String command) throws IOException {
-    return Vm.host(
-        crashingQemu(dir, mode), BOOT.plusSeconds(60), "bin/baton", "vm", "--timeout-s", Long.toString(BOOT.toSeconds()), "--", "sh", "-c", command);
+  private static Vm.Result withCrashingQemu(Path dir, String mode, String command, String... options)
+      throws IOException {
+    List<String> args = new ArrayList<>(List.of("bin/baton", "vm", "--timeout-s", Long.toString(BOOT.toSeconds())));
+    args.addAll(List.of(options));
+    args.addAll(List.of("--", "sh", "-c", command));
+    return Vm.host(crashingQemu(dir, mode), BOOT.plusSeconds(60), args.toArray(String[]::new));
   }
 
   /** The environment that puts the stand-in first on PATH. */
@@ -113,6 +144,8 @@ class VmHarnessIT {
         case $FAKE_MODE in
         always) crash ;;
         first) [ $n -gt 1 ] || crash ;;
+        hang) exec sleep 3600 ;;
+        hang-first) [ $n -gt 1 ] || exec sleep 3600 ;;
         after-start | after-start-first)
           [ $FAKE_MODE = after-start ] || [ $n = 1 ] || exec qemu-system-x86_64 "$@"
           for a; do case $a in local,id=ctl,path=*) ctl=${a#local,id=ctl,path=}; ctl=${ctl%%,*} ;; esac; done
