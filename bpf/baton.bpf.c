@@ -195,7 +195,6 @@ struct task_ctx {
 	u32 hint_class;      /* class the hints give it */
 	u32 class;           /* class it is scheduled in (NORMAL while the hints are stale) */
 	bool direct;         /* sent straight to an idle CPU: its vtime does not move the clock */
-	bool requeued;       /* stopped while still runnable (preempted, slice over): stamped then */
 	u64 announced_gen;   /* live.announce_gen its BATON_EV_TASK_INIT record went out at; 0: never */
 	s32 clock_cpu;       /* the clock its vtime is on: a CPU's, or -1 for its class's */
 	/* Runtime samples and the run-delay stamp (see "Runtime samples" below). */
@@ -592,7 +591,6 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 	u64 now = baton_now(), flags = BPF_RB_NO_WAKEUP;
 
 	tctx->cpu_ns += used;
-	tctx->requeued = runnable;
 	if (runnable) /* preempted: waiting again from now */
 		tctx->queued_at = now;
 	if ((s64)(now - tctx->sampled_at) < (s64)tunables.sample_ns)
@@ -623,18 +621,17 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
  * wakeup, a LIVE activation or its place on its class's clock (one slice of credit); returns its
  * class. Every wakeup passes through select_cpu, which calls this for a task it sends straight to
  * an idle CPU, or through enqueue, which calls it for the rest, never both; so Baton does
- * without ops.runnable, one callback more on every wakeup. enqueue also sees a task that stopped
- * still runnable (preempted, its slice over), which ops.stopping stamped already, and one queued
- * again with new properties or back from another scheduling class, stamped here as new.
+ * without ops.runnable, one callback more on every wakeup. enqueue also sees tasks queued again
+ * without sleeping: preempted or out of slice (ops.stopping stamped them) or moved while queued
+ * (their first stamp stands); a stamp is set only on a task without one (queued_at 0: it ran, or
+ * it came back from another scheduling class, ops.enable).
  */
 static u32 became_runnable(struct task_struct *p, struct task_ctx *tctx, bool wakeup)
 {
 	u64 now = baton_now(), floor, *clock;
 	u32 cls;
 
-	if (tctx->requeued)
-		tctx->requeued = false;
-	else
+	if (wakeup || !tctx->queued_at)
 		tctx->queued_at = tctx->runnable_at = now;
 	cls = refresh(p, tctx);
 	if (!wakeup)
@@ -918,7 +915,6 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 			c->clock[class_index(cls)] = tctx->vtime;
 	}
 	tctx->direct = false;
-	tctx->requeued = false; /* put back on its CPU without ops.enqueue, it runs again */
 }
 
 void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
@@ -968,7 +964,7 @@ void BPF_STRUCT_OPS(baton_enable, struct task_struct *p)
 
 	if (!tctx)
 		return;
-	tctx->requeued = false; /* back from another scheduling class: a new wait */
+	tctx->queued_at = 0; /* back from another scheduling class: a new wait, not the old one */
 	announce(p, tctx);
 }
 

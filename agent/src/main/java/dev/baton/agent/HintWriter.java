@@ -139,11 +139,6 @@ public final class HintWriter implements Hints {
     live.putInt(0, LIVE + BatonLive.AGENT_PID_OFFSET, (int) pid);
   }
 
-  /** The process {@link #heartbeatOf} named; 0 if none. */
-  public int agentPid() {
-    return live.getInt(0, LIVE + BatonLive.AGENT_PID_OFFSET);
-  }
-
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
