@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs inside a sched_ext guest: Baton with the transcode policy, a CPU hog whose runtime samples
 # are compared with the kernel's CPU accounting, and a periodic "live" task run twice among CPU
-# hogs, first unregistered, then registered through baton job put. Prints key=value facts for
+# hogs, first unregistered, then registered through baton job put; then a reload of the agent's
+# config file. Prints key=value facts for
 # JobsApiIT; raw logs follow prefixed with "agent|", "jobs|" and "dmesg|".
 # Usage: jobs-api.sh PERIODIC_BINARY
 set -u
@@ -13,8 +14,8 @@ state() { cat /sys/kernel/sched_ext/state; }
 stopped() { sh -c 'kill -STOP $$; exec "$@"' sh "$@" & }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-printf 'policy: transcode\n' >"$out/baton.yaml"
-bin/baton run --policy-config "$out/baton.yaml" >"$out/agent.log" 2>&1 &
+printf 'policy:\n  policy: transcode\n' >"$out/baton.yaml"
+bin/baton run --config "$out/baton.yaml" >"$out/agent.log" 2>&1 &
 agent=$!
 i=0
 while [ "$(state)" != enabled ] && [ $i -lt 1200 ] && kill -0 $agent 2>/dev/null; do
@@ -23,7 +24,8 @@ while [ "$(state)" != enabled ] && [ $i -lt 1200 ] && kill -0 $agent 2>/dev/null
 done
 echo "state_attached=$(state)"
 i=0
-until curl -sf "http://$api/v1/status" >"$out/status.json" || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
+until curl -sf "http://$api/v1/status" >"$out/status.json" && grep -q '"scheduler":"attached"' "$out/status.json" ||
+  [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
 echo "status_json=$(cat "$out/status.json")"
 
 # The CLI's JVM is slow to start in an emulated guest: curl does what is not about the CLI.
@@ -68,6 +70,12 @@ echo "jobs_json=$(cat "$out/jobs.json")"
 echo "rm_status=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://$api/v1/jobs/cam1")"
 echo "rm_again=$(curl -s -X DELETE "http://$api/v1/jobs/cam1")"
 kill $hogs
+
+# 3. A reload: the class slices and handover_grace_ms reach the running scheduler; stale_ms,
+# fixed when the scheduler loaded, takes a restart.
+printf 'policy:\n  policy: transcode\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\n' >"$out/baton.yaml"
+echo "reload_json=$(curl -s -X POST "http://$api/v1/reload")"
+echo "status_reloaded=$(curl -sf "http://$api/v1/status")"
 
 kill -TERM $agent
 wait $agent

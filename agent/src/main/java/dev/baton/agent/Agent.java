@@ -39,7 +39,7 @@ final class Agent implements AgentReadings {
 
   private final RunOptions options;
   private final List<String> args;
-  /** The settings a reload may change while running (restart_*); the rest need a restart. */
+  /** The settings a reload may change while running ({@link Tunable#reloadable()}); the rest need a restart. */
   private volatile RunOptions live;
   private final PrintStream out;
   private final PrintStream err;
@@ -149,8 +149,9 @@ final class Agent implements AgentReadings {
   /**
    * The one reload (POST /v1/reload, SIGHUP, ExecReload): reads the agent's config file and the
    * policy config again. A file with a problem is refused (400, with its line and column) and
-   * nothing changes; otherwise the new policy config and restart_max/restart_backoff_ms apply at
-   * once and the reply lists the changed settings that take a restart.
+   * nothing changes; otherwise the new policy config and the reloadable tunables (restart_*,
+   * slice_us, handover_grace_ms) apply at once and the reply lists the changed settings that take
+   * a restart.
    */
   synchronized Response reload() {
     if (options.configFile() == null && policy.source() == null) {
@@ -168,16 +169,13 @@ final class Agent implements AgentReadings {
     Map<Tunable, Long> tunables = new EnumMap<>(now.tunables());
     for (Tunable t : Tunable.values()) {
       if (next.get(t) != now.get(t)) {
-        if (t == Tunable.RESTART_MAX || t == Tunable.RESTART_BACKOFF_MS) {
+        if (t.reloadable()) {
           tunables.put(t, next.get(t));
           applied.add(t.key());
         } else {
           needsRestart.add(t.key());
         }
       }
-    }
-    if (!next.classSliceUs().equals(now.classSliceUs())) {
-      needsRestart.add("slice_us");
     }
     if (!next.api().equals(now.api())) {
       needsRestart.add("listen/token_file");
@@ -213,7 +211,12 @@ final class Agent implements AgentReadings {
       reply.put("rules", cfg.rules().size());
       reply.put("tenants", cfg.tenants().size());
     }
-    live = now.withTunables(tunables);
+    live = now.withTunables(tunables); // (--slice-us CLASS=N is the command line's: it stays)
+    scheduler.retune(live);
+    out.println(
+        "baton: reloaded"
+            + (applied.isEmpty() ? "" : "; applied " + String.join(", ", applied))
+            + (needsRestart.isEmpty() ? "" : "; take a restart: " + String.join(", ", needsRestart)));
     reply.put("applied", applied);
     reply.put("needs_restart", needsRestart);
     return Response.ok(reply);
@@ -332,6 +335,7 @@ final class Agent implements AgentReadings {
     status.put("policy_off", policy.off()); // null while it runs
     status.putAll(policy.read(JobsApi::summary));
     status.put("pinned", options.pinDir() != null);
+    status.putAll(scheduler.tuning()); // slice_us, handover_grace_ms: what the BPF side holds
     status.put("restarts", restarts);
     status.put("last_exit", lastExit);
     status.put("events", s.events());

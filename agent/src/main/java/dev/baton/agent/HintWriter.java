@@ -139,6 +139,11 @@ public final class HintWriter implements Hints {
     live.putInt(0, LIVE + BatonLive.AGENT_PID_OFFSET, (int) pid);
   }
 
+  /** How long the BPF side keeps the hints if the agent named by {@link #heartbeatOf} dies, ns. */
+  public long exitGraceNs() {
+    return live.getLong(0, LIVE + BatonLive.EXIT_GRACE_NS_OFFSET);
+  }
+
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);
@@ -159,6 +164,7 @@ public final class HintWriter implements Hints {
     bumpGeneration();
   }
 
+  /** The default time slice of a class the BPF side uses, in microseconds. */
   public synchronized long classSliceUs(SchedClass schedClass) {
     return live.getLong(0, LIVE + BatonLive.SLICE_NS_OFFSET + (long) Long.BYTES * schedClass.value())
         / 1000;

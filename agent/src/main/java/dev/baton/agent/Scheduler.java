@@ -32,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -103,6 +104,10 @@ final class Scheduler {
   private volatile int publishedLiveTasks;
   private volatile long publishedDroppedTasks;
   private volatile boolean attached;
+  // What a reload changes in a running scheduler (the class slices, handover_grace_ms): the
+  // options of the last reload, and the writer of the scheduler that runs now (null between runs).
+  private RunOptions tuned; // guarded by this
+  private HintWriter primed; // guarded by this
 
   /**
    * @param stop set to end the run (SIGTERM): the scheduler is detached
@@ -121,6 +126,7 @@ final class Scheduler {
       Runnable onLoopTurn,
       PolicyDriver policy) {
     this.options = options;
+    this.tuned = options;
     this.policy = policy;
     this.log = log;
     this.stop = stop;
@@ -190,7 +196,7 @@ final class Scheduler {
       }
       log.println(
           "baton: attached (slice "
-              + options.sliceUs(SchedClass.NORMAL)
+              + hints.classSliceUs(SchedClass.NORMAL)
               + " us, stale "
               + options.staleMs()
               + " ms, starve "
@@ -206,14 +212,50 @@ final class Scheduler {
    * This agent's class slices (an adopting agent's settings win over its predecessor's), and a
    * first heartbeat so hints count from the start.
    */
-  private void prime(HintWriter hints) {
-    for (SchedClass c : SchedClass.values()) {
-      hints.setClassSlice(c, options.sliceUs(c));
-    }
+  private synchronized void prime(HintWriter hints) {
     hints.heartbeat();
+    apply(hints, tuned);
+  }
+
+  /**
+   * A reload's class slices and handover_grace_ms, for the scheduler that runs now (at once) and
+   * for any attached later. The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms)
+   * are fixed at load: those take a restart.
+   */
+  synchronized void retune(RunOptions next) {
+    tuned = next;
+    if (primed != null) {
+      apply(primed, next);
+    }
+  }
+
+  /**
+   * What the running scheduler holds of what a reload changes (its live section's, not the
+   * options'): the class slices and handover_grace_ms; empty between runs.
+   */
+  synchronized Map<String, Object> tuning() {
+    if (primed == null) {
+      return Map.of();
+    }
+    Map<String, Long> slices = new LinkedHashMap<>();
+    for (SchedClass c : SchedClass.values()) {
+      slices.put(c.label(), primed.classSliceUs(c));
+    }
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("slice_us", slices);
+    t.put("handover_grace_ms", primed.exitGraceNs() / 1_000_000);
+    return t;
+  }
+
+  static void apply(HintWriter hints, RunOptions o) {
+    for (SchedClass c : SchedClass.values()) {
+      if (hints.classSliceUs(c) != o.sliceUs(c)) { // a change makes every task look its hint up again
+        hints.setClassSlice(c, o.sliceUs(c));
+      }
+    }
     hints.heartbeatOf(
         inHostPidNamespace(readPidNamespace()) ? ProcessHandle.current().pid() : 0,
-        options.handoverGraceMs() * 1_000_000);
+        o.handoverGraceMs() * 1_000_000);
   }
 
   /**
@@ -336,6 +378,10 @@ final class Scheduler {
     RingBuffer ring = maps.ringBuffer("events"); // unmapped when maps close
     stats.attach(statsMap, maps.map("run_delay"));
     try {
+      synchronized (this) { // a reload since prime() is applied here, later ones by retune()
+        primed = hints;
+        apply(hints, tuned);
+      }
       log.flush();
       attached = true;
       // The agent goes ahead of the work it schedules: a heartbeat starved by NORMAL hogs would
@@ -384,7 +430,11 @@ final class Scheduler {
           nextSummary = now + SUMMARY_EVERY_NS;
         }
       }
-      long graceMs = options.handoverGraceMs();
+      long graceMs;
+      synchronized (this) { // from here a reload changes nothing of this run's
+        primed = null;
+        graceMs = tuned.handoverGraceMs();
+      }
       if (!schedulerExited && handover.get() && pins != null && graceMs > 0) {
         // systemd starts the next agent RestartSec (2 s) after this one exits, and a JVM then
         // starts beside whatever loads the host: longer than stale_ms, and live jobs would lose
@@ -414,6 +464,9 @@ final class Scheduler {
       }
       return readExit(exitInfo);
     } finally {
+      synchronized (this) {
+        primed = null;
+      }
       attached = false;
       stats.detach();
       onAttached.accept(null);

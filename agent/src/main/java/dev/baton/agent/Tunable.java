@@ -35,6 +35,17 @@ enum Tunable {
     this.description = description;
   }
 
+  /**
+   * Whether a reload applies it to the running agent and scheduler: the agent's own settings and
+   * what the BPF side reads from the live section. The rest are fixed when the scheduler loads.
+   */
+  boolean reloadable() {
+    return switch (this) {
+      case SLICE_US, RESTART_MAX, RESTART_BACKOFF_MS, HANDOVER_GRACE_MS -> true;
+      default -> false;
+    };
+  }
+
   /** The config-file key, e.g. slice_us. */
   String key() {
     return name().toLowerCase(java.util.Locale.ROOT);

@@ -29,17 +29,23 @@ class AgentReloadTest {
     Path f = dir.resolve("baton.yaml");
     Files.writeString(f, "listen: 127.0.0.1:0\nrestart_max: 5\nslice_us: 20000\n");
     List<String> args = List.of("--config", f.toString(), "--max-tasks", "64");
-    Agent agent = agent(args);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    Agent agent = agent(args, new PrintStream(log, true, StandardCharsets.UTF_8));
     ApiServer api = routes(agent);
 
-    Files.writeString(f, "listen: 127.0.0.1:0\nrestart_max: 2\nslice_us: 5000\n");
+    Files.writeString(
+        f, "listen: 127.0.0.1:0\nrestart_max: 2\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\nmax_tasks: 128\n");
     Response r = reload(api);
     assertThat(r.status()).isEqualTo(200);
     assertThat(new String(r.body(), StandardCharsets.UTF_8))
-        .isEqualTo("{\"applied\":[\"restart_max\"],\"needs_restart\":[\"slice_us\"]}");
+        .isEqualTo("{\"applied\":[\"slice_us\",\"restart_max\",\"handover_grace_ms\"],\"needs_restart\":[\"stale_ms\"]}");
     assertThat(agent.liveOptions().get(Tunable.RESTART_MAX)).isEqualTo(2);
-    assertThat(agent.liveOptions().sliceUs()).isEqualTo(20000); // until a restart
+    assertThat(agent.liveOptions().sliceUs()).isEqualTo(5000);
+    assertThat(agent.liveOptions().handoverGraceMs()).isEqualTo(1000);
+    assertThat(agent.liveOptions().staleMs()).isEqualTo(2000); // until a restart
     assertThat(agent.liveOptions().maxTasks()).isEqualTo(64); // the command line still wins
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("baton: reloaded; applied slice_us, restart_max, handover_grace_ms; take a restart: stale_ms");
   }
 
   @Test
@@ -109,9 +115,12 @@ class AgentReloadTest {
   }
 
   private Agent agent(List<String> args) throws Exception {
-    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    return agent(args, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+  }
+
+  private Agent agent(List<String> args, PrintStream out) throws Exception {
     RunOptions o = RunOptions.parse(args);
-    return new Agent(o, args, quiet, quiet, new AtomicBoolean(), PolicyDriver.of(o, 2, System::nanoTime, quiet));
+    return new Agent(o, args, out, out, new AtomicBoolean(), PolicyDriver.of(o, 2, System::nanoTime, out));
   }
 
   private ApiServer routes(Agent agent) throws Exception {

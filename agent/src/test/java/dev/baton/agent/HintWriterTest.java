@@ -127,6 +127,27 @@ class HintWriterTest {
   }
 
   @Test
+  void aReloadsSlicesAndGraceReachTheLiveSectionAndOnlyAChangedSliceMakesTasksLookAgain() throws Exception {
+    MappedArray live = object.mappedArray(HintWriter.LIVE_SECTION);
+    Scheduler.apply(writer, RunOptions.parse(List.of("--slice-us", "20000", "--slice-us", "live=4000")));
+    long gen = live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET);
+    assertThat(writer.classSliceUs(SchedClass.LIVE)).isEqualTo(4000);
+    assertThat(writer.classSliceUs(SchedClass.BATCH)).isEqualTo(20000);
+    assertThat(writer.exitGraceNs()).isEqualTo(Tunable.HANDOVER_GRACE_MS.defaultValue * 1_000_000);
+
+    Scheduler.apply(writer, RunOptions.parse(List.of("--slice-us", "20000", "--slice-us", "live=4000")));
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).as("nothing changed").isEqualTo(gen);
+
+    Scheduler.apply(
+        writer, RunOptions.parse(List.of("--slice-us", "5000", "--slice-us", "live=4000", "--handover-grace-ms", "1000")));
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).isGreaterThan(gen);
+    assertThat(writer.classSliceUs(SchedClass.LIVE)).isEqualTo(4000);
+    assertThat(writer.classSliceUs(SchedClass.NORMAL)).isEqualTo(5000);
+    assertThat(writer.classSliceUs(SchedClass.IDLE)).isEqualTo(5000);
+    assertThat(writer.exitGraceNs()).isEqualTo(1_000_000_000L);
+  }
+
+  @Test
   void theSchedulerObjectAgreesWithThisAgentsInterface() throws Exception {
     try (BpfObject baton = BpfObject.open(Files.readAllBytes(build("baton.bpf.o")), "baton")) {
       assertThat(Scheduler.interfaceMismatch(baton)).isNull();

@@ -56,6 +56,20 @@ class JobsApiIT {
   }
 
   @Test
+  void aReloadChangesTheRunningSchedulersSlicesAndGraceAndNamesWhatTakesARestart() {
+    String all = "live|interactive|normal|batch|idle";
+    assertThat(facts.get("status_json"))
+        .contains("\"handover_grace_ms\":30000")
+        .containsPattern("\"slice_us\":\\{(\"(" + all + ")\":20000,?){5}}");
+    assertThat(facts.get("reload_json"))
+        .contains("\"applied\":[\"slice_us\",\"handover_grace_ms\"]", "\"needs_restart\":[\"stale_ms\"]");
+    assertThat(facts.get("status_reloaded"))
+        .as("read back from the scheduler's live section")
+        .contains("\"handover_grace_ms\":1000", "\"scheduler\":\"attached\"")
+        .containsPattern("\"slice_us\":\\{(\"(" + all + ")\":5000,?){5}}");
+  }
+
+  @Test
   void runtimeSamplesAddUpToTheKernelsCpuTime() {
     assertThat(facts.get("put_hog_status")).as(String.join("\n", run.section("jobs"))).isEqualTo("200");
     long statMs = Long.parseLong(facts.get("hog_stat_ms"));
