@@ -132,6 +132,28 @@ register_jobs() {
     [ "$code" = 200 ] || { echo "PUT /v1/jobs/$job_prefix$name: $code $(cat "$work/answer")" >&2; return 1; }
   done <"$1"
   agent_cpu0=$(cpu_ms $agent)
+  thread_cpu $agent >"$work/threads0"
+}
+
+# thread_cpu PID: "tid name cpu_ms" for each thread of the process, sorted by tid.
+thread_cpu() {
+  local t hz
+  hz=$(getconf CLK_TCK)
+  for t in /proc/$1/task/*; do
+    echo "${t##*/} $(tr ' ' _ <"$t/comm") $(awk -v hz="$hz" '{ print int(($14 + $15) * 1000 / hz) }' "$t/stat")"
+  done 2>/dev/null | LC_ALL=C sort
+}
+
+# agent_threads PID: where the agent's CPU went since register_jobs, by kind of thread: its event
+# loop (the JVM's main thread), the JIT, the collector and the VM's own threads, the API (Netty).
+# A thread that ended meanwhile is in the process's cpu_ms but in none of these.
+agent_threads() {
+  thread_cpu "$1" >"$work/threads1"
+  LC_ALL=C join -a 2 "$work/threads0" "$work/threads1" | awk '{
+      n = NF == 5 ? $4 : $2; d = NF == 5 ? $5 - $3 : $3
+      g = n == "java" ? "loop" : n ~ /^C[12]_Compiler/ ? "jit" : n ~ /^(GC_|G1_|VM_)/ ? "gc_vm" : n ~ /^(baton-api|multiThreadIoEv)/ ? "api" : "other"
+      s[g] += d
+    } END { printf "agent_loop_ms=%d agent_jit_ms=%d agent_gc_vm_ms=%d agent_api_ms=%d agent_other_ms=%d", s["loop"], s["jit"], s["gc_vm"], s["api"], s["other"] }'
 }
 
 # remove_jobs READY: the jobs register_jobs made.
@@ -165,7 +187,7 @@ job_records() {
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 run_baton() { # scenario-file out-file
-  local i rc=0 agent_rc state log_from
+  local i rc=0 agent_rc state log_from agent_split=""
   command -v curl >/dev/null || { echo "curl is missing (the setup talks to Baton's API)" >"$work/err"; return 2; }
   [ "$(sched_state)" = disabled ] ||
     { echo "a sched_ext scheduler is already $(sched_state) (want disabled)" >"$work/err"; return 2; }
@@ -194,7 +216,7 @@ run_baton() { # scenario-file out-file
     before_go=register_jobs job_prefix=""
     log_from=$(($(wc -l <"$work/agent.log") + 1))
     run_farm "$1" "$2" || rc=$?
-    agent_cpu=$(($(cpu_ms $agent) - agent_cpu0))
+    agent_cpu=$(($(cpu_ms $agent) - agent_cpu0)) agent_split=$(agent_threads $agent)
     job_records "$log_from" >>"$2"
   else
     sed -i '1s/^/warm-up: /' "$work/err"
@@ -207,7 +229,7 @@ run_baton() { # scenario-file out-file
   # With the BPF side's counters from its last report (guard dispatches, kicks, ...), and how
   # long LIVE tasks waited from wakeup to running (log2 bucket bounds): frames missed while
   # those waits stayed short were lost to time the guest did not run, not to queueing.
-  [ $rc != 0 ] || echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu" \
+  [ $rc != 0 ] || echo "record=agent exit=$agent_rc state=$state cpu_ms=$agent_cpu $agent_split" \
     "$(sed -n 's/^baton: stats //p' "$work/agent.log" | tail -1)" \
     "$(sed -n 's/^baton: run delay from wakeup to running: live waits=\([0-9]*\) mean_us=\([0-9]*\) p99_us=\([0-9a-z]*\) max_us=\([0-9a-z]*\).*/live_waits=\1 live_delay_mean_us=\2 live_delay_p99_us=\3 live_delay_max_us=\4/p' "$work/agent.log" | tail -1)" >>"$2"
   if [ $rc = 0 ] && { [ $agent_rc != 0 ] || [ "$state" != disabled ]; }; then
