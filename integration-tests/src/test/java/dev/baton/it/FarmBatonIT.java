@@ -66,6 +66,14 @@ class FarmBatonIT {
       assertThat(agent.get("state")).isEqualTo("disabled");
       assertThat(agent.integer("live_waits")).as("LIVE wakeups the BPF side timed").isPositive();
       assertThat(agent.get("live_delay_max_us")).as("the longest of them, a bucket bound").matches("[0-9]+|inf");
+      // Where the agent's CPU went, by thread: the event loop ran, and the parts are within the
+      // whole (each thread's and the process's time are counted in clock ticks of 10 ms).
+      long split = 0;
+      for (String part : List.of("loop", "jit", "gc_vm", "api", "other")) {
+        split += agent.integer("agent_" + part + "_ms");
+      }
+      assertThat(agent.integer("agent_loop_ms")).as("the event loop's CPU").isPositive();
+      assertThat(split).as("the threads' CPU against the process's").isLessThanOrEqualTo(agent.integer("cpu_ms") + 200);
     }
   }
 
