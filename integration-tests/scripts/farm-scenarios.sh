@@ -135,13 +135,17 @@ register_jobs() {
   thread_cpu $agent >"$work/threads0"
 }
 
-# thread_cpu PID: "tid name cpu_ms" for each thread of the process, sorted by tid.
+# thread_cpu PID: "tid name cpu_ms" for each thread of the process, sorted by tid. One awk for
+# all threads (their stat files), not a process or two per thread: this runs just before the
+# measured run starts. A name may hold spaces and parentheses: it ends at the last ')'.
 thread_cpu() {
-  local t hz
-  hz=$(getconf CLK_TCK)
-  for t in /proc/$1/task/*; do
-    echo "${t##*/} $(tr ' ' _ <"$t/comm") $(awk -v hz="$hz" '{ print int(($14 + $15) * 1000 / hz) }' "$t/stat")"
-  done 2>/dev/null | LC_ALL=C sort
+  awk -v hz="$(getconf CLK_TCK)" '{
+      o = index($0, "("); c = 0
+      for (k = length($0); k > o; k--) if (substr($0, k, 1) == ")") { c = k; break }
+      name = substr($0, o + 1, c - o - 1); gsub(/ /, "_", name)
+      split(substr($0, c + 2), f, " ") # f[1] is field 3 (state): utime, stime are f[12], f[13]
+      print $1, name, int((f[12] + f[13]) * 1000 / hz)
+    }' /proc/"$1"/task/*/stat 2>/dev/null | LC_ALL=C sort
 }
 
 # agent_threads PID: where the agent's CPU went since register_jobs, by kind of thread: its event
