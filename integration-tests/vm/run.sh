@@ -132,25 +132,22 @@ for boot in $(seq 1 $boots); do
   if [ -n "$hung" ]; then
     # Started between the look and the kill: part of the command may have run.
     [ ! -e "$work/ctl/started" ] || harness_fail "the command started as its boot was given up for hung; not run again"
-    if [ "$boot" -ge $boots ]; then
-      printf 'baton vm: the guest did not reach the command within %ss, %s boots in a row; console tail:\n' "$boot_timeout_s" $boots >&2
-      tail -n 30 "$work/console.log" >&2 || true
+    why="the guest did not reach the command within ${boot_timeout_s}s"
+  else
+    # Above 128: qemu died of a signal it did not get from us (an abort, a segfault).
+    [ "$qrc" -gt 128 ] && [ ! -f "$work/ctl/status" ] || break
+    if [ -f "$work/ctl/started" ]; then
+      echo "baton vm: qemu itself crashed (exit $qrc) after the command started: an emulator failure, not the guest's; qemu's message is above" >&2
       exit 125
     fi
-    printf 'baton vm: the guest did not reach the command within %ss: booting again (%s of %s)\n' "$boot_timeout_s" $((boot + 1)) $boots >&2
-    continue
-  fi
-  # Above 128: qemu died of a signal it did not get from us (an abort, a segfault).
-  [ "$qrc" -gt 128 ] && [ ! -f "$work/ctl/status" ] || break
-  if [ -f "$work/ctl/started" ]; then
-    echo "baton vm: qemu itself crashed (exit $qrc) after the command started: an emulator failure, not the guest's; qemu's message is above" >&2
-    exit 125
+    why="qemu itself crashed (exit $qrc) before the command started"
   fi
   if [ "$boot" -ge $boots ]; then
-    echo "baton vm: qemu itself crashed (exit $qrc) before the command started, $boots boots in a row: an emulator failure; qemu's messages are above" >&2
+    echo "baton vm: $why, $boots boots in a row: an emulator failure; qemu's messages are above, the console's tail below" >&2
+    tail -n 30 "$work/console.log" >&2 || true
     exit 125
   fi
-  echo "baton vm: qemu itself crashed (exit $qrc) before the command started: booting again ($((boot + 1)) of $boots)" >&2
+  echo "baton vm: $why: booting again ($((boot + 1)) of $boots)" >&2
 done
 
 # A kernel oops or panic fails the run whatever the command returned.
