@@ -526,8 +526,8 @@ static void run_delay_count(u32 cls, u64 delay)
  * stop. The stamps only ever meet each other, so they take the scheduler's cheaper
  * clock (baton_now; a stamp from another CPU's clock may be a little ahead, hence the signed
  * comparisons); a record's ts_ns stays CLOCK_MONOTONIC, as intf.h says. Samples never wake the
- * agent for their own sake: it reads the ring at least every 100 ms and its policy decides once
- * per 100 ms, so a sample read at the next poll is read in time. Only a ring past a quarter full
+ * agent for their own sake: it reads the ring at least every 250 ms and its policy decides once
+ * per 250 ms, so a sample read at the next poll is read in time. Only a ring past a quarter full
  * wakes it, long before records could be dropped. (A wakeup whenever nobody had woken it for
  * sample_ns doubled an idle agent's loop turns, from 10 to 20 a second, for nothing.) Limit: a
  * task that stops running for good (exits) takes its last partial sample with it.

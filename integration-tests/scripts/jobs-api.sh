@@ -39,7 +39,7 @@ echo "put_hog_status=$(put hog "{\"class\":\"vod\",\"pids\":[$hog]}")"
 kill -CONT $hog
 sleep 3
 kill -STOP $hog
-sleep 0.5 # the agent reads the ring buffer at least every 100 ms
+sleep 1 # the agent reads the ring buffer at least every 250 ms
 echo "hog_stat_ms=$(($(cpu_ticks $hog) * 1000 / $(getconf CLK_TCK)))"
 curl -sf "http://$api/v1/tasks" >"$out/tasks.json"
 echo "hog_task=$(grep -o "{\"pid\":$hog,[^}]*}" "$out/tasks.json")"

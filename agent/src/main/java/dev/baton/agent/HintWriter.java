@@ -48,8 +48,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * by a new task needs the {pid, start} check anyway, and a 16-byte hint is not one atomic store,
  * so readers need a sequence protocol. The hash map keyed by {pid, start} gives a recycled pid no
  * hint, lets one process key cover all its threads, and is looked up by the task's identity. And
- * the cost is paid per change, not per event: the engine writes only what changed at each 100 ms
- * tick (none in a steady state, tens when a job starts), so even a busy tick costs microseconds,
+ * the cost is paid per change, not per event: the engine writes only what changed at each tick
+ * (none in a steady state, tens when a job starts), so even a busy tick costs microseconds,
  * while the event path (ring buffer to task table) makes no syscall at all.
  *
  * <p>Hint methods are synchronized (they share the maps' buffers and the generation counter);

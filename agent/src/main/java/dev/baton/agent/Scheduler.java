@@ -57,7 +57,7 @@ final class Scheduler {
 
   private static final String OBJECT_RESOURCE = "baton.bpf.o";
   /** The longest one poll of the ring waits: a turn also writes the heartbeat and ticks the policy. */
-  private static final int POLL_MS = 100;
+  private static final int POLL_MS = (int) (PolicyDriver.TICK_NS / 1_000_000);
   /** A line a minute for the journal; /metrics has the same counters live. */
   private static final long SUMMARY_EVERY_NS = 60_000_000_000L;
   private static final long EXIT_CHECK_NS = 1_000_000_000L;
@@ -114,7 +114,7 @@ final class Scheduler {
    * @param handover set with {@code stop} to leave a pinned scheduler attached instead
    * @param onAttached called on the event-loop thread with the path for hints once the scheduler
    *     runs (attached or adopted: sd_notify READY), and with null once this run of it ends
-   * @param onLoopTurn called every loop turn, at least every 100 ms (the service watchdog)
+   * @param onLoopTurn called every loop turn, at least every 250 ms (the service watchdog)
    */
   Scheduler(
       RunOptions options,
@@ -142,7 +142,8 @@ final class Scheduler {
    * short. The BPF side checks the heartbeat every stale_ms / 4 and drops every hint once it is
    * older than stale_ms; a poll of at most stale_ms / 4 leaves the rest of the turn three quarters
    * of stale_ms to run late in before the hints go. (With the poll fixed at 100 ms, stale_ms 100,
-   * which is valid, left no margin: an idle turn a millisecond late dropped the hints.)
+   * which is valid, left no margin: an idle turn a millisecond late dropped the hints.) POLL_MS is
+   * the policy's tick (PolicyDriver.TICK_NS): a turn more often only costs a wakeup.
    */
   static int pollMs(long staleMs) {
     return (int) Math.max(1, Math.min(POLL_MS, staleMs / 4));
@@ -403,8 +404,10 @@ final class Scheduler {
       LoopWatch watch = LoopWatch.forCurrentThread(log, options.staleMs() * 1_000_000 / 2);
       int pollMs = pollMs(options.staleMs());
       while (!stop.get() && !schedulerExited) {
-        watch.turnStart(System.nanoTime());
-        ring.poll(pollMs, this::onRecord);
+        long turn = System.nanoTime();
+        watch.turnStart(turn);
+        // Until the policy's next tick: a task that appears wakes the poll, and its tick follows soon.
+        ring.poll((int) Math.min(pollMs, (policy.nanosToTick(turn) + 999_999) / 1_000_000), this::onRecord);
         hints.heartbeat();
         watch.polled(System.nanoTime());
         int cpusNow = hints.cpus();

@@ -120,26 +120,53 @@ class PolicyDriverTest {
   }
 
   @Test
-  void aRegisteredLiveJobsTasksGetLiveHintsWithItsDeadline() {
+  void aRegisteredLiveJobsTasksGetLiveHintsWithItsDeadlineAtOnceAndLoseThemAtOnce() {
     driver.taskInit(100, 100, 5100, 7, "enc");
     driver.taskInit(101, 100, 5101, 7, "enc");
+    driver.tick();
+    assertThat(hints.tasks).isEmpty();
     driver.registerJob(
         new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
-    driver.tick();
 
-    // Deadline: the period less the default 10% margin.
+    // No tick between: the call decides. Deadline: the period less the default 10% margin.
     Hint live = new Hint(SchedClass.LIVE, 100, 0, 18_000);
     assertThat(hints.tasks).containsEntry(100, live).containsEntry(101, live);
 
-    // Ticks are 100 ms apart; removing the job clears its hints at the next one.
     assertThat(driver.removeJob("cam1")).isTrue();
+    assertThat(hints.tasks).isEmpty();
+  }
+
+  /**
+   * Ticks are TICK_NS apart while nothing appears; a task that appears is decided
+   * NEW_TASK_TICK_NS after the last tick at the latest, and the loop's poll waits no longer.
+   */
+  @Test
+  void aTaskThatAppearsIsDecidedSoonNotAtTheNextPeriodicTick() {
+    driver.registerJob(
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
     driver.tickIfDue(nowNs);
-    nowNs += PolicyDriver.TICK_NS / 2;
+    assertThat(driver.nanosToTick(nowNs)).isEqualTo(PolicyDriver.TICK_NS);
+    nowNs += PolicyDriver.NEW_TASK_TICK_NS / 2;
+
+    driver.taskInit(100, 100, 5100, 7, "enc");
+    assertThat(driver.nanosToTick(nowNs)).isEqualTo(PolicyDriver.NEW_TASK_TICK_NS / 2);
     driver.tickIfDue(nowNs);
-    assertThat(hints.tasks).isNotEmpty();
-    nowNs += PolicyDriver.TICK_NS / 2;
+    assertThat(hints.tasks).isEmpty(); // too soon after the last tick
+    nowNs += PolicyDriver.NEW_TASK_TICK_NS / 2;
+    driver.tickIfDue(nowNs);
+    assertThat(hints.tasks).containsOnlyKeys(100);
+    assertThat(hints.tasks.get(100).schedClass()).isEqualTo(SchedClass.LIVE);
+    assertThat(driver.nanosToTick(nowNs)).isEqualTo(PolicyDriver.TICK_NS);
+
+    // A task gone is cleared at the periodic tick.
+    driver.taskExit(100);
+    nowNs += PolicyDriver.TICK_NS - 1;
+    driver.tickIfDue(nowNs);
+    assertThat(hints.tasks).containsOnlyKeys(100);
+    nowNs += 1;
     driver.tickIfDue(nowNs);
     assertThat(hints.tasks).isEmpty();
+    assertThat(PolicyDriver.NEW_TASK_TICK_NS).isLessThan(PolicyDriver.TICK_NS);
   }
 
   @Test
@@ -305,10 +332,9 @@ class PolicyDriverTest {
   void aTicksChangesAreOneBatchKeyedByTheStartTimesOfTheEventStream() {
     driver.taskInit(100, 100, 5100, 7, "enc");
     driver.taskInit(101, 100, 5101, 7, "enc");
-    driver.registerJob(
-        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
     int before = hints.batches.size();
-    driver.tick();
+    driver.registerJob( // its decision is a tick's
+        new Job("cam1", Selector.pids(100), JobSpec.live("acme", new LiveSpec(20_000, 0))));
 
     assertThat(hints.batches).hasSize(before + 1);
     assertThat(hints.batches.getLast())

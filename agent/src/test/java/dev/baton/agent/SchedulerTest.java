@@ -43,6 +43,7 @@ class SchedulerTest {
       assertThat(poll).as("stale_ms %d", staleMs).isPositive().isLessThanOrEqualTo((int) (staleMs / 4));
     }
     assertThat(Scheduler.pollMs(Tunable.STALE_MS.min)).isEqualTo(25);
-    assertThat(Scheduler.pollMs(Tunable.STALE_MS.defaultValue)).isEqualTo(100); // not more turns by default
+    // Not more turns by default than the policy's ticks.
+    assertThat(Scheduler.pollMs(Tunable.STALE_MS.defaultValue)).isEqualTo(PolicyDriver.TICK_NS / 1_000_000);
   }
 }

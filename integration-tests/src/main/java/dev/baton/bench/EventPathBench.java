@@ -397,7 +397,7 @@ public final class EventPathBench {
                 + " needs the {pid, start} check anyway, and a 16-byte hint is not one atomic store."
                 + " The hash key makes a recycled pid miss and lets one process key cover its"
                 + " threads. The cost is per change, not per event: a tick writes only what changed"
-                + " (none in a steady state, tens when jobs start), at most every 100 ms.",
+                + " (none in a steady state, tens when jobs start), four times a second when nothing appears.",
             nsPerHint.get("agent_tick/16"),
             nsPerHint.get("agent_tick/256"),
             nsPerHint.get("agent_tick/1"),
@@ -537,7 +537,7 @@ public final class EventPathBench {
             + " RingBuffer.consume. It answers each event with the hint, staged in a batch flushed"
             + " after each poll (update_batch) or stored (mmap). roundtrip_p50_us/p99_us: poll +"
             + " update_batch, the agent's kind of write; the agent itself writes a policy's hints"
-            + " at its next tick (every 100 ms), which this does not include. *_consumer_bytes_per_event: what the consumer thread allocated per"
+            + " at its next tick (within 20 ms of a new task, else every 250 ms), which this does not include. *_consumer_bytes_per_event: what the consumer thread allocated per"
             + " trip; not always 0 because a deoptimization now and then sends it back to the"
             + " interpreter, which allocates. *_cpu_wait_us_per_trip: schedstat run_delay of the"
             + " two threads, per trip: time spent runnable without a CPU, the share of the latency"
