@@ -99,8 +99,7 @@ final class PolicyDriver {
   private final Map<Long, Long> inheritedTasks = new HashMap<>();
   /** Pids of inherited keys whose task appeared since the last tick. */
   private final List<Long> inheritedAppeared = new ArrayList<>();
-  private long nextTickNs = Long.MIN_VALUE;
-  private long lastTickNs;
+  private long lastTickNs = Long.MIN_VALUE; // MIN_VALUE: none yet, one is due
   private boolean newTasks; // a task appeared since the last tick
   private long hintErrors;
   private long framesMissedBefore; // by the engines that reloads replaced
@@ -357,21 +356,16 @@ final class PolicyDriver {
     if (nanosToTick(nowNs) > 0) {
       return;
     }
-    nextTickNs = nowNs + TICK_NS;
     lastTickNs = nowNs;
     tick();
   }
 
   /** How long until {@link #tickIfDue} will tick: 0 if it would now. */
   synchronized long nanosToTick(long nowNs) {
-    if (nextTickNs == Long.MIN_VALUE) {
+    if (lastTickNs == Long.MIN_VALUE) {
       return 0;
     }
-    long left = nextTickNs - nowNs;
-    if (newTasks) {
-      left = Math.min(left, lastTickNs + NEW_TASK_TICK_NS - nowNs);
-    }
-    return Math.max(0, left);
+    return Math.max(0, lastTickNs + (newTasks ? NEW_TASK_TICK_NS : TICK_NS) - nowNs);
   }
 
   synchronized void tick() {
@@ -704,7 +698,6 @@ final class PolicyDriver {
     publishedOff = null;
     publish();
     lastTickNs = clockNs.getAsLong();
-    nextTickNs = lastTickNs + TICK_NS;
     newTasks = false;
   }
 
