@@ -7,6 +7,12 @@ out=$(mktemp -d)
 state() { cat /sys/kernel/sched_ext/state; }
 
 echo "state_before=$(state)"
+# A cgroup capped at 10% of a CPU and weighted down, as a container runtime makes them: sched_ext
+# leaves cpu.max and cpu.weight to the BPF scheduler, Baton applies neither, and says so.
+echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p /sys/fs/cgroup/capped
+echo "10000 100000" >/sys/fs/cgroup/capped/cpu.max
+echo 50 >/sys/fs/cgroup/capped/cpu.weight
 bin/baton check >"$out/check.log" 2>&1
 echo "check_exit=$?"
 
@@ -46,7 +52,14 @@ curl -sf -m 60 http://127.0.0.1:9755/metrics >"$out/metrics.txt"
 echo "run_delay_normal_count=$(sed -n 's/^baton_bpf_run_delay_seconds_count{class="normal"} //p' "$out/metrics.txt")"
 echo "run_delay_normal_sum=$(sed -n 's/^baton_bpf_run_delay_seconds_sum{class="normal"} //p' "$out/metrics.txt")"
 
-sleep 1.5 # let the agent print at least one per-second summary
+# One busy task in the capped cgroup for 1.5 s: what it got, against the cap's 150 ms.
+sh -c 'echo $$ >/sys/fs/cgroup/capped/cgroup.procs && exec sh -c "while :; do :; done"' &
+hog=$!
+sleep 1.5 # also lets the agent print at least one per-second summary
+kill $hog
+wait $hog 2>/dev/null
+echo "capped_usage_us=$(sed -n 's/^usage_usec //p' /sys/fs/cgroup/capped/cpu.stat)"
+rmdir /sys/fs/cgroup/capped
 kill -TERM $agent
 wait $agent
 echo "agent_exit=$?"

@@ -28,7 +28,9 @@ public final class Main {
       commands:
         check                      can Baton run here? exit 0 if so, else a code per problem:
                                    3 no sched_ext, 4 no BTF, 5 missing privileges,
-                                   6 another sched_ext scheduler enabled, 7 libbpf missing/too old
+                                   6 another sched_ext scheduler enabled, 7 libbpf missing/too old;
+                                   notes what it will not apply (cgroup cpu.max, cpu.weight,
+                                   cpu.idle), as run does when it starts
         run [options]              attach the scheduler (or adopt the one a previous agent left
                                    pinned), follow task events, detach on SIGINT/SIGTERM (exit 0);
                                    if the kernel ejects it, restart it with backoff, and exit 8
@@ -127,15 +129,16 @@ public final class Main {
     if (!args.isEmpty()) {
       throw new UsageException("check takes no options");
     }
-    List<Preflight.Problem> problems = Preflight.ofHost().problems();
+    Preflight preflight = Preflight.ofHost();
+    List<Preflight.Problem> problems = preflight.problems();
     for (Preflight.Problem p : problems) {
       err.println("baton: " + p.message());
     }
     if (problems.isEmpty()) {
       out.println("baton: ok: this host can run Baton");
-      return OK;
     }
-    return problems.get(0).exitCode();
+    preflight.notes().forEach(n -> out.println("baton: note: " + n));
+    return problems.isEmpty() ? OK : problems.get(0).exitCode();
   }
 
   private static int stop(List<String> args, PrintStream out, PrintStream err) {
@@ -210,11 +213,13 @@ public final class Main {
     options.checkHeap(Runtime.getRuntime().maxMemory());
     // Baton's own scheduler, left pinned by an agent that is gone, is adopted, not refused.
     boolean pinned = options.pinDir() != null && new Pins(options.pinDir()).hasLink();
-    List<Preflight.Problem> problems = Preflight.ofHost().problems(pinned ? "baton" : null);
+    Preflight preflight = Preflight.ofHost();
+    List<Preflight.Problem> problems = preflight.problems(pinned ? "baton" : null);
     if (!problems.isEmpty()) {
       problems.forEach(p -> err.println("baton: cannot run: " + p.message()));
       return problems.get(0).exitCode();
     }
+    preflight.notes().forEach(n -> err.println("baton: note: " + n));
 
     // SIGINT/SIGTERM start the JVM's shutdown: the hook asks the event loop to stop, waits for
     // it to detach and report, then ends the process with the loop's own exit code.

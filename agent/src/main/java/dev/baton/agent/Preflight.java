@@ -3,8 +3,11 @@ package dev.baton.agent;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.Libbpf;
 import java.io.IOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -128,6 +131,99 @@ public final class Preflight {
     }
     problems.sort((a, b) -> Integer.compare(a.exitCode(), b.exitCode()));
     return problems;
+  }
+
+  /** At most this many cgroups are read for {@link #notes()}; a host with more is judged by these. */
+  static final int MAX_CGROUPS = 20_000;
+
+  /** At most this many cgroups are named in one note; the count says how many there are. */
+  static final int NAMED_PER_NOTE = 3;
+
+  /**
+   * What this host asks of the kernel's CPU controller that it will not get while Baton runs,
+   * one sentence each; empty when nothing. While a sched_ext scheduler is attached, the kernel
+   * applies cgroup v2's cpu.weight, cpu.max and cpu.idle only to tasks of its own fair class,
+   * which then holds none: they are the BPF scheduler's to apply, and Baton applies none of them
+   * (it weighs each task by its nice value or its hint, and caps no group). A note, not a
+   * problem: a farm host may accept that for its jobs' sake, but its operator must know it
+   * before a container's CPU limit silently stops holding. Cgroups made later are not seen.
+   */
+  public List<String> notes() {
+    Path top = root.resolve("sys/fs/cgroup");
+    if (!Files.isRegularFile(top.resolve("cgroup.controllers"))) {
+      return List.of(); // not cgroup v2 (v1 has no cpu.weight): nothing this can read
+    }
+    List<String> weighted = new ArrayList<>();
+    List<String> capped = new ArrayList<>();
+    List<String> idle = new ArrayList<>();
+    int[] seen = {0};
+    try {
+      Files.walkFileTree(
+          top,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+              if (seen[0]++ >= MAX_CGROUPS) {
+                return FileVisitResult.TERMINATE;
+              }
+              if (!dir.equals(top)) { // the root cgroup has none of these files
+                String name = "/" + top.relativize(dir).toString();
+                read(dir.resolve("cpu.weight"))
+                    .filter(w -> !w.equals("100"))
+                    .ifPresent(w -> weighted.add(name + " " + w));
+                read(dir.resolve("cpu.max"))
+                    .filter(m -> !m.startsWith("max"))
+                    .ifPresent(m -> capped.add(name + " " + m));
+                read(dir.resolve("cpu.idle")).filter(i -> i.equals("1")).ifPresent(i -> idle.add(name));
+              }
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+              return FileVisitResult.CONTINUE; // a cgroup removed while we walk, or unreadable
+            }
+          });
+    } catch (IOException e) {
+      return List.of(); // the walk itself failed: say nothing rather than something wrong
+    }
+    List<String> notes = new ArrayList<>();
+    if (!capped.isEmpty()) {
+      notes.add(
+          "cpu.max in "
+              + cgroups(capped)
+              + ": Baton does not enforce it, and their tasks may use more CPU than their limit"
+              + " while it runs (README: cgroup controls)");
+    }
+    if (!weighted.isEmpty()) {
+      notes.add(
+          "cpu.weight in "
+              + cgroups(weighted)
+              + ": Baton does not apply it; it weighs each task by its nice value or its hint,"
+              + " and shares VOD CPU between tenants by their weights (README: cgroup controls)");
+    }
+    if (!idle.isEmpty()) {
+      notes.add(
+          "cpu.idle in "
+              + cgroups(idle)
+              + ": Baton does not apply it; their tasks are NORMAL unless a hint or a batch job"
+              + " says otherwise (README: cgroup controls)");
+    }
+    return notes;
+  }
+
+  private static String cgroups(List<String> named) {
+    String shown = String.join(", ", named.subList(0, Math.min(NAMED_PER_NOTE, named.size())));
+    return named.size()
+        + (named.size() == 1 ? " cgroup (" : " cgroups (")
+        + shown
+        + (named.size() > NAMED_PER_NOTE ? ", ..." : "")
+        + ")";
   }
 
   String kernelRelease() {

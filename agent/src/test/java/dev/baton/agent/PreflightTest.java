@@ -131,4 +131,49 @@ class PreflightTest {
     assertThat(preflight(null).problems()).extracting(Preflight.Problem::exitCode).containsExactly(7);
     assertThat(preflight("2.0").problems()).isEmpty();
   }
+
+  /** A cgroup v2 directory as the kernel shows one with the cpu controller on. */
+  private void cgroup(String rel, String weight, String max, String idle) throws IOException {
+    write("sys/fs/cgroup/" + rel + "/cpu.weight", weight + "\n");
+    write("sys/fs/cgroup/" + rel + "/cpu.max", max + "\n");
+    write("sys/fs/cgroup/" + rel + "/cpu.idle", idle + "\n");
+    write("sys/fs/cgroup/" + rel + "/cgroup.procs", "");
+  }
+
+  @Test
+  void cgroupControlsBatonWillNotApplyAreNotedNotRefused() throws IOException {
+    write("sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+    cgroup("system.slice", "100", "max 100000", "0");
+    cgroup("system.slice/cron.service", "100", "max 100000", "0");
+    cgroup("kubepods.slice", "39", "max 100000", "0");
+    cgroup("kubepods.slice/pod1", "2", "50000 100000", "0");
+    cgroup("background", "100", "max 100000", "1");
+    var notes = preflight("1.4").notes();
+    assertThat(preflight("1.4").problems()).isEmpty();
+    assertThat(notes).hasSize(3);
+    assertThat(notes.get(0)).startsWith("cpu.max in 1 cgroup (/kubepods.slice/pod1 50000 100000):").contains("does not enforce");
+    assertThat(notes.get(1)).startsWith("cpu.weight in 2 cgroups (").contains("/kubepods.slice 39", "/kubepods.slice/pod1 2");
+    assertThat(notes.get(1)).doesNotContain("system.slice");
+    assertThat(notes.get(2)).startsWith("cpu.idle in 1 cgroup (/background):");
+  }
+
+  @Test
+  void aHostThatSetsNoCgroupControlGetsNoNote() throws IOException {
+    assertThat(preflight("1.4").notes()).as("no cgroup v2 mounted").isEmpty();
+    write("sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
+    cgroup("system.slice", "100", "max 100000", "0");
+    write("sys/fs/cgroup/nocpu.slice/cgroup.procs", ""); // the cpu controller is off there
+    assertThat(preflight("1.4").notes()).isEmpty();
+  }
+
+  @Test
+  void manyCgroupsAreCountedAndOnlyAFewNamed() throws IOException {
+    write("sys/fs/cgroup/cgroup.controllers", "cpu\n");
+    for (int i = 0; i < 7; i++) {
+      cgroup("pods/p" + i, "100", (10_000 * (i + 1)) + " 100000", "0");
+    }
+    String note = preflight("1.4").notes().getFirst();
+    assertThat(note).startsWith("cpu.max in 7 cgroups (").contains(", ...)");
+    assertThat(note.split("/pods/p", -1)).as("cgroups named").hasSize(Preflight.NAMED_PER_NOTE + 1);
+  }
 }

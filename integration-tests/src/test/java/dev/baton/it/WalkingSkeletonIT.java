@@ -44,6 +44,17 @@ class WalkingSkeletonIT {
   }
 
   @Test
+  void cgroupControlsItDoesNotApplyAreNotedAndIndeedNotApplied() {
+    // The script's cgroup: cpu.max 10000 100000 (10% of a CPU), cpu.weight 50.
+    String capped = "baton: note: cpu.max in 1 cgroup (/capped 10000 100000): Baton does not enforce it";
+    String weighted = "baton: note: cpu.weight in 1 cgroup (/capped 50): Baton does not apply it";
+    assertThat(run.section("check")).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
+    assertThat(run.section("agent")).as(agentLog()).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
+    // What the note says: a busy task there for 1.5 s got more than three times the cap's 150 ms.
+    assertThat(Long.parseLong(facts.get("capped_usage_us"))).isGreaterThan(450_000);
+  }
+
+  @Test
   void attachesAsBaton() {
     assertThat(facts.get("state_before")).isEqualTo("disabled");
     assertThat(facts.get("state_attached")).as(agentLog()).isEqualTo("enabled");
