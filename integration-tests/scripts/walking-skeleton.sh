@@ -50,6 +50,7 @@ echo "status_json=$(cat "$out/status.json")"
 # The run-delay histogram: the workload's tasks queued, so NORMAL's must have counted waits.
 curl -sf -m 60 http://127.0.0.1:9755/metrics >"$out/metrics.txt"
 echo "run_delay_normal_count=$(sed -n 's/^baton_bpf_run_delay_seconds_count{class="normal"} //p' "$out/metrics.txt")"
+echo "unapplied_cpu_max=$(sed -n 's/^baton_unapplied_cgroups{control="cpu.max"} //p' "$out/metrics.txt")"
 echo "run_delay_normal_sum=$(sed -n 's/^baton_bpf_run_delay_seconds_sum{class="normal"} //p' "$out/metrics.txt")"
 
 # One busy task in the capped cgroup for 1.5 s: what it got, against the cap's 150 ms.

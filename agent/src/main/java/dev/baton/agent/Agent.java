@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Agent implements AgentReadings {
 
   /** A run that lasted this long was healthy: the next ejection starts the count afresh. */
+  private static final long CGROUP_CONTROLS_EVERY_NS = 60_000_000_000L;
   private static final long HEALTHY_RUN_NS = 10 * 60 * 1_000_000_000L;
 
   private final RunOptions options;
@@ -50,6 +51,12 @@ final class Agent implements AgentReadings {
   private final Scheduler scheduler;
   private final HintsApi hints = new HintsApi();
   private final PolicyDriver policy;
+  // For the metrics: the host's cgroup CPU controls, read on a scrape at most once a minute
+  // (containers come and go; a read is three small files per cgroup).
+  private final Preflight host = Preflight.ofHost();
+  private Map<String, List<String>> cgroupControls = Map.of();
+  private long cgroupControlsReadNs;
+  private boolean cgroupControlsRead;
   /** Where API jobs are kept across restarts; null until run() opens it, or without jobs_file. */
   private JobStore jobStore;
   private volatile String lastExit = "";
@@ -426,6 +433,21 @@ final class Agent implements AgentReadings {
   @Override
   public long policyFailures() {
     return policy.failures();
+  }
+
+  @Override
+  public long unappliedCgroups(String control) {
+    return cgroupControls().getOrDefault(control, List.of()).size();
+  }
+
+  private synchronized Map<String, List<String>> cgroupControls() {
+    long now = System.nanoTime();
+    if (!cgroupControlsRead || now - cgroupControlsReadNs >= CGROUP_CONTROLS_EVERY_NS) {
+      cgroupControls = host.cgroupControls();
+      cgroupControlsReadNs = now;
+      cgroupControlsRead = true;
+    }
+    return cgroupControls;
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.baton.agent;
 
+import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.Libbpf;
 import java.io.IOException;
@@ -9,7 +10,9 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -146,16 +149,47 @@ public final class Preflight {
    * which then holds none: they are the BPF scheduler's to apply, and Baton applies none of them
    * (it weighs each task by its nice value or its hint, and caps no group). A note, not a
    * problem: a farm host may accept that for its jobs' sake, but its operator must know it
-   * before a container's CPU limit silently stops holding. Cgroups made later are not seen.
+   * before a container's CPU limit silently stops holding.
    */
   public List<String> notes() {
+    Map<String, List<String>> set = cgroupControls();
+    List<String> notes = new ArrayList<>();
+    if (!set.get("cpu.max").isEmpty()) {
+      notes.add(
+          "cpu.max in "
+              + cgroups(set.get("cpu.max"))
+              + ": Baton does not enforce it, and their tasks may use more CPU than their limit"
+              + " while it runs (README: cgroup controls)");
+    }
+    if (!set.get("cpu.weight").isEmpty()) {
+      notes.add(
+          "cpu.weight in "
+              + cgroups(set.get("cpu.weight"))
+              + ": Baton does not apply it; it weighs each task by its nice value or its hint,"
+              + " and shares VOD CPU between tenants by their weights (README: cgroup controls)");
+    }
+    if (!set.get("cpu.idle").isEmpty()) {
+      notes.add(
+          "cpu.idle in "
+              + cgroups(set.get("cpu.idle"))
+              + ": Baton does not apply it; their tasks are NORMAL unless a hint or a batch job"
+              + " says otherwise (README: cgroup controls)");
+    }
+    return notes;
+  }
+
+  /**
+   * For each of {@link Metrics#CGROUP_CONTROLS}, the cgroups (path from the cgroup v2 root, and the
+   * value) that set it to anything but the kernel's default; all empty without cgroup v2 at
+   * /sys/fs/cgroup. Reads three small files per cgroup, at most {@link #MAX_CGROUPS} of them.
+   */
+  public Map<String, List<String>> cgroupControls() {
+    Map<String, List<String>> set = new LinkedHashMap<>();
+    Metrics.CGROUP_CONTROLS.forEach(c -> set.put(c, new ArrayList<>()));
     Path top = root.resolve("sys/fs/cgroup");
     if (!Files.isRegularFile(top.resolve("cgroup.controllers"))) {
-      return List.of(); // not cgroup v2 (v1 has no cpu.weight): nothing this can read
+      return set; // not cgroup v2 (v1 has no cpu.weight): nothing this can read
     }
-    List<String> weighted = new ArrayList<>();
-    List<String> capped = new ArrayList<>();
-    List<String> idle = new ArrayList<>();
     int[] seen = {0};
     try {
       Files.walkFileTree(
@@ -167,14 +201,14 @@ public final class Preflight {
                 return FileVisitResult.TERMINATE;
               }
               if (!dir.equals(top)) { // the root cgroup has none of these files
-                String name = "/" + top.relativize(dir).toString();
-                read(dir.resolve("cpu.weight"))
-                    .filter(w -> !w.equals("100"))
-                    .ifPresent(w -> weighted.add(name + " " + w));
+                String name = "/" + top.relativize(dir);
                 read(dir.resolve("cpu.max"))
                     .filter(m -> !m.startsWith("max"))
-                    .ifPresent(m -> capped.add(name + " " + m));
-                read(dir.resolve("cpu.idle")).filter(i -> i.equals("1")).ifPresent(i -> idle.add(name));
+                    .ifPresent(m -> set.get("cpu.max").add(name + " " + m));
+                read(dir.resolve("cpu.weight"))
+                    .filter(w -> !w.equals("100"))
+                    .ifPresent(w -> set.get("cpu.weight").add(name + " " + w));
+                read(dir.resolve("cpu.idle")).filter(i -> i.equals("1")).ifPresent(i -> set.get("cpu.idle").add(name));
               }
               return FileVisitResult.CONTINUE;
             }
@@ -190,31 +224,9 @@ public final class Preflight {
             }
           });
     } catch (IOException e) {
-      return List.of(); // the walk itself failed: say nothing rather than something wrong
+      // The walk itself failed: what was read so far stands.
     }
-    List<String> notes = new ArrayList<>();
-    if (!capped.isEmpty()) {
-      notes.add(
-          "cpu.max in "
-              + cgroups(capped)
-              + ": Baton does not enforce it, and their tasks may use more CPU than their limit"
-              + " while it runs (README: cgroup controls)");
-    }
-    if (!weighted.isEmpty()) {
-      notes.add(
-          "cpu.weight in "
-              + cgroups(weighted)
-              + ": Baton does not apply it; it weighs each task by its nice value or its hint,"
-              + " and shares VOD CPU between tenants by their weights (README: cgroup controls)");
-    }
-    if (!idle.isEmpty()) {
-      notes.add(
-          "cpu.idle in "
-              + cgroups(idle)
-              + ": Baton does not apply it; their tasks are NORMAL unless a hint or a batch job"
-              + " says otherwise (README: cgroup controls)");
-    }
-    return notes;
+    return set;
   }
 
   private static String cgroups(List<String> named) {

@@ -242,6 +242,11 @@ class DeployTest {
       return 0;
     }
 
+    public long unappliedCgroups(String control) {
+      return 0;
+    }
+
+    @Override
     public boolean schedulerEnabled() {
       return false;
     }

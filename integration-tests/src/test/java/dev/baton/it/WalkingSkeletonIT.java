@@ -50,6 +50,7 @@ class WalkingSkeletonIT {
     String weighted = "baton: note: cpu.weight in 1 cgroup (/capped 50): Baton does not apply it";
     assertThat(run.section("check")).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
     assertThat(run.section("agent")).as(agentLog()).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
+    assertThat(facts.get("unapplied_cpu_max")).as("the metric for the alert").isEqualTo("1.0");
     // What the note says: a busy task there for 1.5 s got more than three times the cap's 150 ms.
     assertThat(Long.parseLong(facts.get("capped_usage_us"))).isGreaterThan(450_000);
   }

@@ -38,6 +38,12 @@ public interface AgentReadings {
    */
   long policyFailures();
 
+  /**
+   * cgroups that set a cgroup v2 CPU control Baton does not apply ({@code control}: cpu.max,
+   * cpu.weight or cpu.idle) to anything but its default; may be up to a minute old.
+   */
+  long unappliedCgroups(String control);
+
   /** Whether Baton's scheduler is attached (by this agent, or adopted by it). */
   boolean schedulerEnabled();
 }

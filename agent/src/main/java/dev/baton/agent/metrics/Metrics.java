@@ -34,6 +34,9 @@ public final class Metrics implements AutoCloseable {
   public static final List<String> JOB_CLASSES =
       java.util.Arrays.stream(JobClass.values()).map(JobClass::configName).toList();
 
+  /** The cgroup v2 CPU controls Baton does not apply (Preflight's), one series each. */
+  public static final List<String> CGROUP_CONTROLS = List.of("cpu.max", "cpu.weight", "cpu.idle");
+
   /** Base units for the JVM binders' meters that come without one. */
   private static final Map<String, String> MISSING_UNITS =
       Map.of(
@@ -124,6 +127,15 @@ public final class Metrics implements AutoCloseable {
                 + " config, or turned it off (no hints) until a reload; the log has the stack trace")
         .baseUnit("failures")
         .register(registry);
+    for (String c : CGROUP_CONTROLS) {
+      Gauge.builder("baton.unapplied.cgroups", agent, a -> a.unappliedCgroups(c))
+          .description(
+              "cgroups that set a CPU control Baton does not apply (cpu.max: a CPU limit it does"
+                  + " not enforce), by control; read at most once a minute")
+          .baseUnit("cgroups")
+          .tag("control", c)
+          .register(registry);
+    }
     for (boolean enabled : new boolean[] {true, false}) {
       Gauge.builder("baton.scheduler.state", agent, a -> a.schedulerEnabled() == enabled ? 1 : 0)
           .description("1 for the state Baton's sched_ext scheduler is in (enabled: attached and scheduling)")

@@ -82,6 +82,10 @@ class MetricsTest {
           return 6;
         }
 
+        public long unappliedCgroups(String control) {
+          return control.equals("cpu.max") ? 5 : 0;
+        }
+
         public boolean schedulerEnabled() {
           return enabled;
         }
@@ -120,6 +124,8 @@ class MetricsTest {
         .contains("baton_agent_live_missed_deadlines_total 1.0")
         .contains("baton_agent_abandoned_cmdline_regex_searches_total 4.0")
         .contains("baton_agent_policy_failures_total 6.0")
+        .contains("baton_unapplied_cgroups{control=\"cpu.max\"} 5.0")
+        .contains("baton_unapplied_cgroups{control=\"cpu.idle\"} 0.0")
         .contains("baton_scheduler_state{state=\"enabled\"} 0.0")
         .contains("baton_scheduler_state{state=\"disabled\"} 1.0")
         .contains("baton_scheduler_ejections_total{kind=\"ERROR_STALL\"} 1.0")
