@@ -15,6 +15,9 @@ echo "10000 100000" >/sys/fs/cgroup/capped/cpu.max
 echo 50 >/sys/fs/cgroup/capped/cpu.weight
 bin/baton check >"$out/check.log" 2>&1
 echo "check_exit=$?"
+# In a pid namespace of its own (a container without --pid=host) pids name other processes.
+unshare --pid --fork --mount-proc bin/baton check >"$out/check-pidns.log" 2>&1
+echo "check_pidns_exit=$?"
 
 # On one CPU, as an operator may confine the agent (taskset, systemd's CPUAffinity=): it still
 # schedules, and plans for, every CPU of the guest.
@@ -68,6 +71,7 @@ i=0
 while [ "$(state)" != disabled ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 echo "state_final=$(state)"
 sed 's/^/check|/' "$out/check.log"
+sed 's/^/check-pidns|/' "$out/check-pidns.log"
 sed 's/^/agent|/' "$out/agent.log"
 sed 's/^/task|/' "$out/tasks.tsv" 2>/dev/null
 dmesg | grep -i sched_ext | sed 's/^/dmesg|/'

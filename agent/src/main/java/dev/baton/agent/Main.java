@@ -28,7 +28,8 @@ public final class Main {
       commands:
         check                      can Baton run here? exit 0 if so, else a code per problem:
                                    3 no sched_ext, 4 no BTF, 5 missing privileges,
-                                   6 another sched_ext scheduler enabled, 7 libbpf missing/too old;
+                                   6 another sched_ext scheduler enabled, 7 libbpf missing/too old,
+                                   10 a pid namespace of its own (not the host's);
                                    notes what it will not apply (cgroup cpu.max, cpu.weight,
                                    cpu.idle), as run does when it starts
         run [options]              attach the scheduler (or adopt the one a previous agent left

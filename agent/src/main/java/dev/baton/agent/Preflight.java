@@ -34,6 +34,10 @@ public final class Preflight {
   public static final int NO_PRIVILEGES = 5;
   public static final int OTHER_SCHEDULER = 6;
   public static final int NO_LIBBPF = 7;
+  public static final int OWN_PID_NAMESPACE = 10;
+
+  /** The initial pid namespace, whose inode is fixed (PROC_PID_INIT_INO, include/linux/proc_ns.h). */
+  static final String HOST_PID_NAMESPACE = "pid:[4026531836]";
 
   static final int MIN_LIBBPF_MAJOR = 1;
   static final int MIN_LIBBPF_MINOR = 4;
@@ -132,6 +136,21 @@ public final class Preflight {
                   + "."
                   + MIN_LIBBPF_MINOR));
     }
+    // The kernel, and so every event, hint key and BPF lookup, names tasks by their pids in the
+    // host's namespace; in another, /proc and the API's pids name other processes (a rule
+    // could give a stranger the LIVE class). An unreadable link is no proof: not refused.
+    pidNamespace()
+        .filter(ns -> !ns.equals(HOST_PID_NAMESPACE))
+        .ifPresent(
+            ns ->
+                problems.add(
+                    new Problem(
+                        OWN_PID_NAMESPACE,
+                        "this process runs in a pid namespace of its own ("
+                            + ns
+                            + "), where pids name other processes than the kernel's events do:"
+                            + " run Baton in the host's (docker run --pid=host; Kubernetes"
+                            + " hostPID: true)")));
     problems.sort((a, b) -> Integer.compare(a.exitCode(), b.exitCode()));
     return problems;
   }
@@ -236,6 +255,14 @@ public final class Preflight {
         + shown
         + (named.size() > NAMED_PER_NOTE ? ", ..." : "")
         + ")";
+  }
+
+  private Optional<String> pidNamespace() {
+    try {
+      return Optional.of(Files.readSymbolicLink(root.resolve("proc/self/ns/pid")).toString());
+    } catch (IOException | UnsupportedOperationException e) {
+      return Optional.empty();
+    }
   }
 
   String kernelRelease() {

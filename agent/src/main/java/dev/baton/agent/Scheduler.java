@@ -260,14 +260,12 @@ final class Scheduler {
   }
 
   /**
-   * The BPF side finds the agent by its pid in the kernel's initial pid namespace; an agent in a
-   * namespace of its own (a container) would name a pid that is another process there, or none,
-   * and a frozen agent could pass for a dead one. Such an agent names no process: its hints go
-   * stale after stale_ms whether it died or froze. The initial namespace's inode is fixed
-   * (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+   * The BPF side finds the agent by its pid in the kernel's initial pid namespace. Preflight
+   * refuses to run in another; where the namespace cannot be read the agent names no process,
+   * and its hints go stale after stale_ms whether it died or froze.
    */
   static boolean inHostPidNamespace(String nsLink) {
-    return "pid:[4026531836]".equals(nsLink);
+    return Preflight.HOST_PID_NAMESPACE.equals(nsLink);
   }
 
   private static String readPidNamespace() {

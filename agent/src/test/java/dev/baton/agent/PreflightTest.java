@@ -176,4 +176,24 @@ class PreflightTest {
     assertThat(note).startsWith("cpu.max in 7 cgroups (").contains(", ...)");
     assertThat(note.split("/pods/p", -1)).as("cgroups named").hasSize(Preflight.NAMED_PER_NOTE + 1);
   }
+
+  private void pidNamespace(String link) throws IOException {
+    Path p = root.resolve("proc/self/ns/pid");
+    Files.createDirectories(p.getParent());
+    Files.deleteIfExists(p);
+    Files.createSymbolicLink(p, Path.of(link));
+  }
+
+  @Test
+  void aPidNamespaceOfItsOwnIsRefusedTheHostsAndAnUnreadableOneAreNot() throws IOException {
+    assertThat(preflight("1.4").problems()).as("no link to read").isEmpty();
+    pidNamespace("pid:[4026531836]");
+    assertThat(preflight("1.4").problems()).as("the host's").isEmpty();
+    pidNamespace("pid:[4026532281]");
+    assertThat(preflight("1.4").problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p.message()).contains("pid:[4026532281]", "--pid=host", "hostPID"))
+        .extracting(Preflight.Problem::exitCode)
+        .isEqualTo(Preflight.OWN_PID_NAMESPACE);
+  }
 }

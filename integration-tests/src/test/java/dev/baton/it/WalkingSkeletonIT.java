@@ -44,6 +44,12 @@ class WalkingSkeletonIT {
   }
 
   @Test
+  void checkRefusesAPidNamespaceOfItsOwn() {
+    assertThat(facts.get("check_pidns_exit")).as(String.join("\n", run.section("check-pidns"))).isEqualTo("10");
+    assertThat(run.section("check-pidns")).anyMatch(l -> l.contains("pid namespace of its own") && l.contains("--pid=host"));
+  }
+
+  @Test
   void cgroupControlsItDoesNotApplyAreNotedAndIndeedNotApplied() {
     // The script's cgroup: cpu.max 10000 100000 (10% of a CPU), cpu.weight 50.
     String capped = "baton: note: cpu.max in 1 cgroup (/capped 10000 100000): Baton does not enforce it";
