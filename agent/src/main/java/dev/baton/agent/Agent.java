@@ -35,8 +35,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Agent implements AgentReadings {
 
   /** A run that lasted this long was healthy: the next ejection starts the count afresh. */
-  private static final long CGROUP_CONTROLS_EVERY_NS = 60_000_000_000L;
   private static final long HEALTHY_RUN_NS = 10 * 60 * 1_000_000_000L;
+
+  /** How long a scrape's reading of the host's cgroup controls stands. */
+  private static final long CGROUP_CONTROLS_EVERY_NS = 60_000_000_000L;
 
   private final RunOptions options;
   private final List<String> args;
@@ -52,11 +54,12 @@ final class Agent implements AgentReadings {
   private final HintsApi hints = new HintsApi();
   private final PolicyDriver policy;
   // For the metrics: the host's cgroup CPU controls, read on a scrape at most once a minute
-  // (containers come and go; a read is three small files per cgroup).
+  // (containers come and go; a read is three small files per cgroup). Its own lock: a scrape
+  // that reads them must not hold up a reload.
   private final Preflight host = Preflight.ofHost();
+  private final Object cgroupControlsLock = new Object();
   private Map<String, List<String>> cgroupControls = Map.of();
-  private long cgroupControlsReadNs;
-  private boolean cgroupControlsRead;
+  private long cgroupControlsDueNs = System.nanoTime();
   /** Where API jobs are kept across restarts; null until run() opens it, or without jobs_file. */
   private JobStore jobStore;
   private volatile String lastExit = "";
@@ -440,14 +443,15 @@ final class Agent implements AgentReadings {
     return cgroupControls().getOrDefault(control, List.of()).size();
   }
 
-  private synchronized Map<String, List<String>> cgroupControls() {
-    long now = System.nanoTime();
-    if (!cgroupControlsRead || now - cgroupControlsReadNs >= CGROUP_CONTROLS_EVERY_NS) {
-      cgroupControls = host.cgroupControls();
-      cgroupControlsReadNs = now;
-      cgroupControlsRead = true;
+  private Map<String, List<String>> cgroupControls() {
+    synchronized (cgroupControlsLock) {
+      long now = System.nanoTime();
+      if (now - cgroupControlsDueNs >= 0) {
+        cgroupControls = host.cgroupControls();
+        cgroupControlsDueNs = now + CGROUP_CONTROLS_EVERY_NS;
+      }
+      return cgroupControls;
     }
-    return cgroupControls;
   }
 
   @Override

@@ -39,6 +39,12 @@ public final class Preflight {
   /** The initial pid namespace, whose inode is fixed (PROC_PID_INIT_INO, include/linux/proc_ns.h). */
   static final String HOST_PID_NAMESPACE = "pid:[4026531836]";
 
+  /** At most this many cgroups are read for {@link #notes()}; a host with more is judged by these. */
+  static final int MAX_CGROUPS = 20_000;
+
+  /** At most this many cgroups are named in one note; the count says how many there are. */
+  static final int NAMED_PER_NOTE = 3;
+
   static final int MIN_LIBBPF_MAJOR = 1;
   static final int MIN_LIBBPF_MINOR = 4;
 
@@ -154,12 +160,6 @@ public final class Preflight {
     problems.sort((a, b) -> Integer.compare(a.exitCode(), b.exitCode()));
     return problems;
   }
-
-  /** At most this many cgroups are read for {@link #notes()}; a host with more is judged by these. */
-  static final int MAX_CGROUPS = 20_000;
-
-  /** At most this many cgroups are named in one note; the count says how many there are. */
-  static final int NAMED_PER_NOTE = 3;
 
   /**
    * What this host asks of the kernel's CPU controller that it will not get while Baton runs,
