@@ -42,6 +42,17 @@ public final class Preflight {
   /** At most this many cgroups are read for {@link #notes()}; a host with more is judged by these. */
   static final int MAX_CGROUPS = 20_000;
 
+  /** What each of the cgroup controls Baton does not apply means for the tasks under it. */
+  private static final Map<String, String> WITHOUT =
+      Map.of(
+          "cpu.max",
+          "Baton does not enforce it, and their tasks may use more CPU than their limit while it runs",
+          "cpu.weight",
+          "Baton does not apply it; it weighs each task by its nice value or its hint, and shares"
+              + " VOD CPU between tenants by their weights",
+          "cpu.idle",
+          "Baton does not apply it; their tasks are NORMAL unless a hint or a batch job says otherwise");
+
   /** At most this many cgroups are named in one note; the count says how many there are. */
   static final int NAMED_PER_NOTE = 3;
 
@@ -171,29 +182,14 @@ public final class Preflight {
    * before a container's CPU limit silently stops holding.
    */
   public List<String> notes() {
-    Map<String, List<String>> set = cgroupControls();
     List<String> notes = new ArrayList<>();
-    if (!set.get("cpu.max").isEmpty()) {
-      notes.add(
-          "cpu.max in "
-              + cgroups(set.get("cpu.max"))
-              + ": Baton does not enforce it, and their tasks may use more CPU than their limit"
-              + " while it runs (README: cgroup controls)");
-    }
-    if (!set.get("cpu.weight").isEmpty()) {
-      notes.add(
-          "cpu.weight in "
-              + cgroups(set.get("cpu.weight"))
-              + ": Baton does not apply it; it weighs each task by its nice value or its hint,"
-              + " and shares VOD CPU between tenants by their weights (README: cgroup controls)");
-    }
-    if (!set.get("cpu.idle").isEmpty()) {
-      notes.add(
-          "cpu.idle in "
-              + cgroups(set.get("cpu.idle"))
-              + ": Baton does not apply it; their tasks are NORMAL unless a hint or a batch job"
-              + " says otherwise (README: cgroup controls)");
-    }
+    cgroupControls()
+        .forEach(
+            (control, cgroups) -> {
+              if (!cgroups.isEmpty()) {
+                notes.add(control + " in " + cgroups(cgroups) + ": " + WITHOUT.get(control) + " (README: cgroup controls)");
+              }
+            });
     return notes;
   }
 
