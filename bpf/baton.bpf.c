@@ -17,10 +17,16 @@
  * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that has run for a whole
  * relative deadline since its deadline was set is past that deadline (it cannot have done more CPU
- * work than the wall time it had): it is overrunning, and its deadline moves back by one relative
- * deadline, so it cannot keep the head of the queue. The slice does not count here: it only says
- * how often the order is looked at again, and a task whose frames are longer than its slice is
- * not overrunning. The other classes are weighted virtual time: a task's vtime
+ * work than the wall time it had): it is overrunning, and its deadline becomes now + its relative
+ * deadline, as if it had just woken, so it cannot keep the head of the queue. Moving the deadline
+ * back by one relative deadline from where it was is not enough: a task that shares a CPU runs
+ * less than the wall time that passes, so its deadline fell behind the clock, and a deadline in
+ * the past beats every waking task (two ffmpeg processes starting up as LIVE jobs kept 60 fps
+ * encoders waiting up to 0.38 s; two LIVE hogs kept a 25 ms frame loop waiting 1.6-3.3 s). The
+ * run a task is in counts too (overrunning()): the kernel keeps a task running past its slice
+ * without ops.stopping when dispatch finds nothing to go first. The slice does not count here:
+ * it only says how often the order is looked at again, and a task whose frames are longer than
+ * its slice is not overrunning. The other classes are weighted virtual time: a task's vtime
  * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
  * own CPU time behind its class's clock, so sleeping banks at most one slice of credit (a task
  * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
@@ -805,6 +811,16 @@ static bool guard_window(struct cpu_ctx *c, u64 now)
 }
 
 /*
+ * Whether a LIVE task has run a whole relative deadline since its deadline was set, counting the
+ * run it is in. ops.stopping settles the count, but a task the kernel keeps running when its slice
+ * ends (dispatch found nothing to go first) gets no ops.stopping, however long it keeps the CPU.
+ */
+static bool overrunning(struct task_struct *p, struct task_ctx *tctx)
+{
+	return tctx->ran_ns + (p->se.sum_exec_runtime - tctx->exec_at_run) >= tctx->rel_deadline_ns;
+}
+
+/*
  * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
  * its class's DSQ that may run on this CPU. prev is not queued while dispatch runs: without this
  * comparison any queued task would win, and two tasks sharing a CPU would simply alternate,
@@ -816,7 +832,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 	u64 key;
 
 	if (cls == BATON_CLASS_LIVE)
-		key = tctx->deadline;
+		key = overrunning(prev, tctx) ? baton_now() + tctx->rel_deadline_ns : tctx->deadline;
 	else
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
@@ -931,8 +947,8 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 		return;
 	}
 	tctx->ran_ns += used;
-	if (tctx->ran_ns >= tctx->rel_deadline_ns) {
-		tctx->deadline += tctx->rel_deadline_ns;
+	if (tctx->ran_ns >= tctx->rel_deadline_ns) { /* overrunning: see the top of the file */
+		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
 	}
 }

@@ -157,6 +157,28 @@ for n in live_short live_long fifo_short fifo_long; do sum_results "$out/edf.txt
 kill $hogs 2>/dev/null
 wait $hogs 2>/dev/null
 
+# --- Overrun: two LIVE hogs share CPU 1 for 3 s, each running half the time, then a LIVE frame
+# loop joins them there (2 ms every 50 ms, due 25 ms after release). A hog that ran a whole
+# relative deadline gets a new deadline from now, so the loop waits for no deadline older than
+# that.
+rm -f "$out/go"
+$P hog --cpu 1 --duration-ms 10000 >/dev/null &
+ohogs=$!
+$P hog --cpu 1 --duration-ms 10000 >/dev/null &
+ohogs="$ohogs $!"
+for h in $ohogs; do api PUT /v1/hints/$h '{"class":"live","deadline_us":40000,"slice_us":5000}' >/dev/null; done
+sleep 3
+$P periodic --cpu 1 --period-us 50000 --work-us 2000 --deadline-us 25000 --duration-ms 4000 --go "$out/go" \
+  --name overrun_frames >"$out/overrun.txt" &
+frames=$!
+api PUT /v1/hints/$frames '{"class":"live","deadline_us":25000}' >/dev/null
+touch "$out/go"
+wait $frames
+kill $ohogs 2>/dev/null
+wait $ohogs 2>/dev/null
+sum_results "$out/overrun.txt" overrun_frames overrun
+fact overrun_state "$(state)"
+
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
 $P hog --cpu 1 --duration-ms 60000 >/dev/null &
 heavy=$!

@@ -123,6 +123,18 @@ abstract class SchedulerScenarios {
   }
 
   @Test
+  void overrunningLiveTasksKeepAShortDeadlineWaitingNoLongerThanTheirOwnDeadline() {
+    String all = deadlineFacts("overrun");
+    assertThat(num("overrun_jobs")).as(all).isGreaterThan(40);
+    assertThat(facts.get("overrun_state")).as("still attached: no task starved").isEqualTo("enabled");
+    // Two CPU-bound LIVE tasks and a frame loop on one CPU is an EDF overload: the loop's frames
+    // may wait for a hog's new deadline (40 ms), plus a 20 ms slice; measured 75 ms at most.
+    // An overrun that only moved a deadline back left the hogs' deadlines seconds in the past,
+    // and the loop waited 1.6-3.3 s behind them.
+    assertThat(num("overrun_max_late_us")).as(all).isLessThan(250_000);
+  }
+
+  @Test
   void weightsSplitOneCpuTwoToOne() {
     assertThat(facts.get("weights_heavy_put")).isEqualTo("200");
     double ratio = (double) num("weights_heavy_ns") / num("weights_light_ns");
