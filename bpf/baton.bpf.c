@@ -22,7 +22,7 @@
  * back by one relative deadline from where it was is not enough: a task that shares a CPU runs
  * less than the wall time that passes, so its deadline fell behind the clock, and a deadline in
  * the past beats every waking task (two ffmpeg processes starting up as LIVE jobs kept 60 fps
- * encoders waiting up to 0.38 s; two LIVE hogs kept a 25 ms frame loop waiting 1.6-3.3 s). The
+ * encoders waiting up to 0.38 s; two LIVE hogs kept a 25 ms frame loop waiting up to 3.3 s). The
  * run a task is in counts too (overrunning()): the kernel keeps a task running past its slice
  * without ops.stopping when dispatch finds nothing to go first. The slice does not count here:
  * it only says how often the order is looked at again, and a task whose frames are longer than

@@ -128,9 +128,9 @@ abstract class SchedulerScenarios {
     assertThat(num("overrun_jobs")).as(all).isGreaterThan(40);
     assertThat(facts.get("overrun_state")).as("still attached: no task starved").isEqualTo("enabled");
     // Two CPU-bound LIVE tasks and a frame loop on one CPU is an EDF overload: the loop's frames
-    // may wait for a hog's new deadline (40 ms), plus a 20 ms slice; measured 75 ms at most.
+    // may wait for a hog's new deadline (40 ms), plus a 20 ms slice; measured 75-85 ms at most.
     // An overrun that only moved a deadline back left the hogs' deadlines seconds in the past,
-    // and the loop waited 1.6-3.3 s behind them.
+    // and the loop waited up to 3.3 s behind them (in one run of four).
     assertThat(num("overrun_max_late_us")).as(all).isLessThan(250_000);
   }
 
