@@ -156,7 +156,7 @@ public final class Preflight {
     // The kernel, and so every event, hint key and BPF lookup, names tasks by their pids in the
     // host's namespace; in another, /proc and the API's pids name other processes (a rule
     // could give a stranger the LIVE class). An unreadable link is no proof: not refused.
-    pidNamespace()
+    pidNamespace(root)
         .filter(ns -> !ns.equals(HOST_PID_NAMESPACE))
         .ifPresent(
             ns ->
@@ -253,7 +253,8 @@ public final class Preflight {
         + ")";
   }
 
-  private Optional<String> pidNamespace() {
+  /** This process's pid namespace as its /proc link names it ("pid:[INODE]"), if readable. */
+  static Optional<String> pidNamespace(Path root) {
     try {
       return Optional.of(Files.readSymbolicLink(root.resolve("proc/self/ns/pid")).toString());
     } catch (IOException | UnsupportedOperationException e) {

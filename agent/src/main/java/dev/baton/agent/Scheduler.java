@@ -255,7 +255,7 @@ final class Scheduler {
       }
     }
     hints.heartbeatOf(
-        inHostPidNamespace(readPidNamespace()) ? ProcessHandle.current().pid() : 0,
+        inHostPidNamespace(Preflight.pidNamespace(Path.of("/")).orElse("")) ? ProcessHandle.current().pid() : 0,
         o.handoverGraceMs() * 1_000_000);
   }
 
@@ -266,14 +266,6 @@ final class Scheduler {
    */
   static boolean inHostPidNamespace(String nsLink) {
     return Preflight.HOST_PID_NAMESPACE.equals(nsLink);
-  }
-
-  private static String readPidNamespace() {
-    try {
-      return Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString();
-    } catch (IOException | UnsupportedOperationException e) {
-      return "";
-    }
   }
 
   /**
