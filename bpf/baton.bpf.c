@@ -822,11 +822,12 @@ static bool overrunning(struct task_struct *p, struct task_ctx *tctx)
 
 /*
  * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
- * its class's DSQ that may run on this CPU. prev is not queued while dispatch runs: without this
- * comparison any queued task would win, and two tasks sharing a CPU would simply alternate,
- * whatever their weights or deadlines.
+ * its class's DSQ that may run on this CPU; *key is prev's key as it stands (its deadline, or its
+ * vtime counting this run). prev is not queued while dispatch runs: without this comparison any
+ * queued task would win, and two tasks sharing a CPU would simply alternate, whatever their
+ * weights or deadlines.
  */
-static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu)
+static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu, u64 *keyp)
 {
 	struct task_struct *p;
 	u64 key;
@@ -837,6 +838,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
 							  BATON_WEIGHT_DEFAULT / vtime_weight(prev, tctx));
+	*keyp = key;
 	bpf_for_each(scx_dsq, p, cls, 0) {
 		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 			return (s64)(key - p->scx.dsq_vtime) <= 0;
@@ -848,8 +850,9 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 {
 	struct cpu_ctx *c = this_cpu_ctx();
 	s32 cls, last = BATON_NR_CLASSES - 1;
-	u64 now = baton_now();
-	struct task_ctx *tctx;
+	struct task_ctx *tctx = NULL;
+	s32 kept = -1; /* prev's class, if nothing is to go before prev */
+	u64 now = baton_now(), key;
 
 #ifdef BATON_TEST_FAULTS
 	/*
@@ -873,10 +876,10 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 */
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev))) {
 		last = class_index(tctx->class);
-		if (prev_goes_first(prev, tctx, last, cpu)) {
+		if (prev_goes_first(prev, tctx, last, cpu, &key)) {
 			c->served_at[class_index(last)] = now;
 			served(last, now);
-			last--;
+			kept = last--;
 		}
 	}
 	/*
@@ -892,6 +895,16 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 			stat_inc(BATON_STAT_DISPATCH_LIVE + cls);
 			return;
 		}
+	}
+	/*
+	 * prev keeps the CPU, without ops.stopping or ops.running: with its own slice rather than the
+	 * kernel's default (20 ms), and judged by waking LIVE tasks by its key as it stands (an
+	 * overrunning task's, not the deadline it ran with). Only here: a task put back with slice
+	 * left goes to the head of its CPU's local queue, past ops.enqueue and every class.
+	 */
+	if (kept >= 0 && tctx) {
+		baton_task_set_slice(prev, task_slice(tctx, kept));
+		c->running_key = kept == BATON_CLASS_LIVE ? key : NONLIVE_KEY(kept);
 	}
 }
 
