@@ -17,16 +17,22 @@
  * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that has run for a whole
  * relative deadline since its deadline was set is past that deadline (it cannot have done more CPU
- * work than the wall time it had): it is overrunning, and its deadline becomes now + its relative
- * deadline, as if it had just woken, so it cannot keep the head of the queue. Moving the deadline
- * back by one relative deadline from where it was is not enough: a task that shares a CPU runs
- * less than the wall time that passes, so its deadline fell behind the clock, and a deadline in
- * the past beats every waking task (two ffmpeg processes starting up as LIVE jobs kept 60 fps
- * encoders waiting up to 0.38 s; two LIVE hogs kept a 25 ms frame loop waiting up to 3.3 s). The
- * run a task is in counts too (overrunning()): the kernel keeps a task running past its slice
- * without ops.stopping when dispatch finds nothing to go first. The slice does not count here:
- * it only says how often the order is looked at again, and a task whose frames are longer than
- * its slice is not overrunning. The other classes are weighted virtual time: a task's vtime
+ * work than the wall time it had): it is overrunning, and until it next sleeps it goes after every
+ * LIVE task that is not (its deadline becomes now + its relative deadline, counted from
+ * OVERRUN_KEY), and a waking LIVE task preempts it before any task on time. EDF's promise holds
+ * only for work that fits its deadlines; a task that has missed its own for certain gains nothing
+ * from going first, while every on-time task it goes before may miss too (SCHED_DEADLINE stops
+ * such a task until its next period; here it still goes before every lower class). A deadline
+ * from now, without the demotion, left EDF overloaded: two LIVE hogs kept a 25 ms frame loop
+ * waiting 75-85 ms for their new deadlines, and two ffmpeg processes starting up as LIVE jobs
+ * made 60 fps encoders miss ~0.8% of their frames. Moving the deadline back by one relative
+ * deadline from where it was is worse: a task that shares a CPU runs less than the wall time
+ * that passes, so its deadline fell behind the clock, and a deadline in the past beats every
+ * waking task (60 fps encoders waited up to 0.38 s; the frame loop up to 3.3 s). The run a task
+ * is in counts too (overrunning()): the kernel keeps a task running past its slice without
+ * ops.stopping when dispatch finds nothing to go first. The slice does not count here: it only
+ * says how often the order is looked at again, and a task whose frames are longer than its slice
+ * is not overrunning. The other classes are weighted virtual time: a task's vtime
  * advances by runtime * 100 / weight, and a waking task is placed no more than one slice of its
  * own CPU time behind its class's clock, so sleeping banks at most one slice of credit (a task
  * whose slice ran out keeps its vtime: flooring it then would reorder tasks pinned to a busy CPU
@@ -120,6 +126,11 @@ char _license[] SEC("license") = "GPL";
 #define VTIME_WEIGHT_MAX 1000
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
 #define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
+/*
+ * Added to an overrunning LIVE task's deadline: later than any on-time deadline (2^62 ns is 146
+ * years of uptime) and earlier than any NONLIVE_KEY, with room for the signed comparisons of keys.
+ */
+#define OVERRUN_KEY (1ULL << 62)
 
 const volatile struct baton_tunables tunables = {
 	.stale_ns = 2000 * NSEC_PER_MSEC,
@@ -833,7 +844,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 	u64 key;
 
 	if (cls == BATON_CLASS_LIVE)
-		key = overrunning(prev, tctx) ? baton_now() + tctx->rel_deadline_ns : tctx->deadline;
+		key = overrunning(prev, tctx) ? OVERRUN_KEY + baton_now() + tctx->rel_deadline_ns : tctx->deadline;
 	else
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
@@ -961,7 +972,9 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	}
 	tctx->ran_ns += used;
 	if (tctx->ran_ns >= tctx->rel_deadline_ns) { /* overrunning: see the top of the file */
-		tctx->deadline = baton_now() + tctx->rel_deadline_ns;
+		if (tctx->deadline < OVERRUN_KEY)
+			stat_inc(BATON_STAT_LIVE_OVERRUNS);
+		tctx->deadline = OVERRUN_KEY + baton_now() + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
 	}
 }

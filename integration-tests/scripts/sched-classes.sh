@@ -159,8 +159,8 @@ wait $hogs 2>/dev/null
 
 # --- Overrun: two LIVE hogs share CPU 1 for 3 s, each running half the time, then a LIVE frame
 # loop joins them there (2 ms every 50 ms, due 25 ms after release). A hog that ran a whole
-# relative deadline gets a new deadline from now, so the loop waits for no deadline older than
-# that.
+# relative deadline without sleeping goes after every LIVE task on time until it sleeps, so the
+# loop's frames wait for neither hog.
 rm -f "$out/go"
 $P hog --cpu 1 --duration-ms 10000 >/dev/null &
 ohogs=$!

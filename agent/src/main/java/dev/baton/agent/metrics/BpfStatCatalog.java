@@ -91,7 +91,14 @@ public final class BpfStatCatalog {
                   "baton.bpf.agent.deaths",
                   "deaths",
                   "Agents that died without detaching while their heartbeat was fresh: their hints"
-                      + " were kept for handover_grace_ms, for the next agent")));
+                      + " were kept for handover_grace_ms, for the next agent")),
+          Map.entry(
+              "BATON_STAT_LIVE_OVERRUNS",
+              count(
+                  "baton.bpf.live.overruns",
+                  "overruns",
+                  "Live tasks that ran a whole relative deadline without sleeping: each went after"
+                      + " every live task on time until it slept")));
 
   private static Map.Entry<String, Entry> dispatch(String stat, String schedClass) {
     return Map.entry(

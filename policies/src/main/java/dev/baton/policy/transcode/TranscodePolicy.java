@@ -75,7 +75,10 @@ import java.util.Map;
  * is the big one; a live_capacity_pct near 100 may leave an overload unseen, as the lower
  * classes' guaranteed share keeps live work below it. Measured demand
  * trusts that frames reported track the work done. Live tasks' weights are their job weight; EDF
- * order, not weight, is what protects them. VOD correction needs a few windows to settle, and a
+ * order, not weight, is what protects them. A lag level that pulls a job's deadline below the CPU
+ * its tasks run between sleeps makes them overrun on the BPF side, which puts them after every
+ * on-time live task until they sleep: lag levels help jobs whose frames fit well inside their
+ * period (at the defaults, within 60% of it). VOD correction needs a few windows to settle, and a
  * tenant's share is of VOD CPU only, not of the host.
  */
 public final class TranscodePolicy implements Policy {
