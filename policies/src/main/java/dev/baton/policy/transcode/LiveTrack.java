@@ -83,6 +83,14 @@ final class LiveTrack {
     return wakeups * windowNs >= 1e9 ? (cpu + wait) * 1e9 / wakeups : Double.POSITIVE_INFINITY;
   }
 
+  /**
+   * Mean CPU time in ns a task of the job runs from a wakeup to its next sleep; infinite for a job
+   * that woke less than once a window, as in {@link #responseNs}.
+   */
+  double burstNs(long windowNs) {
+    return wakeups * windowNs >= 1e9 ? cpu * 1e9 / wakeups : Double.POSITIVE_INFINITY;
+  }
+
   /** Whether frame reports are recent enough to judge by. */
   boolean framesFresh(long nowNs, long windowNs) {
     return !Double.isNaN(fps) && nowNs - framesSeenNs <= STALE_FRAME_WINDOWS * windowNs;

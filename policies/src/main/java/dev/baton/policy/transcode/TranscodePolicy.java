@@ -75,11 +75,11 @@ import java.util.Map;
  * is the big one; a live_capacity_pct near 100 may leave an overload unseen, as the lower
  * classes' guaranteed share keeps live work below it. Measured demand
  * trusts that frames reported track the work done. Live tasks' weights are their job weight; EDF
- * order, not weight, is what protects them. A lag level that pulls a job's deadline below the CPU
- * its tasks run between sleeps makes them overrun on the BPF side, which puts them after every
- * on-time live task until they sleep: lag levels help jobs whose frames fit well inside their
- * period (at the defaults, within 60% of it). VOD correction needs a few windows to settle, and a
- * tenant's share is of VOD CPU only, not of the host.
+ * order, not weight, is what protects them. A job whose tasks run most of a period between sleeps
+ * climbs fewer levels: a deadline below what a task runs between sleeps would make it overrun on
+ * the BPF side, which puts it after every on-time live task until it sleeps, so no level pulls
+ * the deadline below {@link #BURST_HEADROOM} times that run (its measured mean). VOD correction
+ * needs a few windows to settle, and a tenant's share is of VOD CPU only, not of the host.
  */
 public final class TranscodePolicy implements Policy {
 
@@ -99,6 +99,13 @@ public final class TranscodePolicy implements Policy {
   static final int MAX_YIELD_DOUBLINGS = 6;
   private static final Comparator<TrackedJob> OLDEST_FIRST =
       Comparator.comparingLong(TrackedJob::sinceNs).thenComparing(TrackedJob::id);
+
+  /**
+   * A lag level may pull a job's deadline down to this many times the CPU its tasks run between
+   * sleeps, no further: a task that runs a whole relative deadline without sleeping overruns, and
+   * the BPF side then puts it after every live task on time until it sleeps.
+   */
+  static final double BURST_HEADROOM = 1.25;
 
   /** However far a job lags, its deadline stays at least this share of its period (in %). */
   static final int MIN_DEADLINE_PCT = 25;
@@ -232,7 +239,8 @@ public final class TranscodePolicy implements Policy {
     if (t.lagging) {
       t.onTimeSinceNs = Long.MIN_VALUE;
       boolean stepDue = t.levelChangedNs == Long.MIN_VALUE || now - t.levelChangedNs >= window;
-      if (t.level < settings.liveLagLevels() && stepDue) {
+      boolean fits = deadlineUs(spec, t.level + 1) * 1e3 >= BURST_HEADROOM * t.burstNs(window);
+      if (t.level < settings.liveLagLevels() && stepDue && fits) {
         t.level++;
         t.levelChangedNs = now;
       }

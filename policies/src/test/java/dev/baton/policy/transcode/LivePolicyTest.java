@@ -141,6 +141,33 @@ class LivePolicyTest {
   }
 
   @Test
+  void noLevelPullsTheDeadlineBelowWhatATaskRunsBetweenSleeps() {
+    liveJob("live", 10, 15_000); // needs 0.75 CPUs
+    // 0.6 CPUs in 50 wakeups a second: 12 ms between sleeps, which a 15 ms deadline holds with
+    // BURST_HEADROOM (level 1: 16 ms) and a 14 ms one does not (level 2). First a while on
+    // time, not waiting, so that the smoothed rates have settled.
+    run(3_000, 10, 0.6, 0.0, 0, 50);
+    assertThat(status("live").lagLevel()).isZero();
+    run(5_000, 10, 0.6, 0.4, 0, 50);
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
+    assertThat(status("live").lagLevel()).isEqualTo(1);
+    assertThat(hint(10).deadlineUs()).isEqualTo(16_000);
+    // Shorter runs between sleeps (the same CPU in 100 wakeups) let it climb again.
+    run(5_000, 10, 0.6, 0.4, 0, 100);
+    assertThat(status("live").lagLevel()).isEqualTo(3);
+    assertThat(hint(10).deadlineUs()).isEqualTo(12_000);
+  }
+
+  @Test
+  void aJobThatNeverSleepsClimbsNoLevel() {
+    liveJob("live", 10, 15_000);
+    run(5_000, 10, 0.6, 0.4, 0, 0);
+    assertThat(status("live").health()).isEqualTo(Health.LAGGING);
+    assertThat(status("live").lagLevel()).isZero();
+    assertThat(hint(10).deadlineUs()).isEqualTo(18_000);
+  }
+
+  @Test
   void aSlowJobThatIsNotWaitingForCpuIsNotPushed() {
     liveJob("live", 10, 10_000);
     run(2_000, 10, 0.3, 0.0, 0); // its input is slow, not the scheduler
