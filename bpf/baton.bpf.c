@@ -17,13 +17,18 @@
  * LIVE is earliest-deadline-first: on each wakeup a LIVE task's deadline becomes now + its
  * relative deadline, and the LIVE DSQ is ordered by deadline. A LIVE task that has run for a whole
  * relative deadline since its deadline was set is past that deadline (it cannot have done more CPU
- * work than the wall time it had): it is overrunning, and until it next sleeps it goes after every
- * LIVE task that is not (its deadline becomes now + its relative deadline, counted from
- * OVERRUN_KEY), and a waking LIVE task preempts it before any task on time. EDF's promise holds
- * only for work that fits its deadlines; a task that has missed its own for certain gains nothing
- * from going first, while every on-time task it goes before may miss too (SCHED_DEADLINE stops
- * such a task until its next period; here it still goes before every lower class). A deadline
- * from now, without the demotion, left EDF overloaded: two LIVE hogs kept a 25 ms frame loop
+ * work than the wall time it had): it is overrunning, and until it next sleeps its deadline is
+ * now + its relative deadline + OVERRUN_DELAY_NS, set again each time it runs another relative
+ * deadline: it goes after the frames of every on-time LIVE task that wakes meanwhile (at 10 fps
+ * or more), and a waking LIVE task preempts it first. EDF's promise holds only for work that fits
+ * its deadlines; a task that has missed its own for certain gains nothing from going first, while
+ * every on-time task it goes before may miss too (SCHED_DEADLINE throttles such a task until its
+ * next period; here it still goes before every lower class). The delay is bounded: put after
+ * every on-time deadline, a task runs only when on-time LIVE work pauses, and work that never
+ * pauses would starve it into a watchdog ejection (three tasks sleeping 1 ms between 5 ms bursts
+ * on one CPU left it 118 ms of CPU in 3 s, their pauses; with the delay it waits about the delay
+ * and its relative deadline, then runs a slice: 507 ms). A deadline
+ * from now without the delay left EDF overloaded: two LIVE hogs kept a 25 ms frame loop
  * waiting 75-85 ms for their new deadlines, and two ffmpeg processes starting up as LIVE jobs
  * made 60 fps encoders miss ~0.8% of their frames. Moving the deadline back by one relative
  * deadline from where it was is worse: a task that shares a CPU runs less than the wall time
@@ -127,10 +132,10 @@ char _license[] SEC("license") = "GPL";
 /* A CPU running a non-LIVE task is a better victim than any deadline: IDLE best, INTERACTIVE worst. */
 #define NONLIVE_KEY(cls) (~0ULL - BATON_CLASS_IDLE + (cls))
 /*
- * Added to an overrunning LIVE task's deadline: later than any on-time deadline (2^62 ns is 146
- * years of uptime) and earlier than any NONLIVE_KEY, with room for the signed comparisons of keys.
+ * Added to an overrunning LIVE task's deadline: longer than the frame periods of live work (10 to
+ * 40 ms at 100 to 25 fps), short against the watchdog's timeout (the kernel's 30 s; 3 s in tests).
  */
-#define OVERRUN_KEY (1ULL << 62)
+#define OVERRUN_DELAY_NS (100 * NSEC_PER_MSEC)
 
 const volatile struct baton_tunables tunables = {
 	.stale_ns = 2000 * NSEC_PER_MSEC,
@@ -207,6 +212,7 @@ struct task_ctx {
 	u64 vtime;           /* non-LIVE: virtual time, on its class's clock */
 	u64 deadline;        /* LIVE: absolute deadline of the current activation */
 	u64 ran_ns;          /* LIVE: runtime since the deadline was last set */
+	bool overrun;        /* LIVE: overran since it last woke (see the top of the file) */
 	u64 exec_at_run;     /* se.sum_exec_runtime when it last started running */
 	u32 hint_weight;     /* 0: the task's own */
 	u32 hint_class;      /* class the hints give it */
@@ -425,6 +431,7 @@ static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 		if (cls == BATON_CLASS_LIVE) {
 			tctx->deadline = baton_now() + tctx->rel_deadline_ns;
 			tctx->ran_ns = 0;
+			tctx->overrun = false;
 		} else {
 			tctx->vtime = *task_clock(p, cls);
 		}
@@ -657,6 +664,7 @@ static u32 became_runnable(struct task_struct *p, struct task_ctx *tctx, bool wa
 	if (cls == BATON_CLASS_LIVE) {
 		tctx->deadline = now + tctx->rel_deadline_ns;
 		tctx->ran_ns = 0;
+		tctx->overrun = false;
 		return cls;
 	}
 	clock = task_clock(p, cls);
@@ -844,7 +852,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 	u64 key;
 
 	if (cls == BATON_CLASS_LIVE)
-		key = overrunning(prev, tctx) ? OVERRUN_KEY + baton_now() + tctx->rel_deadline_ns : tctx->deadline;
+		key = overrunning(prev, tctx) ? baton_now() + tctx->rel_deadline_ns + OVERRUN_DELAY_NS : tctx->deadline;
 	else
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
@@ -972,9 +980,10 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 	}
 	tctx->ran_ns += used;
 	if (tctx->ran_ns >= tctx->rel_deadline_ns) { /* overrunning: see the top of the file */
-		if (tctx->deadline < OVERRUN_KEY)
+		if (!tctx->overrun)
 			stat_inc(BATON_STAT_LIVE_OVERRUNS);
-		tctx->deadline = OVERRUN_KEY + baton_now() + tctx->rel_deadline_ns;
+		tctx->overrun = true;
+		tctx->deadline = baton_now() + tctx->rel_deadline_ns + OVERRUN_DELAY_NS;
 		tctx->ran_ns = 0;
 	}
 }

@@ -75,7 +75,7 @@ enum baton_stat {
 	BATON_STAT_HINTS_INVALID = 14,  /* hints ignored as malformed (bad class or weight, LIVE without deadline) */
 	BATON_STAT_AGENT_DEATHS = 15,   /* agents that died with the heartbeat fresh: hints kept for exit_grace_ns */
 	BATON_STAT_LIVE_OVERRUNS = 16,  /* LIVE tasks that ran a whole relative deadline without sleeping,
-	                                   and went after every LIVE task on time until they slept */
+	                                   and went after the LIVE tasks on time until they slept */
 	BATON_NR_STATS,
 };
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,

@@ -4,6 +4,8 @@
  *   schedprobe periodic [opts]   a frame loop: every period, do work_us of CPU time, and count a
  *                                miss when it finishes after release + deadline
  *   schedprobe hog [opts]        burn CPU (tests read its CPU time from /proc/PID/schedstat)
+ *   schedprobe bursts [opts]     work_us of CPU, then sleep period_us - work_us, over and over,
+ *                                however late: a task that always sleeps between short bursts
  *   schedprobe http METHOD PATH [JSON]
  *                                one request to the agent's API on 127.0.0.1:9755; prints the
  *                                status code, then the body (busybox nc half-closes the socket
@@ -13,7 +15,7 @@
  *                                MODE in that child: a new process wearing a dead one's pid
  *
  * Options: --period-us, --work-us, --deadline-us, --offset-us (first release after go + period
- * + offset, to stagger several periodic tasks) (periodic), --duration-ms (both; default 5000),
+ * + offset, to stagger several periodic tasks) (periodic), --duration-ms (all; default 5000),
  * --cpu N (pin), --fifo PRIO (SCHED_FIFO instead of the task's class), --go FILE (wait for FILE
  * to exist before starting the clock), --name NAME (label of the result line).
  *
@@ -205,17 +207,43 @@ static int hog(const struct opts *o)
 	return 0;
 }
 
+/*
+ * Runs work_us, then sleeps period_us - work_us, until duration_ms is up: a task that sleeps
+ * between bursts however far behind it falls (a worker handed one item at a time), so it never
+ * runs a deadline longer than its work without sleeping.
+ */
+static int bursts(const struct opts *o)
+{
+	int64_t start, cpu0;
+	long n = 0;
+
+	setup(o);
+	start = now_ns(CLOCK_MONOTONIC);
+	cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	while (now_ns(CLOCK_MONOTONIC) - start < o->duration_ms * 1000000LL) {
+		burn(o->work_us * 1000);
+		usleep(o->period_us - o->work_us);
+		n++;
+	}
+	printf("%s cpu_ms=%lld wall_ms=%lld bursts=%ld\n", o->name,
+	       (long long)((now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1000000),
+	       (long long)((now_ns(CLOCK_MONOTONIC) - start) / 1000000), n);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	struct opts o;
 
 	if (argc < 1)
-		die("usage: schedprobe periodic|hog|reuse-pid PID MODE [options]");
+		die("usage: schedprobe periodic|hog|bursts|reuse-pid PID MODE [options]");
 	parse(argc - 1, argv + 1, &o);
 	if (!strcmp(argv[0], "periodic"))
 		return periodic(&o);
 	if (!strcmp(argv[0], "hog"))
 		return hog(&o);
+	if (!strcmp(argv[0], "bursts"))
+		return bursts(&o);
 	die("unknown mode");
 	return 2;
 }

@@ -159,7 +159,7 @@ wait $hogs 2>/dev/null
 
 # --- Overrun: two LIVE hogs share CPU 1 for 3 s, each running half the time, then a LIVE frame
 # loop joins them there (2 ms every 50 ms, due 25 ms after release). A hog that ran a whole
-# relative deadline without sleeping goes after every LIVE task on time until it sleeps, so the
+# relative deadline without sleeping goes after the LIVE tasks on time until it sleeps, so the
 # loop's frames wait for neither hog.
 rm -f "$out/go"
 $P hog --cpu 1 --duration-ms 10000 >/dev/null &
@@ -178,6 +178,26 @@ kill $ohogs 2>/dev/null
 wait $ohogs 2>/dev/null
 sum_results "$out/overrun.txt" overrun_frames overrun
 fact overrun_state "$(state)"
+
+# --- Overrun under a live overload: a LIVE hog that overran shares CPU 1 for 3 s with three LIVE
+# tasks that sleep between 5 ms bursts, 1 ms each time (2.5 CPUs of on-time work, none of it
+# ever overrunning). The hog goes after them, but not for ever: it must still get CPU.
+$P hog --cpu 1 --duration-ms 5000 >/dev/null &
+shog=$!
+api PUT /v1/hints/$shog '{"class":"live","deadline_us":20000}' >/dev/null
+sleep 1 # it runs alone and overruns
+sbursts=""
+for i in 1 2 3; do
+  $P bursts --cpu 1 --period-us 6000 --work-us 5000 --duration-ms 3000 >/dev/null &
+  sbursts="$sbursts $!"
+  api PUT /v1/hints/$! '{"class":"live","deadline_us":20000}' >/dev/null
+done
+c0=$(cpu_ns $shog)
+wait $sbursts
+fact overload_hog_ms $((($(cpu_ns $shog) - c0) / 1000000))
+fact overload_state "$(state)"
+kill $shog 2>/dev/null
+wait $shog 2>/dev/null
 
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
 $P hog --cpu 1 --duration-ms 60000 >/dev/null &

@@ -97,8 +97,8 @@ public final class BpfStatCatalog {
               count(
                   "baton.bpf.live.overruns",
                   "overruns",
-                  "Live tasks that ran a whole relative deadline without sleeping: each went after"
-                      + " every live task on time until it slept")));
+                  "Live tasks that ran a whole relative deadline without sleeping: until each"
+                      + " slept, its deadline was 100 ms later, after the live tasks on time")));
 
   private static Map.Entry<String, Entry> dispatch(String stat, String schedClass) {
     return Map.entry(

@@ -77,7 +77,7 @@ import java.util.Map;
  * trusts that frames reported track the work done. Live tasks' weights are their job weight; EDF
  * order, not weight, is what protects them. A job whose tasks run most of a period between sleeps
  * climbs fewer levels: a deadline below what a task runs between sleeps would make it overrun on
- * the BPF side, which puts it after every on-time live task until it sleeps, so no level pulls
+ * the BPF side, which puts it after the on-time live tasks until it sleeps, so no level pulls
  * the deadline below {@link #BURST_HEADROOM} times that run (its measured mean). VOD correction
  * needs a few windows to settle, and a tenant's share is of VOD CPU only, not of the host.
  */
@@ -103,7 +103,7 @@ public final class TranscodePolicy implements Policy {
   /**
    * A lag level may pull a job's deadline down to this many times the CPU its tasks run between
    * sleeps, no further: a task that runs a whole relative deadline without sleeping overruns, and
-   * the BPF side then puts it after every live task on time until it sleeps.
+   * the BPF side then puts it after the live tasks on time until it sleeps.
    */
   static final double BURST_HEADROOM = 1.25;
 
