@@ -839,6 +839,12 @@ static bool overrunning(struct task_struct *p, struct task_ctx *tctx)
 	return tctx->ran_ns + (p->se.sum_exec_runtime - tctx->exec_at_run) >= tctx->rel_deadline_ns;
 }
 
+/* The deadline of a LIVE task found overrunning now (see the top of the file). */
+static u64 overrun_deadline(struct task_ctx *tctx)
+{
+	return baton_now() + tctx->rel_deadline_ns + OVERRUN_DELAY_NS;
+}
+
 /*
  * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
  * its class's DSQ that may run on this CPU; *key is prev's key as it stands (its deadline, or its
@@ -852,7 +858,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 	u64 key;
 
 	if (cls == BATON_CLASS_LIVE)
-		key = overrunning(prev, tctx) ? baton_now() + tctx->rel_deadline_ns + OVERRUN_DELAY_NS : tctx->deadline;
+		key = overrunning(prev, tctx) ? overrun_deadline(tctx) : tctx->deadline;
 	else
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
@@ -983,7 +989,7 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 		if (!tctx->overrun)
 			stat_inc(BATON_STAT_LIVE_OVERRUNS);
 		tctx->overrun = true;
-		tctx->deadline = baton_now() + tctx->rel_deadline_ns + OVERRUN_DELAY_NS;
+		tctx->deadline = overrun_deadline(tctx);
 		tctx->ran_ns = 0;
 	}
 }

@@ -80,7 +80,7 @@ final class LiveTrack {
    * towards 0, and divided by, gave responses of 10^15 ms).
    */
   double responseNs(long windowNs) {
-    return wakeups * windowNs >= 1e9 ? (cpu + wait) * 1e9 / wakeups : Double.POSITIVE_INFINITY;
+    return perWakeupNs(cpu + wait, windowNs);
   }
 
   /**
@@ -88,7 +88,12 @@ final class LiveTrack {
    * that woke less than once a window, as in {@link #responseNs}.
    */
   double burstNs(long windowNs) {
-    return wakeups * windowNs >= 1e9 ? cpu * 1e9 / wakeups : Double.POSITIVE_INFINITY;
+    return perWakeupNs(cpu, windowNs);
+  }
+
+  /** {@code cpus} (a share of CPUs, smoothed) in ns per wakeup; infinite below one a window. */
+  private double perWakeupNs(double cpus, long windowNs) {
+    return wakeups * windowNs >= 1e9 ? cpus * 1e9 / wakeups : Double.POSITIVE_INFINITY;
   }
 
   /** Whether frame reports are recent enough to judge by. */
