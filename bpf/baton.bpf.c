@@ -137,12 +137,11 @@ char _license[] SEC("license") = "GPL";
  */
 #define OVERRUN_DELAY_NS (100 * NSEC_PER_MSEC)
 
-const volatile struct baton_tunables tunables = {
-	.stale_ns = 2000 * NSEC_PER_MSEC,
-	.starve_ns = 100 * NSEC_PER_MSEC,
-	.sample_ns = 100 * NSEC_PER_MSEC,
-};
-
+/*
+ * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
+ * in place. A callback that uses a value twice reads it once; the heartbeat timer's period follows
+ * a new stale_ns from its next run.
+ */
 struct baton_live live SEC(".data.live") = {
 	.hint_gen = 1, /* tasks start at 0, so each resolves its hint once */
 	.announce_gen = 1, /* likewise: each task announces itself once */
@@ -153,6 +152,9 @@ struct baton_live live SEC(".data.live") = {
 		[BATON_CLASS_BATCH] = 20 * NSEC_PER_MSEC,
 		[BATON_CLASS_IDLE] = 20 * NSEC_PER_MSEC,
 	},
+	.stale_ns = 2000 * NSEC_PER_MSEC,
+	.starve_ns = 100 * NSEC_PER_MSEC,
+	.sample_ns = 100 * NSEC_PER_MSEC,
 };
 
 /* Set by the heartbeat timer; read by every callback. */
@@ -545,7 +547,7 @@ static void run_delay_count(u32 cls, u64 delay)
 /*
  * Runtime samples, for the agent's policies: per task, the CPU time it received, the time it was
  * runnable but waiting for a CPU (from becoming runnable, or being preempted, to running), and its
- * wakeups, sent as deltas at most once per tunables.sample_ns from ops.stopping. Kept in task_ctx
+ * wakeups, sent as deltas at most once per live.sample_ns from ops.stopping. Kept in task_ctx
  * with the scheduling state: a storage of their own cost one more lookup on each wakeup, run and
  * stop. The stamps only ever meet each other, so they take the scheduler's cheaper
  * clock (baton_now; a stamp from another CPU's clock may be a little ahead, hence the signed
@@ -617,7 +619,7 @@ static void sample_stopping(struct task_struct *p, struct task_ctx *tctx, u64 us
 	tctx->cpu_ns += used;
 	if (runnable) /* preempted: waiting again from now */
 		tctx->queued_at = now;
-	if ((s64)(now - tctx->sampled_at) < (s64)tunables.sample_ns)
+	if ((s64)(now - tctx->sampled_at) < (s64)live.sample_ns)
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -760,15 +762,13 @@ static void served(u32 cls, u64 now)
 	if (cls == BATON_CLASS_LIVE)
 		return;
 	at = &served_anywhere[class_index(cls)];
-	if ((s64)(now - *at) >= (s64)(tunables.starve_ns / 8))
+	if ((s64)(now - *at) >= (s64)(live.starve_ns / 8))
 		*at = now;
 }
 
 /* Whether a class this CPU last served at `at` is overdue here (see the top of the file). */
-static bool overdue(u32 cls, u64 at, u64 now)
+static bool overdue(u32 cls, u64 at, u64 now, u64 starve)
 {
-	u64 starve = tunables.starve_ns;
-
 	if ((s64)(now - at) < (s64)starve)
 		return false;
 	return (s64)(now - served_anywhere[class_index(cls)]) >= (s64)starve ||
@@ -778,10 +778,10 @@ static bool overdue(u32 cls, u64 at, u64 now)
 /* Serves the overdue class below LIVE that this CPU has neglected longest, if there is one. */
 static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 {
-	u64 at, oldest_at;
+	u64 at, oldest_at, starve = live.starve_ns; /* read once: a reload may change it */
 	u32 i, cls, oldest;
 
-	if (!tunables.starve_ns || now - c->guard_at < tunables.starve_ns)
+	if (!starve || now - c->guard_at < starve)
 		return false;
 	/* The overdue classes, oldest first; one with nothing this CPU can run counts as served. */
 	for (i = BATON_CLASS_INTERACTIVE; i < BATON_NR_CLASSES; i++) {
@@ -789,7 +789,7 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 		oldest_at = now;
 		for (cls = BATON_CLASS_INTERACTIVE; cls < BATON_NR_CLASSES; cls++) {
 			at = c->served_at[class_index(cls)];
-			if ((s64)(at - oldest_at) <= 0 && overdue(cls, at, now)) {
+			if ((s64)(at - oldest_at) <= 0 && overdue(cls, at, now, starve)) {
 				oldest = cls;
 				oldest_at = at;
 			}
@@ -800,7 +800,7 @@ static bool guard_dispatch(struct cpu_ctx *c, u64 now)
 		if (baton_dsq_move_to_local(oldest)) {
 			served(oldest, now);
 			c->guard_at = now;
-			c->guard_end = now + tunables.starve_ns / 10;
+			c->guard_end = now + starve / 10;
 			c->guard_cls = oldest;
 			c->guarded = true;
 			stat_inc(BATON_STAT_GUARD);
@@ -1059,12 +1059,12 @@ static bool heartbeat_stale(u64 now)
 	u64 beat = live.heartbeat_ns;
 
 	/* A beat from the future (another clock's skew) counts as fresh rather than wrapping. */
-	return !beat || (s64)(now - beat) > (s64)tunables.stale_ns;
+	return !beat || (s64)(now - beat) > (s64)live.stale_ns;
 }
 
 static u64 heartbeat_period_ns(void)
 {
-	u64 period = tunables.stale_ns / 4;
+	u64 period = live.stale_ns / 4;
 
 	return period < NSEC_PER_MSEC ? NSEC_PER_MSEC : period;
 }

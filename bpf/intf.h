@@ -176,14 +176,6 @@ struct baton_hint {
 };
 _Static_assert(sizeof(struct baton_hint) == 20, "baton_hint is part of the ABI");
 
-/* Read-only tunables (the .rodata variable `tunables`): set by the agent before load. */
-struct baton_tunables {
-	u64 stale_ns;  /* heartbeat age after which every hint is ignored */
-	u64 starve_ns; /* a class below LIVE served nowhere this long gets a CPU for starve_ns / 10; 0: off */
-	u64 sample_ns; /* a task's runtime samples are at least this far apart */
-};
-_Static_assert(sizeof(struct baton_tunables) == 24, "baton_tunables is part of the ABI");
-
 /*
  * What the agent changes while the scheduler runs, and the one thing it reads there: the variable
  * `live`, alone in section .data.live, which libbpf maps into the agent's memory; plain aligned
@@ -203,11 +195,15 @@ struct baton_live {
 	                                 /* and kept at each CPU hotplug; the agent plans for them */
 	u64 exit_grace_ns;               /* how long the hints outlive the agent below if it dies */
 	                                 /* without detaching (handover_grace_ms); 0: not at all */
+	u64 stale_ns;                    /* heartbeat age after which every hint is ignored */
+	u64 starve_ns;                   /* a class below LIVE served nowhere this long gets a CPU */
+	                                 /* for starve_ns / 10; 0: off */
+	u64 sample_ns;                   /* a task's runtime samples are at least this far apart */
 	u32 agent_pid;                   /* the process (host pid namespace) writing the heartbeat; */
 	                                 /* 0: none, or it left by handover */
 	u32 _pad;
 };
-_Static_assert(sizeof(struct baton_live) == 96, "baton_live is part of the ABI");
+_Static_assert(sizeof(struct baton_live) == 120, "baton_live is part of the ABI");
 
 /*
  * Argument of the baton_query_task program (run with BPF_PROG_TEST_RUN): what the kernel knows of

@@ -71,11 +71,31 @@ echo "rm_status=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://$api/
 echo "rm_again=$(curl -s -X DELETE "http://$api/v1/jobs/cam1")"
 kill $hogs
 
-# 3. A reload: the class slices and handover_grace_ms reach the running scheduler; stale_ms,
-# fixed when the scheduler loaded, takes a restart.
-printf 'policy:\n  policy: transcode\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\n' >"$out/baton.yaml"
+# 3. A reload: the class slices, timings and handover_grace_ms reach the running scheduler;
+# timeout_ms, the kernel's watchdog fixed at attach, takes a restart. The events the agent
+# receives in 3 s with four hogs running, before and after sample_ms goes from 100 to 1000: most
+# are runtime samples, which the BPF side sends at most once per sample_ms per task (a task that
+# runs less often than that sends one each time it stops either way).
+events() { curl -sf "http://$api/metrics" | awk '/^baton_agent_received_events_total/ { print int($2) }'; }
+spin=""
+for i in 1 2 3 4; do
+  sh -c 'while :; do :; done' &
+  spin="$spin $!"
+done
+sleep 1
+e0=$(events)
+sleep 3
+e1=$(events)
+printf 'policy:\n  policy: transcode\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\nsample_ms: 1000\ntimeout_ms: 20000\n' >"$out/baton.yaml"
 echo "reload_json=$(curl -s -X POST "http://$api/v1/reload")"
 echo "status_reloaded=$(curl -sf "http://$api/v1/status")"
+sleep 1
+e2=$(events)
+sleep 3
+e3=$(events)
+kill $spin
+echo "events_sampled_often=$((e1 - e0))"
+echo "events_sampled_seldom=$((e3 - e2))"
 
 kill -TERM $agent
 wait $agent

@@ -14,7 +14,6 @@
  *   - one class per kernel struct in KERNEL_STRUCTS (e.g. SchedExtOps), the same way as for
  *     intf.h structs, with the layout the object was compiled against (libbpf translates it to
  *     the running kernel's by member name);
- *   - Rodata: offset and size of every variable in .rodata, the tunables Java writes before load;
  *   - one such class per custom data section .data.NAME (e.g. DataLive for .data.live);
  *   - Field (the record FIELDS lists) and AbiTypes (the generated type classes, for the test).
  *
@@ -125,9 +124,6 @@ public final class AbiGen {
             sources.put(cls, header + (target == structs ? structClass(btf, t, cls) : enumClass(t, cls))
                     .replace("from " + INTF_H, "from " + sharedHeader));
         }
-        sources.put("Rodata", header + sectionClass(btf, ".rodata", "Rodata",
-                "The read-only globals of the BPF program ({@code const volatile} in C, section .rodata):\n"
-                        + " * the tunables Java writes into the map's initial value before the program is loaded."));
         for (var t : btf.types) {
             var section = Btf.name(t);
             if (Btf.str(t, "kind").equals("DATASEC") && section.startsWith(".data.")) {

@@ -159,9 +159,10 @@ final class Agent implements AgentReadings {
   /**
    * The one reload (POST /v1/reload, SIGHUP, ExecReload): reads the agent's config file and the
    * policy config again. A file with a problem is refused (400, with its line and column) and
-   * nothing changes; otherwise the new policy config and the reloadable tunables (restart_*,
-   * slice_us, handover_grace_ms) apply at once and the reply lists the changed settings that take
-   * a restart.
+   * nothing changes; otherwise the new policy config and the reloadable tunables (slice_us,
+   * stale_ms, starve_ms, sample_ms, restart_*, handover_grace_ms) apply at once and the reply
+   * lists the changed settings that take a restart (max_tasks, timeout_ms, the API's address...).
+   * A starve_ms that does not fit the running watchdog's timeout_ms is refused like a bad file.
    */
   synchronized Response reload() {
     if (options.configFile() == null && policy.source() == null) {
@@ -186,6 +187,11 @@ final class Agent implements AgentReadings {
           needsRestart.add(t.key());
         }
       }
+    }
+    try { // starve_ms against the watchdog the running scheduler was attached with
+      RunOptions.checkGuardBeforeWatchdog(tunables);
+    } catch (UsageException e) {
+      throw ApiException.badRequest(e.getMessage() + " (timeout_ms takes a restart)");
     }
     if (!next.api().equals(now.api())) {
       needsRestart.add("listen/token_file");
@@ -345,7 +351,7 @@ final class Agent implements AgentReadings {
     status.put("policy_off", policy.off()); // null while it runs
     status.putAll(policy.read(JobsApi::summary));
     status.put("pinned", options.pinDir() != null);
-    status.putAll(scheduler.tuning()); // slice_us, handover_grace_ms: what the BPF side holds
+    status.putAll(scheduler.tuning()); // slice_us, timings, handover_grace_ms: what the BPF side holds
     status.put("restarts", restarts);
     status.put("last_exit", lastExit);
     status.put("events", s.events());

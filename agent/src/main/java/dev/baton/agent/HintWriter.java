@@ -144,6 +144,31 @@ public final class HintWriter implements Hints {
     return live.getLong(0, LIVE + BatonLive.EXIT_GRACE_NS_OFFSET);
   }
 
+  /**
+   * The BPF side's timings, written in place (a reload changes them while it runs): stale_ms,
+   * starve_ms (0: the guard is off) and sample_ms, in ns.
+   */
+  public void setTimings(long staleNs, long starveNs, long sampleNs) {
+    live.putLong(0, LIVE + BatonLive.STALE_NS_OFFSET, staleNs);
+    live.putLong(0, LIVE + BatonLive.STARVE_NS_OFFSET, starveNs);
+    live.putLong(0, LIVE + BatonLive.SAMPLE_NS_OFFSET, sampleNs);
+  }
+
+  /** The heartbeat age after which the BPF side ignores hints, ns. */
+  public long staleNs() {
+    return live.getLong(0, LIVE + BatonLive.STALE_NS_OFFSET);
+  }
+
+  /** How long a class below LIVE may go unserved before the guard serves it, ns; 0: off. */
+  public long starveNs() {
+    return live.getLong(0, LIVE + BatonLive.STARVE_NS_OFFSET);
+  }
+
+  /** The least time between two runtime samples of a task, ns. */
+  public long sampleNs() {
+    return live.getLong(0, LIVE + BatonLive.SAMPLE_NS_OFFSET);
+  }
+
   /** The last heartbeat's CLOCK_MONOTONIC time in ns; 0 if none yet. */
   public long lastHeartbeatNs() {
     return live.getLong(0, LIVE + BatonLive.HEARTBEAT_NS_OFFSET);

@@ -23,7 +23,7 @@ import java.util.Locale;
 final class LoopWatch {
 
   private final PrintStream log;
-  private final long reportNs;
+  private long reportNs;
   private final FileChannel schedstat;
   private final ByteBuffer buf = ByteBuffer.allocate(96);
   private final long[] read = new long[2];
@@ -42,6 +42,11 @@ final class LoopWatch {
     this.log = log;
     this.reportNs = reportNs;
     this.schedstat = open(schedstat);
+  }
+
+  /** A turn at least this long is reported from now on (stale_ms changed by a reload). */
+  void reportAfter(long ns) {
+    reportNs = ns;
   }
 
   /** For the calling thread, which must be the loop's. */

@@ -18,8 +18,6 @@ import dev.baton.bpf.abi.BatonExitInfo;
 import dev.baton.bpf.abi.BatonStat;
 import dev.baton.bpf.abi.BatonTaskEvent;
 import dev.baton.bpf.abi.BatonTaskSample;
-import dev.baton.bpf.abi.BatonTunables;
-import dev.baton.bpf.abi.Rodata;
 import dev.baton.bpf.abi.SchedExtOps;
 import dev.baton.bpf.abi.ScxExitCode;
 import dev.baton.bpf.abi.ScxExitKind;
@@ -40,7 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * One run of Baton's BPF scheduler: attach a fresh one (open, set read-only tunables, load,
+ * One run of Baton's BPF scheduler: attach a fresh one (open, set the watchdog timeout, load,
  * attach) or adopt the one a previous agent left pinned; consume events until told to stop or
  * until the kernel ends the scheduler; then detach, or leave it attached for the next agent
  * (handover); report how it ended.
@@ -107,6 +105,7 @@ final class Scheduler {
   // What a reload changes in a running scheduler (the class slices, handover_grace_ms): the
   // options of the last reload, and the writer of the scheduler that runs now (null between runs).
   private RunOptions tuned; // guarded by this
+  private volatile long staleMs; // tuned's, for the loop without the lock
   private HintWriter primed; // guarded by this
 
   /**
@@ -127,6 +126,7 @@ final class Scheduler {
       PolicyDriver policy) {
     this.options = options;
     this.tuned = options;
+    this.staleMs = options.staleMs();
     this.policy = policy;
     this.log = log;
     this.stop = stop;
@@ -176,11 +176,6 @@ final class Scheduler {
       }
     }
     try (BpfObject obj = BpfObject.open(loadObject(), "baton")) {
-      // Units are converted here, once: the BPF side works in ns.
-      long tunables = Rodata.TUNABLES_OFFSET;
-      obj.rodata().putLong(tunables + BatonTunables.STALE_NS_OFFSET, options.staleMs() * 1_000_000);
-      obj.rodata().putLong(tunables + BatonTunables.STARVE_NS_OFFSET, options.starveMs() * 1_000_000);
-      obj.rodata().putLong(tunables + BatonTunables.SAMPLE_NS_OFFSET, options.sampleMs() * 1_000_000);
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
       stampInterface(obj);
       obj.load();
@@ -199,9 +194,9 @@ final class Scheduler {
           "baton: attached (slice "
               + hints.classSliceUs(SchedClass.NORMAL)
               + " us, stale "
-              + options.staleMs()
+              + hints.staleNs() / 1_000_000
               + " ms, starve "
-              + options.starveMs()
+              + hints.starveNs() / 1_000_000
               + " ms"
               + (pins != null ? ", pinned in " + pins.dir() : "")
               + ")");
@@ -210,8 +205,8 @@ final class Scheduler {
   }
 
   /**
-   * This agent's class slices (an adopting agent's settings win over its predecessor's), and a
-   * first heartbeat so hints count from the start.
+   * This agent's class slices and timings (an adopting agent's settings win over its
+   * predecessor's), and a first heartbeat so hints count from the start.
    */
   private synchronized void prime(HintWriter hints) {
     hints.heartbeat();
@@ -219,12 +214,13 @@ final class Scheduler {
   }
 
   /**
-   * A reload's class slices and handover_grace_ms, for the scheduler that runs now (at once) and
-   * for any attached later. The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms)
-   * are fixed at load: those take a restart.
+   * A reload's class slices, timings (stale_ms, starve_ms, sample_ms) and handover_grace_ms, for
+   * the scheduler that runs now (at once) and for any attached later. timeout_ms is the kernel's,
+   * fixed at attach: it takes a restart.
    */
   synchronized void retune(RunOptions next) {
     tuned = next;
+    staleMs = next.staleMs();
     if (primed != null) {
       apply(primed, next);
     }
@@ -232,7 +228,7 @@ final class Scheduler {
 
   /**
    * What the running scheduler holds of what a reload changes (its live section's, not the
-   * options'): the class slices and handover_grace_ms; empty between runs.
+   * options'): the class slices, timings and handover_grace_ms; empty between runs.
    */
   synchronized Map<String, Object> tuning() {
     if (primed == null) {
@@ -244,6 +240,9 @@ final class Scheduler {
     }
     Map<String, Object> t = new LinkedHashMap<>();
     t.put("slice_us", slices);
+    t.put("stale_ms", primed.staleNs() / 1_000_000);
+    t.put("starve_ms", primed.starveNs() / 1_000_000);
+    t.put("sample_ms", primed.sampleNs() / 1_000_000);
     t.put("handover_grace_ms", primed.exitGraceNs() / 1_000_000);
     return t;
   }
@@ -254,6 +253,8 @@ final class Scheduler {
         hints.setClassSlice(c, o.sliceUs(c));
       }
     }
+    // Units are converted here, once: the BPF side works in ns.
+    hints.setTimings(o.staleMs() * 1_000_000, o.starveMs() * 1_000_000, o.sampleMs() * 1_000_000);
     hints.heartbeatOf(
         inHostPidNamespace(Preflight.pidNamespace(Path.of("/")).orElse("")) ? ProcessHandle.current().pid() : 0,
         o.handoverGraceMs() * 1_000_000);
@@ -350,8 +351,7 @@ final class Scheduler {
         pins.remove();
         return null;
       }
-      // The read-only tunables (stale_ms, starve_ms, sample_ms, timeout_ms) are the ones it was
-      // loaded with; only a fresh attach changes them.
+      // timeout_ms is the one it was attached with; only a fresh attach changes it.
       prime(hints);
       // This agent has not seen the tasks that run already: each tells it of itself when it next
       // runs, so that rules and jobs (the API's, restored) select them.
@@ -391,10 +391,16 @@ final class Scheduler {
       long nextSummary = System.nanoTime() + SUMMARY_EVERY_NS;
       long nextExitCheck = System.nanoTime() + EXIT_CHECK_NS;
       long eventsAtLastSummary = 0;
-      LoopWatch watch = LoopWatch.forCurrentThread(log, options.staleMs() * 1_000_000 / 2);
-      int pollMs = pollMs(options.staleMs());
+      long loopStaleMs = staleMs;
+      LoopWatch watch = LoopWatch.forCurrentThread(log, loopStaleMs * 1_000_000 / 2);
+      int pollMs = pollMs(loopStaleMs);
       while (!stop.get() && !schedulerExited) {
         long turn = System.nanoTime();
+        if (staleMs != loopStaleMs) { // a reload: the heartbeat keeps pace with the new stale_ms
+          loopStaleMs = staleMs;
+          watch.reportAfter(loopStaleMs * 1_000_000 / 2);
+          pollMs = pollMs(loopStaleMs);
+        }
         watch.turnStart(turn);
         // Until the policy's next tick: a task that appears wakes the poll, and its tick follows soon.
         ring.poll((int) Math.min(pollMs, (policy.nanosToTick(turn) + 999_999) / 1_000_000), this::onRecord);

@@ -41,7 +41,7 @@ enum Tunable {
    */
   boolean reloadable() {
     return switch (this) {
-      case SLICE_US, RESTART_MAX, RESTART_BACKOFF_MS, HANDOVER_GRACE_MS -> true;
+      case SLICE_US, STALE_MS, STARVE_MS, SAMPLE_MS, RESTART_MAX, RESTART_BACKOFF_MS, HANDOVER_GRACE_MS -> true;
       default -> false;
     };
   }

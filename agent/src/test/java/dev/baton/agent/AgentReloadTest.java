@@ -34,18 +34,45 @@ class AgentReloadTest {
     ApiServer api = routes(agent);
 
     Files.writeString(
-        f, "listen: 127.0.0.1:0\nrestart_max: 2\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\nmax_tasks: 128\n");
+        f,
+        "listen: 127.0.0.1:0\nrestart_max: 2\nslice_us: 5000\nhandover_grace_ms: 1000\nstale_ms: 3000\nsample_ms: 500\n"
+            + "max_tasks: 128\ntimeout_ms: 20000\n");
     Response r = reload(api);
     assertThat(r.status()).isEqualTo(200);
     assertThat(new String(r.body(), StandardCharsets.UTF_8))
-        .isEqualTo("{\"applied\":[\"slice_us\",\"restart_max\",\"handover_grace_ms\"],\"needs_restart\":[\"stale_ms\"]}");
+        .isEqualTo("{\"applied\":[\"slice_us\",\"stale_ms\",\"sample_ms\",\"restart_max\",\"handover_grace_ms\"],"
+            + "\"needs_restart\":[\"timeout_ms\"]}");
     assertThat(agent.liveOptions().get(Tunable.RESTART_MAX)).isEqualTo(2);
     assertThat(agent.liveOptions().sliceUs()).isEqualTo(5000);
     assertThat(agent.liveOptions().handoverGraceMs()).isEqualTo(1000);
-    assertThat(agent.liveOptions().staleMs()).isEqualTo(2000); // until a restart
+    assertThat(agent.liveOptions().staleMs()).isEqualTo(3000);
+    assertThat(agent.liveOptions().sampleMs()).isEqualTo(500);
+    assertThat(agent.liveOptions().timeoutMs()).isZero(); // the kernel's default, until a restart
     assertThat(agent.liveOptions().maxTasks()).isEqualTo(64); // the command line still wins
     assertThat(log.toString(StandardCharsets.UTF_8))
-        .contains("baton: reloaded; applied slice_us, restart_max, handover_grace_ms; take a restart: stale_ms");
+        .contains("baton: reloaded; applied slice_us, stale_ms, sample_ms, restart_max, handover_grace_ms;"
+            + " take a restart: timeout_ms");
+  }
+
+  @Test
+  void aStarveMsThatDoesNotFitTheRunningWatchdogIsRefused() throws Exception {
+    Path f = dir.resolve("baton.yaml");
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 1000\nstarve_ms: 50\n");
+    Agent agent = agent(List.of("--config", f.toString()));
+    ApiServer api = routes(agent);
+    RunOptions before = agent.liveOptions();
+
+    // Fine with the file's new timeout_ms, but that one takes a restart: the watchdog stays at 1 s.
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 30000\nstarve_ms: 100\nslice_us: 5000\n");
+    Response r = reload(api);
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8))
+        .contains("starve_ms 100 does not fit the watchdog's timeout_ms 1000", "(timeout_ms takes a restart)");
+    assertThat(agent.liveOptions()).as("nothing applied, not even slice_us").isSameAs(before);
+
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 1000\nstarve_ms: 70\n");
+    assertThat(reload(api).status()).isEqualTo(200);
+    assertThat(agent.liveOptions().starveMs()).isEqualTo(70);
   }
 
   @Test

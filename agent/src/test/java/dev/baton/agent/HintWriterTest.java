@@ -127,24 +127,32 @@ class HintWriterTest {
   }
 
   @Test
-  void aReloadsSlicesAndGraceReachTheLiveSectionAndOnlyAChangedSliceMakesTasksLookAgain() throws Exception {
+  void aReloadsSlicesTimingsAndGraceReachTheLiveSectionAndOnlyAChangedSliceMakesTasksLookAgain() throws Exception {
     MappedArray live = object.mappedArray(HintWriter.LIVE_SECTION);
     Scheduler.apply(writer, RunOptions.parse(List.of("--slice-us", "20000", "--slice-us", "live=4000")));
     long gen = live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET);
     assertThat(writer.classSliceUs(SchedClass.LIVE)).isEqualTo(4000);
     assertThat(writer.classSliceUs(SchedClass.BATCH)).isEqualTo(20000);
     assertThat(writer.exitGraceNs()).isEqualTo(Tunable.HANDOVER_GRACE_MS.defaultValue * 1_000_000);
+    assertThat(writer.staleNs()).isEqualTo(Tunable.STALE_MS.defaultValue * 1_000_000);
+    assertThat(writer.starveNs()).isEqualTo(Tunable.STARVE_MS.defaultValue * 1_000_000);
+    assertThat(writer.sampleNs()).isEqualTo(Tunable.SAMPLE_MS.defaultValue * 1_000_000);
 
     Scheduler.apply(writer, RunOptions.parse(List.of("--slice-us", "20000", "--slice-us", "live=4000")));
     assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).as("nothing changed").isEqualTo(gen);
 
     Scheduler.apply(
-        writer, RunOptions.parse(List.of("--slice-us", "5000", "--slice-us", "live=4000", "--handover-grace-ms", "1000")));
+        writer,
+        RunOptions.parse(List.of("--slice-us", "5000", "--slice-us", "live=4000", "--handover-grace-ms", "1000",
+            "--stale-ms", "3000", "--starve-ms", "0", "--sample-ms", "250")));
     assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).isGreaterThan(gen);
     assertThat(writer.classSliceUs(SchedClass.LIVE)).isEqualTo(4000);
     assertThat(writer.classSliceUs(SchedClass.NORMAL)).isEqualTo(5000);
     assertThat(writer.classSliceUs(SchedClass.IDLE)).isEqualTo(5000);
     assertThat(writer.exitGraceNs()).isEqualTo(1_000_000_000L);
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.STALE_NS_OFFSET)).isEqualTo(3_000_000_000L);
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.STARVE_NS_OFFSET)).as("the guard off").isZero();
+    assertThat(live.getLong(0, DataLive.LIVE_OFFSET + BatonLive.SAMPLE_NS_OFFSET)).isEqualTo(250_000_000L);
   }
 
   @Test

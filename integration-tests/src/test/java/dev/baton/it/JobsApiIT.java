@@ -56,17 +56,23 @@ class JobsApiIT {
   }
 
   @Test
-  void aReloadChangesTheRunningSchedulersSlicesAndGraceAndNamesWhatTakesARestart() {
+  void aReloadChangesTheRunningSchedulersSlicesTimingsAndGraceAndNamesWhatTakesARestart() {
     String all = "live|interactive|normal|batch|idle";
     assertThat(facts.get("status_json"))
-        .contains("\"handover_grace_ms\":30000")
+        .contains("\"handover_grace_ms\":30000", "\"stale_ms\":2000", "\"starve_ms\":100", "\"sample_ms\":100")
         .containsPattern("\"slice_us\":\\{(\"(" + all + ")\":20000,?){5}}");
     assertThat(facts.get("reload_json"))
-        .contains("\"applied\":[\"slice_us\",\"handover_grace_ms\"]", "\"needs_restart\":[\"stale_ms\"]");
+        .contains("\"applied\":[\"slice_us\",\"stale_ms\",\"sample_ms\",\"handover_grace_ms\"]", "\"needs_restart\":[\"timeout_ms\"]");
     assertThat(facts.get("status_reloaded"))
         .as("read back from the scheduler's live section")
-        .contains("\"handover_grace_ms\":1000", "\"scheduler\":\"attached\"")
+        .contains("\"handover_grace_ms\":1000", "\"stale_ms\":3000", "\"sample_ms\":1000", "\"scheduler\":\"attached\"")
         .containsPattern("\"slice_us\":\\{(\"(" + all + ")\":5000,?){5}}");
+    // The BPF side follows: runtime samples (most of what the agent receives) at most once a
+    // second per task instead of ten times.
+    long before = Long.parseLong(facts.get("events_sampled_often"));
+    long after = Long.parseLong(facts.get("events_sampled_seldom"));
+    assertThat(before).as("events in 3 s at sample_ms 100, four hogs running").isGreaterThan(100);
+    assertThat(after).as("events in 3 s at sample_ms 1000 (%d at 100)", before).isLessThan(before / 2);
   }
 
   @Test

@@ -1,9 +1,7 @@
 package dev.baton.bpf;
 
 import dev.baton.bpf.abi.BatonLive;
-import dev.baton.bpf.abi.BatonTunables;
 import dev.baton.bpf.abi.DataLive;
-import dev.baton.bpf.abi.Rodata;
 import dev.baton.bpf.abi.SchedExtOps;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,12 +35,8 @@ class SchedulerObjectTest {
     }
 
     @Test
-    void tunablesAndLiveDataHaveTheirDefaults() throws Exception {
+    void theLiveDataHasItsDefaults() throws Exception {
         try (BpfObject object = BpfObject.open(elf(), "baton")) {
-            GlobalData rodata = object.rodata();
-            assertThat(rodata.getLong(Rodata.TUNABLES_OFFSET + BatonTunables.STALE_NS_OFFSET)).isEqualTo(2_000_000_000L);
-            assertThat(rodata.getLong(Rodata.TUNABLES_OFFSET + BatonTunables.STARVE_NS_OFFSET)).isEqualTo(100_000_000L);
-
             GlobalData live = object.globals(".data.live");
             assertThat(live.size()).isEqualTo(DataLive.LIVE_OFFSET + DataLive.LIVE_SIZE);
             assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.ABI_FINGERPRINT_OFFSET))
@@ -50,6 +44,9 @@ class SchedulerObjectTest {
                     .isZero();
             assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HEARTBEAT_NS_OFFSET)).isZero();
             assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.HINT_GEN_OFFSET)).isEqualTo(1);
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.STALE_NS_OFFSET)).isEqualTo(2_000_000_000L);
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.STARVE_NS_OFFSET)).isEqualTo(100_000_000L);
+            assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.SAMPLE_NS_OFFSET)).isEqualTo(100_000_000L);
             for (int c = 0; c < BatonLive.SLICE_NS_SIZE / 8; c++) {
                 assertThat(live.getLong(DataLive.LIVE_OFFSET + BatonLive.SLICE_NS_OFFSET + 8L * c)).isEqualTo(20_000_000L);
             }

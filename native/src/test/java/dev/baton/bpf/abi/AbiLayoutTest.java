@@ -144,18 +144,6 @@ class AbiLayoutTest {
         }
     }
 
-    @Test
-    void rodataFieldsAgreeWithTheirConstants() {
-        var end = 0L;
-        for (var f : Rodata.FIELDS) {
-            assertThat(f.offset()).as("Rodata %s offset", f.name()).isEqualTo(constant(Rodata.class, upperSnake(f.name()) + "_OFFSET"))
-                    .isGreaterThanOrEqualTo(end);
-            assertThat(f.size()).as("Rodata %s size", f.name()).isEqualTo(constant(Rodata.class, upperSnake(f.name()) + "_SIZE"))
-                    .isPositive();
-            end = f.offset() + f.size();
-        }
-    }
-
     /** "struct baton_x" and "enum baton_y" for each definition in intf.h (comments ignored). */
     private static Set<String> definedInIntfH() throws IOException {
         var text = COMMENT.matcher(Files.readString(INTF_H)).replaceAll(" ");
