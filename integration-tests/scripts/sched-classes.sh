@@ -199,6 +199,25 @@ fact overload_state "$(state)"
 kill $shog 2>/dev/null
 wait $shog 2>/dev/null
 
+# --- Overrunning mid-run: on CPU 1 a LIVE task with a long slice (200 ms) runs 80 ms bursts 15 ms
+# apart, due 10 ms after each wakeup, so it overruns 10 ms into every burst; a LIVE frame loop
+# there (2 ms every 47 ms, due 25 ms after release) meets its bursts at every phase. A frame must
+# go first from the moment the burst overruns, whether it woke before that or after.
+rm -f "$out/go"
+$P bursts --cpu 1 --period-us 95000 --work-us 80000 --duration-ms 7000 >/dev/null &
+mburst=$!
+api PUT /v1/hints/$mburst '{"class":"live","deadline_us":10000,"slice_us":200000}' >/dev/null
+$P periodic --cpu 1 --period-us 47000 --work-us 2000 --deadline-us 25000 --duration-ms 5000 --go "$out/go" \
+  --name midrun_frames >"$out/midrun.txt" &
+frames=$!
+api PUT /v1/hints/$frames '{"class":"live","deadline_us":25000}' >/dev/null
+touch "$out/go"
+wait $frames
+kill $mburst 2>/dev/null
+wait $mburst 2>/dev/null
+sum_results "$out/midrun.txt" midrun_frames midrun
+fact midrun_state "$(state)"
+
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
 $P hog --cpu 1 --duration-ms 60000 >/dev/null &
 heavy=$!
