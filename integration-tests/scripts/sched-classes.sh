@@ -47,6 +47,19 @@ sum_results() {
     } END { for (k in s) print prefix "_" k "=" s[k]; print prefix "_rounds=" n + 0 }' "$1"
 }
 
+# live_frames NAME PERIOD_US DURATION_MS: a LIVE frame loop on CPU 1 (2 ms of work a period, due
+# 25 ms after each release) until it ends; its sums as NAME_* facts.
+live_frames() {
+  rm -f "$out/go"
+  $P periodic --cpu 1 --period-us "$2" --work-us 2000 --deadline-us 25000 --duration-ms "$3" --go "$out/go" \
+    --name "$1_frames" >"$out/$1.txt" &
+  frames=$!
+  api PUT /v1/hints/$frames '{"class":"live","deadline_us":25000}' >/dev/null
+  touch "$out/go"
+  wait $frames
+  sum_results "$out/$1.txt" "$1_frames" "$1"
+}
+
 fact kernel "$(uname -r)"
 fact cpus "$(nproc)"
 t0=$(date +%s)
@@ -161,22 +174,15 @@ wait $hogs 2>/dev/null
 # loop joins them there (2 ms every 50 ms, due 25 ms after release). A hog that ran a whole
 # relative deadline without sleeping goes after the LIVE tasks on time until it sleeps, so the
 # loop's frames wait for neither hog.
-rm -f "$out/go"
 $P hog --cpu 1 --duration-ms 10000 >/dev/null &
 ohogs=$!
 $P hog --cpu 1 --duration-ms 10000 >/dev/null &
 ohogs="$ohogs $!"
 for h in $ohogs; do api PUT /v1/hints/$h '{"class":"live","deadline_us":40000,"slice_us":5000}' >/dev/null; done
 sleep 3
-$P periodic --cpu 1 --period-us 50000 --work-us 2000 --deadline-us 25000 --duration-ms 4000 --go "$out/go" \
-  --name overrun_frames >"$out/overrun.txt" &
-frames=$!
-api PUT /v1/hints/$frames '{"class":"live","deadline_us":25000}' >/dev/null
-touch "$out/go"
-wait $frames
+live_frames overrun 50000 4000
 kill $ohogs 2>/dev/null
 wait $ohogs 2>/dev/null
-sum_results "$out/overrun.txt" overrun_frames overrun
 fact overrun_state "$(state)"
 
 # --- Overrun under a live overload: a LIVE hog that overran shares CPU 1 for 3 s with three LIVE
@@ -203,19 +209,12 @@ wait $shog 2>/dev/null
 # apart, due 10 ms after each wakeup, so it overruns 10 ms into every burst; a LIVE frame loop
 # there (2 ms every 47 ms, due 25 ms after release) meets its bursts at every phase. A frame must
 # go first from the moment the burst overruns, whether it woke before that or after.
-rm -f "$out/go"
 $P bursts --cpu 1 --period-us 95000 --work-us 80000 --duration-ms 7000 >/dev/null &
 mburst=$!
 api PUT /v1/hints/$mburst '{"class":"live","deadline_us":10000,"slice_us":200000}' >/dev/null
-$P periodic --cpu 1 --period-us 47000 --work-us 2000 --deadline-us 25000 --duration-ms 5000 --go "$out/go" \
-  --name midrun_frames >"$out/midrun.txt" &
-frames=$!
-api PUT /v1/hints/$frames '{"class":"live","deadline_us":25000}' >/dev/null
-touch "$out/go"
-wait $frames
+live_frames midrun 47000 5000
 kill $mburst 2>/dev/null
 wait $mburst 2>/dev/null
-sum_results "$out/midrun.txt" midrun_frames midrun
 fact midrun_state "$(state)"
 
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
