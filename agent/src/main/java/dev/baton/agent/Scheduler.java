@@ -102,8 +102,9 @@ final class Scheduler {
   private volatile int publishedLiveTasks;
   private volatile long publishedDroppedTasks;
   private volatile boolean attached;
-  // What a reload changes in a running scheduler (the class slices, handover_grace_ms): the
-  // options of the last reload, and the writer of the scheduler that runs now (null between runs).
+  // What a reload changes in a running scheduler (the class slices, timings, handover_grace_ms):
+  // the options of the last reload, and the writer of the scheduler that runs now (null between
+  // runs).
   private RunOptions tuned; // guarded by this
   private volatile long staleMs; // tuned's, for the loop without the lock
   private HintWriter primed; // guarded by this
