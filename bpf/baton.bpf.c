@@ -141,7 +141,7 @@ char _license[] SEC("license") = "GPL";
 /*
  * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
  * in place. A callback that uses a value twice reads it once; the heartbeat timer's period follows
- * a new stale_ns from its next run.
+ * a new stale_ns from its next run, at most 500 ms away.
  */
 struct baton_live live SEC(".data.live") = {
 	.hint_gen = 1, /* tasks start at 0, so each resolves its hint once */
@@ -1091,10 +1091,17 @@ static bool heartbeat_stale(u64 now)
 	return !beat || (s64)(now - beat) > (s64)live.stale_ns;
 }
 
+/*
+ * stale_ns / 4, at most HEARTBEAT_CHECK_MAX_NS: a reload that lowers stale_ns takes effect at the
+ * timer's next run, which a long stale_ns (60 s at most) would otherwise put 15 s away.
+ */
+#define HEARTBEAT_CHECK_MAX_NS (500 * NSEC_PER_MSEC)
 static u64 heartbeat_period_ns(void)
 {
 	u64 period = live.stale_ns / 4;
 
+	if (period > HEARTBEAT_CHECK_MAX_NS)
+		return HEARTBEAT_CHECK_MAX_NS;
 	return period < NSEC_PER_MSEC ? NSEC_PER_MSEC : period;
 }
 
@@ -1115,7 +1122,7 @@ static bool agent_died(u32 pid)
 	return died;
 }
 
-/* Runs every stale_ns / 4: enters or leaves stale mode and counts the time spent in it. */
+/* Runs every heartbeat_period_ns(): enters or leaves stale mode and counts the time spent in it. */
 static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
 {
 	u64 now = bpf_ktime_get_ns();

@@ -97,6 +97,23 @@ kill $spin
 echo "events_sampled_often=$((e1 - e0))"
 echo "events_sampled_seldom=$((e3 - e2))"
 
+# 4. A reload that lowers stale_ms reaches the BPF side's heartbeat check within 500 ms, however
+# long the old one: at stale_ms 60000 the check runs every 500 ms (every 15 s uncapped). After a
+# reload to 200, the agent frozen for 2 s must be seen stale.
+stale_periods() { curl -sf "http://$api/metrics" | awk '/^baton_bpf_stale_periods/ { print int($2) }'; }
+conf='policy:\n  policy: transcode\nslice_us: 5000\nhandover_grace_ms: 1000\nsample_ms: 1000\ntimeout_ms: 20000\n'
+printf "${conf}stale_ms: 60000\n" >"$out/baton.yaml"
+curl -s -o /dev/null -X POST "http://$api/v1/reload"
+sleep 1.5 # the check has run since, and set its next run with stale_ms 60000
+printf "${conf}stale_ms: 200\n" >"$out/baton.yaml"
+curl -s -o /dev/null -X POST "http://$api/v1/reload"
+s0=$(stale_periods)
+kill -STOP $agent
+sleep 2
+kill -CONT $agent
+sleep 1
+echo "stale_periods_frozen=$(($(stale_periods) - s0))"
+
 kill -TERM $agent
 wait $agent
 echo "agent_exit=$?"

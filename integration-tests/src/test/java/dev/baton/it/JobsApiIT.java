@@ -73,6 +73,10 @@ class JobsApiIT {
     long after = Long.parseLong(facts.get("events_sampled_seldom"));
     assertThat(before).as("events in 3 s at sample_ms 100, four hogs running").isGreaterThan(100);
     assertThat(after).as("events in 3 s at sample_ms 1000 (%d at 100)", before).isLessThan(before / 2);
+    // Lowered from 60000 to 200 by a reload, stale_ms holds at once: a 2 s freeze of the agent
+    // is seen (the heartbeat check runs at least every 500 ms, not every stale_ms / 4 = 15 s).
+    // (Measured 2: at 200 ms an emulated agent's first turns after the freeze may go stale too.)
+    assertThat(Long.parseLong(facts.get("stale_periods_frozen"))).as(agentLog()).isPositive();
   }
 
   @Test
