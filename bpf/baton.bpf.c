@@ -857,18 +857,23 @@ static void mark_overrun(struct task_ctx *tctx)
 /*
  * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
  * its class's DSQ that may run on this CPU; *key is prev's key as it stands (its deadline, or its
- * vtime counting this run). prev is not queued while dispatch runs: without this comparison any
- * queued task would win, and two tasks sharing a CPU would simply alternate, whatever their
- * weights or deadlines.
+ * vtime counting this run), and a LIVE prev found overrunning is flagged so, whether it keeps the
+ * CPU or not (ops.stopping would flag it next). prev is not queued while dispatch runs: without
+ * this comparison any queued task would win, and two tasks sharing a CPU would simply alternate,
+ * whatever their weights or deadlines.
  */
 static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu, u64 *keyp)
 {
 	struct task_struct *p;
 	u64 key;
 
-	if (cls == BATON_CLASS_LIVE)
-		key = overrunning(prev, tctx) ? overrun_deadline(tctx) : tctx->deadline;
-	else
+	if (cls == BATON_CLASS_LIVE) {
+		key = tctx->deadline;
+		if (overrunning(prev, tctx)) {
+			mark_overrun(tctx); /* (and baton_tick() is done with it) */
+			key = overrun_deadline(tctx);
+		}
+	} else
 		key = vtime_bounded(prev, cls, task_slice(tctx, cls),
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
 							  BATON_WEIGHT_DEFAULT / vtime_weight(prev, tctx));
@@ -937,8 +942,6 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * left goes to the head of its CPU's local queue, past ops.enqueue and every class.
 	 */
 	if (kept >= 0 && tctx) {
-		if (kept == BATON_CLASS_LIVE && overrunning(prev, tctx))
-			mark_overrun(tctx); /* (and baton_tick() is done with it) */
 		baton_task_set_slice(prev, task_slice(tctx, kept));
 		c->running_key = kept == BATON_CLASS_LIVE ? key : NONLIVE_KEY(kept);
 	}
