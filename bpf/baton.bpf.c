@@ -137,6 +137,13 @@ char _license[] SEC("license") = "GPL";
  * 40 ms at 100 to 25 fps), short against the watchdog's timeout (the kernel's 30 s; 3 s in tests).
  */
 #define OVERRUN_DELAY_NS (100 * NSEC_PER_MSEC)
+/* cpu.max: at most this many limited cgroups count per task, found among its nearest CPU_MAX_DEPTH. */
+#define CPU_MAX_LEVELS 4
+#define CPU_MAX_DEPTH 16
+/* A limited cgroup's DSQ, where its tasks wait while it is out of quota: this | its cgroup id. */
+#define CPU_MAX_DSQ (1ULL << 61)
+/* "max" in cpu.max, as the kernel passes it. */
+#define CPU_MAX_UNLIMITED (~0ULL)
 
 /*
  * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
@@ -230,6 +237,11 @@ struct task_ctx {
 	u64 runnable_at;     /* when it last became runnable (not preempted); 0: counted already */
 	u64 sampled_at;      /* when its last sample was sent */
 	u32 wakeups;
+	/* cpu.max (see "cgroup cpu.max" below). */
+	u32 cm_n;                     /* how many of cm_ids are set */
+	u64 cm_gen;                   /* cpu_max_gen they were found at */
+	u64 cm_ids[CPU_MAX_LEVELS];   /* its limited cgroups, nearest first */
+	u64 cm_charged_at;            /* se.sum_exec_runtime charged to them up to */
 };
 
 struct {
@@ -377,6 +389,256 @@ static u64 clamp_slice(u64 ns)
 	return ns < SLICE_MIN_NS ? SLICE_MIN_NS : ns > SLICE_MAX_NS ? SLICE_MAX_NS : ns;
 }
 
+/*
+ * ---- cgroup cpu.max -----------------------------------------------------------------------
+ * While a sched_ext scheduler runs, the kernel's CFS bandwidth control holds no task, so a cgroup's
+ * cpu.max (a container's CPU limit) holds only if the scheduler enforces it; kernels from 6.17
+ * tell it each limit (ops.cgroup_init, ops.cgroup_set_bandwidth). Each limited cgroup has a budget
+ * (cm_cgroups): quota_ns a period, plus what it left unused up to burst_ns, refilled lazily by
+ * whoever looks at it first in a new period. A task charges the CPU it used to each of its limited
+ * cgroups (CPU_MAX_LEVELS at most, the nearest, found once per cgroup move or limit change) when
+ * it stops running and at each tick; a tick that finds a budget spent ends the task's slice. A
+ * task whose cgroup is out of budget is not queued in its class but in that cgroup's DSQ, in its
+ * class order, until a timer at the end of the period moves every task there back to its class.
+ * A budget overdrawn (by at most one tick per CPU running the cgroup's tasks) is paid back from
+ * the next period's, down to one period's quota, so that over periods a cgroup gets its quota,
+ * and a task waits at most two periods (cpu.max allows 1 s) for its turn: the watchdog's
+ * timeout is longer. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel
+ * ask ops.enqueue when its slice ends instead of keeping it running.
+ * Limits: one budget per cgroup shared by its CPUs (a lock per charge; CFS hands out per-CPU
+ * slices of it instead); only tasks in a limited cgroup pay anything. Older kernels do not pass
+ * the limits: live.cpu_max says whether this one does.
+ */
+struct cm_budget {
+	struct bpf_spin_lock lock;
+	s64 left_ns;          /* runtime left in this period; below 0: overdrawn */
+	u64 period_end;       /* on baton_now()'s clock */
+	u64 period_ns;
+	u64 quota_ns;         /* 0: unlimited now (its waiting tasks are being let go) */
+	u64 cap_ns;           /* quota + burst: the most a period can start with */
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BATON_MAX_CPU_MAX_CGROUPS);
+	__type(key, u64); /* cgroup id */
+	__type(value, struct cm_budget);
+} cm_cgroups SEC(".maps");
+
+/* Bumped whenever a cgroup's limit is set or cleared: each task looks its cgroups up again. */
+static u64 cpu_max_gen;
+/* How many cgroups have a limit: at 0, nothing below costs anything. */
+static s64 cpu_max_limited;
+
+/* Starts a new period if this one is over (the lock held). */
+static void cm_refill(struct cm_budget *b, u64 now)
+{
+	u64 periods;
+
+	if ((s64)(now - b->period_end) < 0 || !b->period_ns)
+		return;
+	periods = (now - b->period_end) / b->period_ns + 1;
+	b->period_end += periods * b->period_ns;
+	if (periods * b->quota_ns >= b->cap_ns + b->quota_ns)
+		b->left_ns = b->cap_ns;
+	else
+		b->left_ns += periods * b->quota_ns;
+	if (b->left_ns > (s64)b->cap_ns)
+		b->left_ns = b->cap_ns;
+}
+
+/*
+ * Charges ns of CPU to the task's limited cgroups; returns the id of the first that is out of
+ * budget, else 0. With ns 0: only asks.
+ */
+static u64 cm_charge(struct task_ctx *tctx, u64 ns, u64 now)
+{
+	struct cm_budget *b;
+	u64 id, out = 0;
+	u32 i, n = tctx->cm_n;
+
+	bpf_for(i, 0, CPU_MAX_LEVELS) {
+		if (i >= n)
+			break;
+		id = tctx->cm_ids[i];
+		b = bpf_map_lookup_elem(&cm_cgroups, &id);
+		if (!b)
+			continue;
+		bpf_spin_lock(&b->lock);
+		if (b->quota_ns) {
+			cm_refill(b, now);
+			b->left_ns -= ns;
+			if (b->left_ns < -(s64)b->quota_ns)
+				b->left_ns = -(s64)b->quota_ns;
+			if (b->left_ns <= 0 && !out)
+				out = id;
+		}
+		bpf_spin_unlock(&b->lock);
+	}
+	return out;
+}
+
+/* Charges what the task ran since it was last charged; returns as cm_charge(). */
+static u64 cm_charge_run(struct task_struct *p, struct task_ctx *tctx)
+{
+	u64 exec = p->se.sum_exec_runtime, ns = exec - tctx->cm_charged_at;
+
+	tctx->cm_charged_at = exec;
+	return tctx->cm_n ? cm_charge(tctx, ns, baton_now()) : 0;
+}
+
+/* Finds the task's limited cgroups, nearest first (probe reads: it runs once per move or change). */
+static void cm_resolve(struct task_struct *p, struct task_ctx *tctx)
+{
+	struct cgroup *cg;
+	u32 i, n = 0;
+	u64 id;
+
+	tctx->cm_gen = cpu_max_gen;
+	tctx->cm_n = 0;
+	if (cpu_max_limited <= 0)
+		return;
+	cg = BPF_CORE_READ(p, cgroups, dfl_cgrp);
+	bpf_for(i, 0, CPU_MAX_DEPTH) {
+		if (!cg || n >= CPU_MAX_LEVELS)
+			break;
+		id = BPF_CORE_READ(cg, kn, id);
+		if (bpf_map_lookup_elem(&cm_cgroups, &id)) {
+			barrier_var(n);
+			if (n < CPU_MAX_LEVELS)
+				tctx->cm_ids[n] = id;
+			n++;
+		}
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	tctx->cm_n = n;
+}
+
+/*
+ * Queues a task whose cgroup `id` is out of budget on that cgroup's DSQ, by the key it would
+ * have had in its class, and makes sure the cgroup's timer lets it go at the period's end.
+ */
+static void cm_hold(struct task_struct *p, u64 id, u64 slice, u64 key, u64 enq_flags)
+{
+	struct cm_budget *b = bpf_map_lookup_elem(&cm_cgroups, &id);
+	s64 wait;
+
+	baton_dsq_insert_vtime(p, CPU_MAX_DSQ | id, slice, key, enq_flags);
+	stat_inc(BATON_STAT_CPU_MAX_THROTTLES);
+	if (!b)
+		return;
+	wait = (s64)(b->period_end - baton_now());
+	bpf_timer_start(&b->timer, wait > 0 ? wait : 0, 0);
+}
+
+/* The period of a cgroup with waiting tasks ended, or its limit changed: let them go if it may run. */
+static int cm_release(void *map, u64 *key, struct cm_budget *b)
+{
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u64 now = baton_now(), end;
+	s64 left;
+	u32 cpu;
+
+	bpf_spin_lock(&b->lock);
+	cm_refill(b, now);
+	left = b->quota_ns ? b->left_ns : 1;
+	end = b->period_end;
+	bpf_spin_unlock(&b->lock);
+	if (left <= 0) {
+		bpf_timer_start(&b->timer, (s64)(end - now) > 0 ? end - now : 0, 0);
+		return 0;
+	}
+	if (!bpf_ksym_exists(scx_bpf_dsq_move_vtime))
+		return 0;
+	bpf_for_each(scx_dsq, p, CPU_MAX_DSQ | *key, 0) {
+		tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+		scx_bpf_dsq_move_vtime(BPF_FOR_EACH_ITER, p, tctx ? class_index(tctx->class) : BATON_CLASS_NORMAL, 0);
+	}
+	/* Tasks that were all held back may have left every CPU idle. */
+	bpf_for(cpu, 0, nr_cpu_ids)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	return 0;
+}
+
+/*
+ * Sets a cgroup's limit (the callbacks below; the kernel serializes them). A cgroup keeps its
+ * entry, once limited, until it goes: set back to max it is unlimited while its timer lets its
+ * waiting tasks go. Every cgroup has its DSQ from ops.cgroup_init on (sleepable, unlike
+ * ops.cgroup_set_bandwidth), so a limit set later has one.
+ */
+static void cm_set(struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_us)
+{
+	u64 id = cgrp->kn->id, now = baton_now();
+	bool limited = quota_us != CPU_MAX_UNLIMITED && period_us;
+	struct cm_budget fresh = {}, *b;
+
+	b = bpf_map_lookup_elem(&cm_cgroups, &id);
+	if (!b) {
+		if (!limited)
+			return;
+		if (bpf_map_update_elem(&cm_cgroups, &id, &fresh, BPF_NOEXIST))
+			return; /* full: BATON_MAX_CPU_MAX_CGROUPS limited cgroups already */
+		b = bpf_map_lookup_elem(&cm_cgroups, &id);
+		if (!b)
+			return;
+		bpf_timer_init(&b->timer, &cm_cgroups, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&b->timer, cm_release);
+		__sync_fetch_and_add(&cpu_max_limited, 1);
+	} else if (!b->quota_ns && limited) {
+		__sync_fetch_and_add(&cpu_max_limited, 1);
+	} else if (b->quota_ns && !limited) {
+		__sync_fetch_and_sub(&cpu_max_limited, 1);
+	}
+	bpf_spin_lock(&b->lock);
+	b->quota_ns = limited ? quota_us * NSEC_PER_USEC : 0;
+	b->period_ns = limited ? period_us * NSEC_PER_USEC : 0;
+	b->cap_ns = limited ? (quota_us + burst_us) * NSEC_PER_USEC : 0;
+	b->left_ns = b->quota_ns;
+	b->period_end = now + b->period_ns;
+	bpf_spin_unlock(&b->lock);
+	__sync_fetch_and_add(&cpu_max_gen, 1);
+	if (!limited)
+		bpf_timer_start(&b->timer, 0, 0);
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(baton_cgroup_init, struct cgroup *cgrp, struct scx_cgroup_init_args *args)
+{
+	s32 err;
+
+	if (!bpf_core_field_exists(args->bw_quota_us))
+		return 0;
+	err = scx_bpf_create_dsq(CPU_MAX_DSQ | cgrp->kn->id, -1);
+	if (err)
+		return err;
+	cm_set(cgrp, args->bw_period_us, args->bw_quota_us, args->bw_burst_us);
+	return 0;
+}
+
+void BPF_STRUCT_OPS(baton_cgroup_set_bandwidth, struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_us)
+{
+	cm_set(cgrp, period_us, quota_us, burst_us);
+}
+
+void BPF_STRUCT_OPS(baton_cgroup_exit, struct cgroup *cgrp)
+{
+	u64 id = cgrp->kn->id;
+	struct cm_budget *b;
+
+	if (!bpf_core_field_exists(struct scx_cgroup_init_args, bw_quota_us))
+		return;
+	b = bpf_map_lookup_elem(&cm_cgroups, &id);
+	if (b) {
+		if (b->quota_ns)
+			__sync_fetch_and_sub(&cpu_max_limited, 1);
+		bpf_map_delete_elem(&cm_cgroups, &id);
+		__sync_fetch_and_add(&cpu_max_gen, 1);
+	}
+	scx_bpf_destroy_dsq(CPU_MAX_DSQ | id);
+}
+/* ---- end of cgroup cpu.max ----------------------------------------------------------------- */
+
 /* Looks the task's hint up: its thread's, its process's, its cgroup's (cgid), in that order. */
 static void resolve_hint(struct task_struct *p, struct task_ctx *tctx, u64 gen, u64 cgid)
 {
@@ -427,6 +689,8 @@ static u32 refresh(struct task_struct *p, struct task_ctx *tctx)
 	 * The cgroup is compared here rather than followed through ops.cgroup_move: the kernel calls
 	 * that only for cgroups with the cpu controller enabled, and a hint's cgroup need not have it.
 	 */
+	if (tctx->cm_gen != cpu_max_gen || tctx->hint_cgid != cgid)
+		cm_resolve(p, tctx);
 	if (tctx->hint_gen != gen || tctx->hint_cgid != cgid)
 		resolve_hint(p, tctx, gen, cgid);
 	cls = hints_stale ? default_class(p) : class_index(tctx->hint_class);
@@ -692,6 +956,9 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 		return cpu;
 
 	tctx = task_ctx(p);
+	/* Out of cpu.max quota: ops.enqueue holds it back (the idle CPU finds nothing and idles on). */
+	if (tctx && tctx->cm_n && cm_charge(tctx, 0, baton_now()))
+		return cpu;
 	cls = tctx ? became_runnable(p, tctx, wake_flags & SCX_WAKE_TTWU) : BATON_CLASS_NORMAL;
 	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
 	if (tctx)
@@ -722,7 +989,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
 	s32 here = -1, victim = -1;
-	u64 slice;
+	u64 slice, limited_by;
 	u32 cls;
 
 	stat_inc(BATON_STAT_ENQUEUES);
@@ -735,6 +1002,17 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 		stat_inc(BATON_STAT_STALE_ENQUEUES);
 	slice = task_slice(tctx, cls);
 
+	if (tctx->cm_n && (limited_by = cm_charge(tctx, 0, baton_now()))) {
+		if (cls != BATON_CLASS_LIVE)
+			tctx->vtime = vtime_bounded(p, cls, slice, tctx->vtime);
+		cm_hold(p, limited_by, slice, cls == BATON_CLASS_LIVE ? tctx->deadline : tctx->vtime, enq_flags);
+		return;
+	}
+	/* The CPU's last task, its slice out and nothing else to run (SCX_OPS_ENQ_LAST): it goes on. */
+	if (enq_flags & SCX_ENQ_LAST) {
+		baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
+		return;
+	}
 	if (cls == BATON_CLASS_LIVE) {
 		if (enq_flags & SCX_ENQ_WAKEUP) { /* only wakeups preempt (see the top of the file) */
 			here = scx_bpf_task_cpu(p);
@@ -913,7 +1191,8 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * from it, nor anything of its class that comes after it: dispatching nothing keeps it
 	 * running, with a fresh slice.
 	 */
-	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev))) {
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)) &&
+	    !(tctx->cm_n && cm_charge(tctx, 0, now))) {
 		last = class_index(tctx->class);
 		if (prev_goes_first(prev, tctx, last, cpu, &key)) {
 			c->served_at[class_index(last)] = now;
@@ -960,6 +1239,11 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 {
 	struct task_ctx *tctx;
 
+	/* A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). */
+	if (cpu_max_limited > 0 && (tctx = task_ctx(p)) && tctx->cm_n && cm_charge_run(p, tctx)) {
+		baton_task_set_slice(p, 0);
+		return;
+	}
 	if (!scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE))
 		return;
 	tctx = task_ctx(p);
@@ -979,7 +1263,7 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 		return;
 	announce(p, tctx);
 	sample_running(tctx);
-	tctx->exec_at_run = p->se.sum_exec_runtime;
+	tctx->exec_at_run = tctx->cm_charged_at = p->se.sum_exec_runtime;
 	cls = tctx->class;
 	if (c) {
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
@@ -1014,6 +1298,8 @@ void BPF_STRUCT_OPS(baton_stopping, struct task_struct *p, bool runnable)
 		return;
 	used = p->se.sum_exec_runtime - tctx->exec_at_run;
 	sample_stopping(p, tctx, used, runnable);
+	if (tctx->cm_n)
+		cm_charge_run(p, tctx);
 	if (tctx->class != BATON_CLASS_LIVE) {
 		tctx->vtime += used * BATON_WEIGHT_DEFAULT / vtime_weight(p, tctx);
 		return;
@@ -1203,6 +1489,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(baton_init)
 
 	nr_cpu_ids = scx_bpf_nr_cpu_ids();
 	/* sched_ext holds off hotplug while it enables a scheduler: the count cannot go stale here. */
+	live.cpu_max = bpf_core_field_exists(struct scx_cgroup_init_args, bw_quota_us);
 	online = scx_bpf_get_online_cpumask();
 	live.nr_cpus = bpf_cpumask_weight(online);
 	scx_bpf_put_cpumask(online);
@@ -1291,6 +1578,9 @@ struct sched_ext_ops baton_ops = {
 	.running = (void *)baton_running,
 	.stopping = (void *)baton_stopping,
 	.tick = (void *)baton_tick,
+	.cgroup_init = (void *)baton_cgroup_init,
+	.cgroup_exit = (void *)baton_cgroup_exit,
+	.cgroup_set_bandwidth = (void *)baton_cgroup_set_bandwidth,
 	.init_task = (void *)baton_init_task,
 	.enable = (void *)baton_enable,
 	.set_cpumask = (void *)baton_set_cpumask,
@@ -1303,6 +1593,7 @@ struct sched_ext_ops baton_ops = {
 	.exit = (void *)baton_exit,
 	.dump = (void *)baton_dump,
 	.dump_task = (void *)baton_dump_task,
+	.flags = SCX_OPS_ENQ_LAST, /* a lone task out of cpu.max quota must reach ops.enqueue */
 	.timeout_ms = 0, /* the kernel's default (30 s) unless the agent sets it before load */
 	.name = "baton",
 };

@@ -10,6 +10,7 @@
 #define BATON_COMPAT_BPF_H
 
 s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
+void scx_bpf_destroy_dsq(u64 dsq_id) __ksym;
 s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym;
 bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
@@ -41,6 +42,12 @@ void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vt
 bool scx_bpf_dsq_move_to_local___v2___baton(u64 dsq_id, u64 enq_flags) __ksym __weak;
 bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
+
+/* 6.13 (was scx_bpf_dispatch_from_dsq_vtime); only kernels that pass cpu.max (6.17+) need it. */
+bool scx_bpf_dsq_move_vtime(struct bpf_iter_scx_dsq *it__iter, struct task_struct *p, u64 dsq_id,
+			    u64 enq_flags) __ksym __weak;
+/* The iterator of the enclosing bpf_for_each() (bpf_helpers.h names it ___it), for the move kfuncs. */
+#define BPF_FOR_EACH_ITER (&___it)
 
 /* 6.19 (sub-schedulers) added a kfunc for what was a plain store to p->scx.slice. */
 bool scx_bpf_task_set_slice(struct task_struct *p, u64 slice) __ksym __weak;

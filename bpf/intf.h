@@ -30,6 +30,7 @@ enum baton_consts {
 	BATON_WEIGHT_MAX = 10000,    /* ... and 10000 the most (nice -20 is 8876) */
 	BATON_MAX_TASK_HINTS = 16384,   /* entries of the task_hints map */
 	BATON_MAX_CGROUP_HINTS = 1024,  /* entries of the cgroup_hints map */
+	BATON_MAX_CPU_MAX_CGROUPS = 4096, /* cgroups with a cpu.max limit Baton enforces */
 	BATON_GUARD_PINNED_WAIT = 4,    /* x starve_ns: the guard's bound for a class only a CPU serves */
 };
 
@@ -76,6 +77,8 @@ enum baton_stat {
 	BATON_STAT_AGENT_DEATHS = 15,   /* agents that died with the heartbeat fresh: hints kept for exit_grace_ns */
 	BATON_STAT_LIVE_OVERRUNS = 16,  /* LIVE tasks that ran a whole relative deadline without sleeping,
 	                                   and went after the LIVE tasks on time until they slept */
+	BATON_STAT_CPU_MAX_THROTTLES = 17, /* tasks held back until a cgroup of theirs that had used its
+	                                      cpu.max quota got more */
 	BATON_NR_STATS,
 };
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,
@@ -201,7 +204,9 @@ struct baton_live {
 	u64 sample_ns;                   /* a task's runtime samples are at least this far apart */
 	u32 agent_pid;                   /* the process (host pid namespace) writing the heartbeat; */
 	                                 /* 0: none, or it left by handover */
-	u32 _pad;
+	u32 cpu_max;                     /* written by BPF at attach: 1 if the kernel tells the */
+	                                 /* scheduler each cgroup's cpu.max (6.17+), which Baton then */
+	                                 /* enforces; 0: no scheduler can enforce it on this kernel */
 };
 _Static_assert(sizeof(struct baton_live) == 120, "baton_live is part of the ABI");
 

@@ -311,6 +311,49 @@ fact starve_agent_alive "$(kill -0 $agent 2>/dev/null && echo yes || echo no)"
 kill $hogs $batch $pinned $idle 2>/dev/null
 wait $hogs $batch $pinned $idle 2>/dev/null
 
+# --- cpu.max: a cgroup limited to 25% of a CPU runs two hogs against two unlimited ones on the
+# two CPUs; then its limit goes back to max; then, limited to 30%, one hog of it runs alone, so
+# that nothing but the limit keeps it off its CPU. The cpu controller is on for this phase only.
+cg_usage() { awk '$1 == "usage_usec" {print $2}' /sys/fs/cgroup/$1/cpu.stat; }
+now_us() { echo $(($(date +%s%N) / 1000)); }
+echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p /sys/fs/cgroup/capped
+echo "25000 100000" >/sys/fs/cgroup/capped/cpu.max
+chogs=""
+for k in 1 2; do
+  in_cgroup capped $P hog --duration-ms 12000 >/dev/null &
+  chogs="$chogs $!"
+  $P hog --duration-ms 12000 >/dev/null &
+  chogs="$chogs $!"
+done
+sleep 1
+u0=$(cg_usage capped) t0=$(now_us)
+sleep 5
+fact cpumax_limited_usage_us $(($(cg_usage capped) - u0))
+fact cpumax_limited_wall_us $(($(now_us) - t0))
+echo max >/sys/fs/cgroup/capped/cpu.max
+sleep 0.5
+u0=$(cg_usage capped) t0=$(now_us)
+sleep 3
+fact cpumax_lifted_usage_us $(($(cg_usage capped) - u0))
+fact cpumax_lifted_wall_us $(($(now_us) - t0))
+kill $chogs 2>/dev/null
+wait $chogs 2>/dev/null
+echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
+in_cgroup capped $P hog --cpu 1 --duration-ms 6000 >/dev/null &
+lone=$!
+sleep 1
+u0=$(cg_usage capped) t0=$(now_us)
+sleep 4
+fact cpumax_lone_usage_us $(($(cg_usage capped) - u0))
+fact cpumax_lone_wall_us $(($(now_us) - t0))
+kill $lone 2>/dev/null
+wait $lone 2>/dev/null
+fact cpumax_state "$(state)"
+i=0 # its last task may still be on its way out
+until rmdir /sys/fs/cgroup/capped 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo -cpu >/sys/fs/cgroup/cgroup.subtree_control
+
 # --- Handover: the agent exits 9 leaving the scheduler attached, its last heartbeat set
 # handover_grace_ms (8 s here) ahead. With no agent running, its hints hold past stale_ms (the
 # pair at 400:100 keeps its weights 2.5-5.5 s after the exit) and go stale after the grace and

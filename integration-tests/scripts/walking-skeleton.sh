@@ -8,7 +8,8 @@ state() { cat /sys/kernel/sched_ext/state; }
 
 echo "state_before=$(state)"
 # A cgroup capped at 10% of a CPU and weighted down, as a container runtime makes them: sched_ext
-# leaves cpu.max and cpu.weight to the BPF scheduler, Baton applies neither, and says so.
+# leaves cpu.max and cpu.weight to the BPF scheduler; Baton enforces the one (its limit known
+# from before the attach) and says it does not apply the other.
 echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /sys/fs/cgroup/capped
 echo "10000 100000" >/sys/fs/cgroup/capped/cpu.max
@@ -56,7 +57,7 @@ echo "run_delay_normal_count=$(sed -n 's/^baton_bpf_run_delay_seconds_count{clas
 echo "unapplied_cpu_max=$(sed -n 's/^baton_unapplied_cgroups{control="cpu.max"} //p' "$out/metrics.txt")"
 echo "run_delay_normal_sum=$(sed -n 's/^baton_bpf_run_delay_seconds_sum{class="normal"} //p' "$out/metrics.txt")"
 
-# One busy task in the capped cgroup for 1.5 s: what it got, against the cap's 150 ms.
+# One busy task in the capped cgroup for 1.5 s, the workload done: what it got, against the cap's 150 ms.
 sh -c 'echo $$ >/sys/fs/cgroup/capped/cgroup.procs && exec sh -c "while :; do :; done"' &
 hog=$!
 sleep 1.5 # also lets the agent print at least one per-second summary

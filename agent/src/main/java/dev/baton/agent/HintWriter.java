@@ -179,6 +179,14 @@ public final class HintWriter implements Hints {
     return (int) live.getLong(0, LIVE + BatonLive.NR_CPUS_OFFSET);
   }
 
+  /**
+   * Whether the running scheduler enforces cgroup cpu.max: its kernel passes each cgroup's limit
+   * to it (6.17 on). Written by the BPF side when it attaches.
+   */
+  public boolean enforcesCpuMax() {
+    return live.getInt(0, LIVE + BatonLive.CPU_MAX_OFFSET) != 0;
+  }
+
   /** Sets the default time slice of a class, in microseconds. */
   public synchronized void setClassSlice(SchedClass schedClass, long sliceUs) {
     if (sliceUs < Hint.MIN_SLICE_US || sliceUs > Hint.MAX_SLICE_US) {

@@ -4,6 +4,7 @@ import dev.baton.agent.metrics.Metrics;
 import dev.baton.bpf.BpfException;
 import dev.baton.bpf.Libbpf;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,8 @@ public final class Preflight {
   private static final Map<String, String> WITHOUT =
       Map.of(
           "cpu.max",
-          "Baton does not enforce it, and their tasks may use more CPU than their limit while it runs",
+          "this kernel does not tell a sched_ext scheduler the limits (6.17+ does, and Baton then"
+              + " enforces them), so their tasks may use more CPU than their limit while Baton runs",
           "cpu.weight",
           "Baton does not apply it; it weighs each task by its nice value or its hint, and shares"
               + " VOD CPU between tenants by their weights",
@@ -176,10 +178,11 @@ public final class Preflight {
    * What this host asks of the kernel's CPU controller that it will not get while Baton runs,
    * one sentence each; empty when nothing. While a sched_ext scheduler is attached, the kernel
    * applies cgroup v2's cpu.weight, cpu.max and cpu.idle only to tasks of its own fair class,
-   * which then holds none: they are the BPF scheduler's to apply, and Baton applies none of them
-   * (it weighs each task by its nice value or its hint, and caps no group). A note, not a
-   * problem: a farm host may accept that for its jobs' sake, but its operator must know it
-   * before a container's CPU limit silently stops holding.
+   * which then holds none: they are the BPF scheduler's to apply. Baton enforces cpu.max where
+   * the kernel passes it the limits ({@link #kernelPassesCpuMax()}), and applies neither of the
+   * others (it weighs each task by its nice value or its hint). A note, not a problem: a farm
+   * host may accept that for its jobs' sake, but its operator must know it before a container's
+   * CPU limit silently stops holding.
    */
   public List<String> notes() {
     List<String> notes = new ArrayList<>();
@@ -206,6 +209,7 @@ public final class Preflight {
       return set; // not cgroup v2 (v1 has no cpu.weight): nothing this can read
     }
     int[] seen = {0};
+    boolean cpuMaxEnforced = kernelPassesCpuMax();
     try {
       Files.walkFileTree(
           top,
@@ -218,7 +222,7 @@ public final class Preflight {
               if (!dir.equals(top)) { // the root cgroup has none of these files
                 String name = "/" + top.relativize(dir);
                 read(dir.resolve("cpu.max"))
-                    .filter(m -> !m.startsWith("max"))
+                    .filter(m -> !m.startsWith("max") && !cpuMaxEnforced)
                     .ifPresent(m -> set.get("cpu.max").add(name + " " + m));
                 read(dir.resolve("cpu.weight"))
                     .filter(w -> !w.equals("100"))
@@ -242,6 +246,43 @@ public final class Preflight {
       // The walk itself failed: what was read so far stands.
     }
     return set;
+  }
+
+  /** A name only the kernels that pass cgroup cpu.max to sched_ext have in their BTF (6.17+). */
+  private static final byte[] CPU_MAX_OP = "\0cgroup_set_bandwidth\0".getBytes(StandardCharsets.US_ASCII);
+
+  private volatile Boolean passesCpuMax;
+
+  /**
+   * Whether this kernel tells a sched_ext scheduler each cgroup's cpu.max, which Baton then
+   * enforces: its BTF names the sched_ext_ops callback that does (ops.cgroup_set_bandwidth).
+   * Read once (the kernel does not change under a running agent).
+   */
+  public boolean kernelPassesCpuMax() {
+    Boolean known = passesCpuMax;
+    if (known == null) {
+      byte[] btf;
+      try {
+        btf = Files.readAllBytes(root.resolve("sys/kernel/btf/vmlinux"));
+      } catch (IOException e) {
+        btf = new byte[0];
+      }
+      passesCpuMax = known = contains(btf, CPU_MAX_OP);
+    }
+    return known;
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
   private static String cgroups(List<String> named) {

@@ -151,10 +151,25 @@ class PreflightTest {
     var notes = preflight("1.4").notes();
     assertThat(preflight("1.4").problems()).isEmpty();
     assertThat(notes).hasSize(3);
-    assertThat(notes.get(0)).startsWith("cpu.max in 1 cgroup (/kubepods.slice/pod1 50000 100000):").contains("does not enforce");
+    assertThat(notes.get(0)).startsWith("cpu.max in 1 cgroup (/kubepods.slice/pod1 50000 100000):").contains("does not tell a sched_ext scheduler the limits");
     assertThat(notes.get(1)).startsWith("cpu.weight in 2 cgroups (").contains("/kubepods.slice 39", "/kubepods.slice/pod1 2");
     assertThat(notes.get(1)).doesNotContain("system.slice");
     assertThat(notes.get(2)).startsWith("cpu.idle in 1 cgroup (/background):");
+  }
+
+  @Test
+  void cpuMaxIsNotNotedWhereTheKernelPassesItToTheScheduler() throws IOException {
+    write("sys/fs/cgroup/cgroup.controllers", "cpu\n");
+    cgroup("kubepods.slice/pod1", "100", "50000 100000", "0");
+    // BTF's string section: NUL-separated names, the 6.17+ callback's among them.
+    write("sys/kernel/btf/vmlinux", "\0cgroup_set_weight\0cgroup_set_bandwidth\0cgroup_set_idle\0");
+    assertThat(preflight("1.4").kernelPassesCpuMax()).isTrue();
+    assertThat(preflight("1.4").notes()).isEmpty();
+    assertThat(preflight("1.4").cgroupControls().get("cpu.max")).isEmpty();
+    // A longer name that merely contains it does not count.
+    write("sys/kernel/btf/vmlinux", "\0cgroup_set_weight\0cgroup_set_bandwidth_x\0");
+    assertThat(preflight("1.4").kernelPassesCpuMax()).isFalse();
+    assertThat(preflight("1.4").notes()).singleElement().asString().startsWith("cpu.max in 1 cgroup");
   }
 
   @Test

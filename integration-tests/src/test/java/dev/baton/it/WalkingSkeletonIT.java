@@ -50,15 +50,15 @@ class WalkingSkeletonIT {
   }
 
   @Test
-  void cgroupControlsItDoesNotApplyAreNotedAndIndeedNotApplied() {
-    // The script's cgroup: cpu.max 10000 100000 (10% of a CPU), cpu.weight 50.
-    String capped = "baton: note: cpu.max in 1 cgroup (/capped 10000 100000): Baton does not enforce it";
+  void cpuMaxHoldsAndTheControlsItDoesNotApplyAreNoted() {
+    // The script's cgroup, made before the attach: cpu.max 10000 100000 (10% of a CPU), cpu.weight 50.
     String weighted = "baton: note: cpu.weight in 1 cgroup (/capped 50): Baton does not apply it";
-    assertThat(run.section("check")).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
-    assertThat(run.section("agent")).as(agentLog()).anyMatch(l -> l.startsWith(capped)).anyMatch(l -> l.startsWith(weighted));
-    assertThat(facts.get("unapplied_cpu_max")).as("the metric for the alert").isEqualTo("1.0");
-    // What the note says: a busy task there for 1.5 s got more than three times the cap's 150 ms.
-    assertThat(Long.parseLong(facts.get("capped_usage_us"))).isGreaterThan(450_000);
+    assertThat(run.section("check")).anyMatch(l -> l.startsWith(weighted)).noneMatch(l -> l.contains("cpu.max"));
+    assertThat(run.section("agent")).as(agentLog()).anyMatch(l -> l.startsWith(weighted)).noneMatch(l -> l.contains("note: cpu.max"));
+    assertThat(facts.get("unapplied_cpu_max")).as("the metric for the alert").isEqualTo("0.0");
+    // A busy task there for 1.5 s, alone on its CPU: the cap's 150 ms, give or take a tick a
+    // period (it got 1.5 s while Baton did not enforce cpu.max).
+    assertThat(Long.parseLong(facts.get("capped_usage_us"))).isBetween(50_000L, 400_000L);
   }
 
   @Test

@@ -98,7 +98,14 @@ public final class BpfStatCatalog {
                   "baton.bpf.live.overruns",
                   "overruns",
                   "Live tasks that ran a whole relative deadline without sleeping: until each"
-                      + " slept, its deadline was 100 ms later, after the live tasks on time")));
+                      + " slept, its deadline was 100 ms later, after the live tasks on time")),
+          Map.entry(
+              "BATON_STAT_CPU_MAX_THROTTLES",
+              count(
+                  "baton.bpf.cpu.max.throttles",
+                  "throttles",
+                  "Tasks held back until a cgroup of theirs that had used its cpu.max quota for the"
+                      + " period got more")));
 
   private static Map.Entry<String, Entry> dispatch(String stat, String schedClass) {
     return Map.entry(

@@ -130,8 +130,8 @@ public final class Metrics implements AutoCloseable {
     for (String c : CGROUP_CONTROLS) {
       Gauge.builder("baton.unapplied.cgroups", agent, a -> a.unappliedCgroups(c))
           .description(
-              "cgroups that set a CPU control Baton does not apply (cpu.max: a CPU limit it does"
-                  + " not enforce), by control; read at most once a minute")
+              "cgroups that set a CPU control Baton does not apply (cpu.max: a CPU limit the kernel"
+                  + " does not pass it, before 6.17), by control; read at most once a minute")
           .baseUnit("cgroups")
           .tag("control", c)
           .register(registry);
