@@ -245,6 +245,7 @@ final class Scheduler {
     t.put("starve_ms", primed.starveNs() / 1_000_000);
     t.put("sample_ms", primed.sampleNs() / 1_000_000);
     t.put("handover_grace_ms", primed.exitGraceNs() / 1_000_000);
+    t.put("cpu_max_enforced", primed.enforcesCpuMax()); // false where the kernel does not pass cpu.max
     return t;
   }
 

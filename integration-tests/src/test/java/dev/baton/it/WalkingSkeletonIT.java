@@ -103,6 +103,8 @@ class WalkingSkeletonIT {
     // The agent ran on CPU 0 alone; its policy plans for every CPU the scheduler manages.
     assertThat(facts).containsEntry("agent_affinity", "0").containsEntry("cpus", "2");
     assertThat(facts.get("status_json")).contains("\"cpus\":2,");
+    // The guest's kernel (7.3) tells the scheduler each cgroup's cpu.max.
+    assertThat(facts.get("status_json")).contains("\"cpu_max_enforced\":true");
   }
 
   @Test
