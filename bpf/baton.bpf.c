@@ -1008,9 +1008,15 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 		cm_hold(p, limited_by, slice, cls == BATON_CLASS_LIVE ? tctx->deadline : tctx->vtime, enq_flags);
 		return;
 	}
-	/* The CPU's last task, its slice out and nothing else to run (SCX_OPS_ENQ_LAST): it goes on. */
+	/*
+	 * The CPU's last task, its slice out and nothing else to run (SCX_OPS_ENQ_LAST): it goes on.
+	 * The CPU has already chosen to idle, so it must be kicked to see it: without the kick the
+	 * task waited in the local queue until the next wakeup there, and a LIVE frame sent to the
+	 * idle-looking CPU queued behind it (on 7.2, two frames a run waited out an 80 ms burst).
+	 */
 	if (enq_flags & SCX_ENQ_LAST) {
 		baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
+		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
 		return;
 	}
 	if (cls == BATON_CLASS_LIVE) {

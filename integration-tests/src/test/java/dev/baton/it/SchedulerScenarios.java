@@ -147,8 +147,9 @@ abstract class SchedulerScenarios {
     assertThat(facts.get("cpumax_state")).as(all).isEqualTo("enabled");
     // 25% of a CPU, give or take a tick a period; uncapped, its two hogs would take one CPU of two.
     assertThat(share("cpumax_limited")).as(all).isBetween(0.15, 0.35);
-    // Set back to max, its hogs get their share at once.
-    assertThat(share("cpumax_lifted")).as(all).isGreaterThan(0.6);
+    // Set back to max, its hogs get their share at once: one CPU of two (measured 0.92-1.02 in
+    // 2 s windows on 7.2, 0.96 on 7.3; a busy host's guest, 0.67), twice what the limit allowed.
+    assertThat(share("cpumax_lifted")).as(all).isGreaterThan(0.5);
     // Alone on its CPU, nothing but the limit holds it back.
     assertThat(share("cpumax_lone")).as(all).isBetween(0.2, 0.4);
     assertThat(stats().get("cpu_max_throttles")).as(all).isPositive();
