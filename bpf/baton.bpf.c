@@ -144,6 +144,8 @@ char _license[] SEC("license") = "GPL";
 #define CPU_MAX_DSQ (1ULL << 61)
 /* "max" in cpu.max, as the kernel passes it. */
 #define CPU_MAX_UNLIMITED (~0ULL)
+/* A held task's release is never due sooner: the kernel queues it only after ops.enqueue returns. */
+#define CPU_MAX_HOLD_MIN_NS (1000 * 1000ULL)
 
 /*
  * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
@@ -399,7 +401,9 @@ static u64 clamp_slice(u64 ns)
  * cgroups (CPU_MAX_LEVELS at most, the nearest, found once per cgroup move or limit change) when
  * it stops running and at each tick; a tick that finds a budget spent ends the task's slice. A
  * task whose cgroup is out of budget is not queued in its class but in that cgroup's DSQ, in its
- * class order, until a timer at the end of the period moves every task there back to its class.
+ * class order, until a timer at the end of the period moves every task there back to its class
+ * (the heartbeat check also looks, so that a task that reached the DSQ after its timer ran, or
+ * waits in one whose limit was lifted, is let go within half a second: cm_sweep()).
  * A budget overdrawn (by at most one tick per CPU running the cgroup's tasks) is paid back from
  * the next period's, down to one period's quota, so that over periods a cgroup gets its quota,
  * and a task waits at most two periods (cpu.max allows 1 s) for its turn: the watchdog's
@@ -529,7 +533,20 @@ static void cm_hold(struct task_struct *p, u64 id, u64 slice, u64 key, u64 enq_f
 	if (!b)
 		return;
 	wait = (s64)(b->period_end - baton_now());
-	bpf_timer_start(&b->timer, wait > 0 ? wait : 0, 0);
+	bpf_timer_start(&b->timer, wait > (s64)CPU_MAX_HOLD_MIN_NS ? wait : CPU_MAX_HOLD_MIN_NS, 0);
+}
+
+/*
+ * The safety net, run with the heartbeat check: a cgroup whose DSQ holds tasks gets its timer
+ * now, which lets them go if the cgroup may run (else waits for the period's end). The kernel
+ * puts a task in a DSQ only after ops.enqueue returns, so a timer due at once could run before
+ * the task it was armed for is there and leave it held for good (or until the watchdog).
+ */
+static long cm_sweep(struct bpf_map *map, u64 *key, struct cm_budget *b, void *ctx)
+{
+	if (scx_bpf_dsq_nr_queued(CPU_MAX_DSQ | *key) > 0)
+		bpf_timer_start(&b->timer, 0, 0);
+	return 0;
 }
 
 /* The period of a cgroup with waiting tasks ended, or its limit changed: let them go if it may run. */
@@ -1438,6 +1455,7 @@ static int check_heartbeat(void *map, u32 *key, struct bpf_timer *timer)
 		stat_inc(BATON_STAT_STALE_PERIODS);
 	hints_stale = stale;
 	last_heartbeat_check = now;
+	bpf_for_each_map_elem(&cm_cgroups, cm_sweep, NULL, 0);
 	bpf_timer_start(timer, heartbeat_period_ns(), 0);
 	return 0;
 }
