@@ -316,6 +316,13 @@ wait $hogs $batch $pinned $idle 2>/dev/null
 # that nothing but the limit keeps it off its CPU. The cpu controller is on for this phase only.
 cg_usage() { awk '$1 == "usage_usec" {print $2}' /sys/fs/cgroup/$1/cpu.stat; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
+# cg_window NAME SECONDS: the capped cgroup's CPU time and the wall time over SECONDS, as facts.
+cg_window() {
+  u0=$(cg_usage capped) t0=$(now_us)
+  sleep "$2"
+  fact cpumax_$1_usage_us $(($(cg_usage capped) - u0))
+  fact cpumax_$1_wall_us $(($(now_us) - t0))
+}
 echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /sys/fs/cgroup/capped
 echo "25000 100000" >/sys/fs/cgroup/capped/cpu.max
@@ -327,26 +334,17 @@ for k in 1 2; do
   chogs="$chogs $!"
 done
 sleep 1
-u0=$(cg_usage capped) t0=$(now_us)
-sleep 5
-fact cpumax_limited_usage_us $(($(cg_usage capped) - u0))
-fact cpumax_limited_wall_us $(($(now_us) - t0))
+cg_window limited 5
 echo max >/sys/fs/cgroup/capped/cpu.max
 sleep 0.5
-u0=$(cg_usage capped) t0=$(now_us)
-sleep 3
-fact cpumax_lifted_usage_us $(($(cg_usage capped) - u0))
-fact cpumax_lifted_wall_us $(($(now_us) - t0))
+cg_window lifted 3
 kill $chogs 2>/dev/null
 wait $chogs 2>/dev/null
 echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
 in_cgroup capped $P hog --cpu 1 --duration-ms 6000 >/dev/null &
 lone=$!
 sleep 1
-u0=$(cg_usage capped) t0=$(now_us)
-sleep 4
-fact cpumax_lone_usage_us $(($(cg_usage capped) - u0))
-fact cpumax_lone_wall_us $(($(now_us) - t0))
+cg_window lone 4
 kill $lone 2>/dev/null
 wait $lone 2>/dev/null
 fact cpumax_state "$(state)"
