@@ -444,7 +444,8 @@ static void cm_refill(struct cm_budget *b, u64 now)
 		return;
 	periods = (now - b->period_end) / b->period_ns + 1;
 	b->period_end += periods * b->period_ns;
-	if (periods * b->quota_ns >= b->cap_ns + b->quota_ns)
+	/* Enough periods to fill it from the deepest overdraft, counted without a multiply that could wrap. */
+	if (!b->quota_ns || periods > b->cap_ns / b->quota_ns + 1)
 		b->left_ns = b->cap_ns;
 	else
 		b->left_ns += periods * b->quota_ns;
@@ -1262,10 +1263,18 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 {
 	struct task_ctx *tctx;
 
-	/* A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). */
-	if (cpu_max_limited > 0 && (tctx = task_ctx(p)) && tctx->cm_n && cm_charge_run(p, tctx)) {
-		baton_task_set_slice(p, 0);
-		return;
+	/*
+	 * A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). Its
+	 * cgroups are looked up here too: a task that keeps its CPU (dispatch keeps it when nothing
+	 * goes first) passes through no ops.enqueue, and a limit set meanwhile would never reach it.
+	 */
+	if (cpu_max_limited > 0 && (tctx = task_ctx(p))) {
+		if (tctx->cm_gen != cpu_max_gen || tctx->hint_cgid != task_cgroup_id(p))
+			cm_resolve(p, tctx);
+		if (tctx->cm_n && cm_charge_run(p, tctx)) {
+			baton_task_set_slice(p, 0);
+			return;
+		}
 	}
 	if (!scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE))
 		return;

@@ -312,8 +312,9 @@ kill $hogs $batch $pinned $idle 2>/dev/null
 wait $hogs $batch $pinned $idle 2>/dev/null
 
 # --- cpu.max: a cgroup limited to 25% of a CPU runs two hogs against two unlimited ones on the
-# two CPUs; then its limit goes back to max; then, limited to 30%, one hog of it runs alone, so
-# that nothing but the limit keeps it off its CPU. The cpu controller is on for this phase only.
+# two CPUs; then its limit goes back to max; then one hog of it runs alone on a CPU and is
+# limited to 30% while it runs, so that nothing but the limit keeps it off its CPU. The cpu
+# controller is on for this phase only.
 cg_usage() { awk '$1 == "usage_usec" {print $2}' /sys/fs/cgroup/$1/cpu.stat; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 # cg_window NAME SECONDS: the capped cgroup's CPU time and the wall time over SECONDS, as facts.
@@ -340,10 +341,11 @@ sleep 0.5
 cg_window lifted 3
 kill $chogs 2>/dev/null
 wait $chogs 2>/dev/null
-echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
 in_cgroup capped $P hog --cpu 1 --duration-ms 6000 >/dev/null &
 lone=$!
-sleep 1
+sleep 0.5 # running, and kept running: no ops.enqueue tells BPF of the limit set now
+echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
+sleep 0.5
 cg_window lone 4
 kill $lone 2>/dev/null
 wait $lone 2>/dev/null
