@@ -166,6 +166,19 @@ final class Scheduler {
     return new Snapshot(attached, publishedEvents, publishedLiveTasks, publishedDroppedTasks);
   }
 
+  /** Whether this kernel's sched_ext_ops has cgroup_set_bandwidth (6.17+); read once. */
+  private final boolean kernelPassesCpuMax = Preflight.ofHost().kernelPassesCpuMax();
+
+  /**
+   * Loads the object without ops.cgroup_set_bandwidth, for a kernel whose sched_ext_ops lacks it
+   * (before 6.17): libbpf refuses a callback for a member the kernel does not have. Such a kernel
+   * passes ops.cgroup_init no limits either, so cpu.max is simply not enforced there.
+   */
+  static void leaveOutCpuMax(BpfObject obj) throws BpfException {
+    obj.structOps("baton_ops").putLong(SchedExtOps.CGROUP_SET_BANDWIDTH_OFFSET, 0);
+    obj.program("baton_cgroup_set_bandwidth").skipLoad();
+  }
+
   /** Runs until {@code stop} is set or the scheduler exits. */
   Exit run() throws BpfException, IOException {
     schedulerExited = false;
@@ -178,6 +191,9 @@ final class Scheduler {
     }
     try (BpfObject obj = BpfObject.open(loadObject(), "baton")) {
       obj.structOps("baton_ops").putInt(SchedExtOps.TIMEOUT_MS_OFFSET, (int) options.timeoutMs());
+      if (!kernelPassesCpuMax) {
+        leaveOutCpuMax(obj);
+      }
       stampInterface(obj);
       obj.load();
       HintWriter hints = new HintWriter(obj, hintCounts);

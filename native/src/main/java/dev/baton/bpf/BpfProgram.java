@@ -43,6 +43,21 @@ public final class BpfProgram {
         return prog.equals(MemorySegment.NULL) ? pinnedFd : LibBpf.bpf_program__fd(prog);
     }
 
+    /**
+     * Leaves the program out of the object's load (before {@link BpfObject#load()}): a struct_ops
+     * callback that the running kernel's struct has no member for, once its member is cleared.
+     */
+    public void skipLoad() throws BpfException {
+        requireOpen.run();
+        if (prog.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException(ownerName + "." + name + " is pinned: it was loaded long ago");
+        }
+        int err = LibBpf.bpf_program__set_autoload(prog, false);
+        if (err < 0) {
+            throw BpfException.of("bpf_program__set_autoload", ownerName + "." + name, err);
+        }
+    }
+
     /** Pins the loaded program at {@code path} (in bpffs), for {@link BpfPins#program}. */
     public void pin(java.nio.file.Path path) throws BpfException {
         try (Arena tmp = Arena.ofConfined()) {

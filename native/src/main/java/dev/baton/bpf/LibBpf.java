@@ -274,6 +274,8 @@ final class LibBpf {
     private static final MethodHandle bpf_link__fd$mh = bpf("bpf_link__fd", FunctionDescriptor.of(C_INT, C_POINTER));
     private static final MethodHandle bpf_program__fd$mh = bpf("bpf_program__fd",
             FunctionDescriptor.of(C_INT, C_POINTER));
+    private static final MethodHandle bpf_program__set_autoload$mh = bpf("bpf_program__set_autoload",
+            FunctionDescriptor.of(C_INT, C_POINTER, C_BOOL));
     private static final MethodHandle bpf_prog_test_run_opts$mh = bpf("bpf_prog_test_run_opts",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
     private static final MethodHandle bpf_map_lookup_elem$mh = bpf("bpf_map_lookup_elem",
@@ -464,6 +466,14 @@ final class LibBpf {
     static int bpf_program__fd(MemorySegment prog) {
         try {
             return (int) bpf_program__fd$mh.invokeExact(prog);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    static int bpf_program__set_autoload(MemorySegment prog, boolean autoload) {
+        try {
+            return (int) bpf_program__set_autoload$mh.invokeExact(prog, autoload);
         } catch (Throwable t) {
             throw unreachable(t);
         }

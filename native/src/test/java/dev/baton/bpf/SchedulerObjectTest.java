@@ -34,6 +34,24 @@ class SchedulerObjectTest {
         }
     }
 
+    /**
+     * How the agent loads the object on a kernel whose sched_ext_ops has no cgroup_set_bandwidth
+     * (before 6.17): libbpf refuses a member the kernel lacks unless it is zero, and the value
+     * holds each callback's program there (libbpf's shadow of the struct), so the agent clears it
+     * and leaves the program out of the load.
+     */
+    @Test
+    void aCallbackTheKernelLacksCanBeLeftOut() throws Exception {
+        try (BpfObject object = BpfObject.open(elf(), "baton")) {
+            GlobalData ops = object.structOps("baton_ops");
+            assertThat(ops.getLong(SchedExtOps.CGROUP_SET_BANDWIDTH_OFFSET)).as("the program, as libbpf holds it").isNotZero();
+            ops.putLong(SchedExtOps.CGROUP_SET_BANDWIDTH_OFFSET, 0);
+            object.program("baton_cgroup_set_bandwidth").skipLoad();
+            assertThat(object.structOps("baton_ops").getLong(SchedExtOps.CGROUP_SET_BANDWIDTH_OFFSET)).isZero();
+            assertThat(ops.getLong(SchedExtOps.TICK_OFFSET)).as("the others stay").isNotZero();
+        }
+    }
+
     @Test
     void theLiveDataHasItsDefaults() throws Exception {
         try (BpfObject object = BpfObject.open(elf(), "baton")) {
