@@ -327,11 +327,14 @@ cg_window() {
 echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /sys/fs/cgroup/capped
 echo "25000 100000" >/sys/fs/cgroup/capped/cpu.max
+# In the cgroup by sh's exec, not in_cgroup: $! of a backgrounded function is a subshell, and
+# killing it left the hog running (into the next phase).
+into_capped='echo $$ >/sys/fs/cgroup/capped/cgroup.procs && exec "$@"'
 chogs=""
-for k in 1 2; do
-  in_cgroup capped $P hog --duration-ms 12000 >/dev/null &
+for k in 1 2; do # killed below: a guest the host slows stretches the windows, not the hogs
+  sh -c "$into_capped" sh $P hog --duration-ms 60000 >/dev/null &
   chogs="$chogs $!"
-  $P hog --duration-ms 12000 >/dev/null &
+  $P hog --duration-ms 60000 >/dev/null &
   chogs="$chogs $!"
 done
 sleep 1
@@ -341,7 +344,7 @@ sleep 0.5
 cg_window lifted 3
 kill $chogs 2>/dev/null
 wait $chogs 2>/dev/null
-in_cgroup capped $P hog --cpu 1 --duration-ms 6000 >/dev/null &
+sh -c "$into_capped" sh $P hog --cpu 1 --duration-ms 60000 >/dev/null &
 lone=$!
 sleep 0.5 # running, and kept running: no ops.enqueue tells BPF of the limit set now
 echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
