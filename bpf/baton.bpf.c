@@ -104,6 +104,10 @@
  * live encoder lost its class for the length of each restart (RestartSec and a JVM's start). A
  * frozen agent's process is still there: it goes stale as before.
  *
+ * cgroup cpu.max. Where the kernel passes the limits (6.17+), a task whose cgroup has spent its
+ * quota for the period waits in that cgroup's DSQ instead of its class's until the period ends
+ * (see "cgroup cpu.max" below): the kernel's own bandwidth control holds no sched_ext task.
+ *
  * One DSQ per class shared by every CPU keeps the code small and the order global; it costs one
  * lock per class, which is fine for tens of CPUs, not for hundreds (per-LLC DSQs would fix it).
  */
@@ -647,6 +651,15 @@ void BPF_STRUCT_OPS(baton_cgroup_exit, struct cgroup *cgrp)
 	if (!bpf_core_field_exists(struct scx_cgroup_init_args, bw_quota_us))
 		return;
 	b = bpf_map_lookup_elem(&cm_cgroups, &id);
+	/*
+	 * Its DSQ may still hold a task (one held just before it left: seen in SchedulerIT, where
+	 * destroying the DSQ under it ended the scheduler). Then the DSQ and the entry stay until
+	 * the scheduler detaches, unlimited, and its timer and cm_sweep() let the task go.
+	 */
+	if (b && scx_bpf_dsq_nr_queued(CPU_MAX_DSQ | id) > 0) {
+		cm_set(cgrp, 0, CPU_MAX_UNLIMITED, 0);
+		return;
+	}
 	if (b) {
 		if (b->quota_ns)
 			__sync_fetch_and_sub(&cpu_max_limited, 1);
@@ -1193,6 +1206,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	s32 cls, last = BATON_NR_CLASSES - 1;
 	struct task_ctx *tctx = NULL;
 	s32 kept = -1; /* prev's class, if nothing is to go before prev */
+	s32 may_keep = -1; /* prev's class, if it may run on (not held back by cpu.max) */
 	u64 now = baton_now(), key;
 
 #ifdef BATON_TEST_FAULTS
@@ -1218,6 +1232,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)) &&
 	    !(tctx->cm_n && cm_charge(tctx, 0, now))) {
 		last = class_index(tctx->class);
+		may_keep = last;
 		if (prev_goes_first(prev, tctx, last, cpu, &key)) {
 			c->served_at[class_index(last)] = now;
 			served(last, now);
@@ -1244,6 +1259,13 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * overrunning task's, not the deadline it ran with). Only here: a task put back with slice
 	 * left goes to the head of its CPU's local queue, past ops.enqueue and every class.
 	 */
+	/*
+	 * Nothing was dispatched though something was to go before prev (another CPU took it
+	 * meanwhile): prev keeps the CPU all the same. Left without a slice, it would reach
+	 * ops.enqueue as the CPU's last task (SCX_OPS_ENQ_LAST) after the CPU chose to idle.
+	 */
+	if (kept < 0)
+		kept = may_keep;
 	if (kept >= 0 && tctx) {
 		baton_task_set_slice(prev, task_slice(tctx, kept));
 		c->running_key = kept == BATON_CLASS_LIVE ? key : NONLIVE_KEY(kept);
