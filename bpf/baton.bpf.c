@@ -488,6 +488,12 @@ static u64 cm_charge(struct task_ctx *tctx, u64 ns, u64 now)
 	return out;
 }
 
+/* The first of the task's limited cgroups that is out of budget, else 0 (no task ever is, without limits). */
+static u64 cm_spent(struct task_ctx *tctx, u64 now)
+{
+	return tctx->cm_n ? cm_charge(tctx, 0, now) : 0;
+}
+
 /* Charges what the task ran since it was last charged; returns as cm_charge(). */
 static u64 cm_charge_run(struct task_struct *p, struct task_ctx *tctx)
 {
@@ -988,7 +994,7 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 
 	tctx = task_ctx(p);
 	/* Out of cpu.max quota: ops.enqueue holds it back (the idle CPU finds nothing and idles on). */
-	if (tctx && tctx->cm_n && cm_charge(tctx, 0, baton_now()))
+	if (tctx && cm_spent(tctx, baton_now()))
 		return cpu;
 	cls = tctx ? became_runnable(p, tctx, wake_flags & SCX_WAKE_TTWU) : BATON_CLASS_NORMAL;
 	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
@@ -1033,7 +1039,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 		stat_inc(BATON_STAT_STALE_ENQUEUES);
 	slice = task_slice(tctx, cls);
 
-	if (tctx->cm_n && (limited_by = cm_charge(tctx, 0, baton_now()))) {
+	if ((limited_by = cm_spent(tctx, baton_now()))) {
 		if (cls != BATON_CLASS_LIVE)
 			tctx->vtime = vtime_bounded(p, cls, slice, tctx->vtime);
 		cm_hold(p, limited_by, slice, cls == BATON_CLASS_LIVE ? tctx->deadline : tctx->vtime, enq_flags);
@@ -1230,7 +1236,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * running, with a fresh slice.
 	 */
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)) &&
-	    !(tctx->cm_n && cm_charge(tctx, 0, now))) {
+	    !cm_spent(tctx, now)) {
 		last = class_index(tctx->class);
 		may_keep = last;
 		if (prev_goes_first(prev, tctx, last, cpu, &key)) {
@@ -1283,7 +1289,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
  */
 void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 {
-	struct task_ctx *tctx;
+	struct task_ctx *tctx = NULL;
 
 	/*
 	 * A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). Its
@@ -1293,14 +1299,15 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 	if (cpu_max_limited > 0 && (tctx = task_ctx(p))) {
 		if (tctx->cm_gen != cpu_max_gen || tctx->hint_cgid != task_cgroup_id(p))
 			cm_resolve(p, tctx);
-		if (tctx->cm_n && cm_charge_run(p, tctx)) {
+		if (cm_charge_run(p, tctx)) {
 			baton_task_set_slice(p, 0);
 			return;
 		}
 	}
 	if (!scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE))
 		return;
-	tctx = task_ctx(p);
+	if (!tctx)
+		tctx = task_ctx(p);
 	if (tctx && tctx->class == BATON_CLASS_LIVE && !tctx->overrun && overrunning(p, tctx))
 		baton_task_set_slice(p, 0);
 }

@@ -249,7 +249,7 @@ public final class Preflight {
   }
 
   /** A name only the kernels that pass cgroup cpu.max to sched_ext have in their BTF (6.17+). */
-  private static final byte[] CPU_MAX_OP = "\0cgroup_set_bandwidth\0".getBytes(StandardCharsets.US_ASCII);
+  private static final String CPU_MAX_OP = "\0cgroup_set_bandwidth\0";
 
   private volatile Boolean passesCpuMax;
 
@@ -261,28 +261,15 @@ public final class Preflight {
   public boolean kernelPassesCpuMax() {
     Boolean known = passesCpuMax;
     if (known == null) {
-      byte[] btf;
+      String btf;
       try {
-        btf = Files.readAllBytes(root.resolve("sys/kernel/btf/vmlinux"));
+        btf = new String(Files.readAllBytes(root.resolve("sys/kernel/btf/vmlinux")), StandardCharsets.ISO_8859_1);
       } catch (IOException e) {
-        btf = new byte[0];
+        btf = "";
       }
-      passesCpuMax = known = contains(btf, CPU_MAX_OP);
+      passesCpuMax = known = btf.contains(CPU_MAX_OP);
     }
     return known;
-  }
-
-  private static boolean contains(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return true;
-    }
-    return false;
   }
 
   private static String cgroups(List<String> named) {
