@@ -61,7 +61,11 @@
  * When that CPU is the task's own and no LIVE task waits, the task goes straight onto the CPU's
  * local queue with SCX_ENQ_PREEMPT: the CPU switches to it without calling ops.dispatch, the
  * costliest callback, and nothing migrates (measured in the hard farm scenario: live tasks waited
- * 16-22% less from wakeup to running). Otherwise it joins the LIVE DSQ and the CPU is kicked, and
+ * 16-22% less from wakeup to running). Not when a LIVE task put there that way has not run yet: a
+ * task in a local queue is out of sight of dispatch and of the tick, and one put at its head
+ * ahead of it kept it waiting its whole run (a frame due in 25 ms and an 80 ms burst due in 10 ms
+ * woken by the same timer interrupt: the frame waited out the burst, in half of SchedulerIT's
+ * 5 s mid-run rounds on 7.2). Otherwise it joins the LIVE DSQ and the CPU is kicked, and
  * whichever CPU dispatches first takes the earliest deadline. A task sent onto another CPU's local
  * queue is bound to it and waits for it even when another CPU frees first: tried, it gave VOD 7%
  * more throughput but missed 60 fps frames in every run of a 6-round A/B, where this missed none
@@ -266,6 +270,7 @@ struct cpu_ctx {
 	bool kicked;                      /* preempted for a LIVE wakeup: its next dispatch is LIVE's */
 	bool guarded;                     /* its next task came from the guard: cap its slice */
 	bool offline;                     /* gone offline: no LIVE wakeup may pick it */
+	s32 live_direct;                  /* a LIVE task put on its local queue, not yet running */
 	u64 served_at[BATON_NR_CLASSES];  /* last time each class got this CPU or had nothing waiting */
 	u64 clock[BATON_NR_CLASSES];      /* per class: vtime reached by the tasks pinned here */
 };
@@ -1027,7 +1032,8 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = task_ctx(p);
 	s32 here = -1, victim = -1;
 	u64 slice, limited_by;
-	u32 cls;
+	struct cpu_ctx *c;
+	u32 cls, zero = 0;
 
 	stat_inc(BATON_STAT_ENQUEUES);
 	if (!tctx) { /* cannot happen once init_task succeeded; schedule it plainly */
@@ -1061,9 +1067,11 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			here = scx_bpf_task_cpu(p);
 			victim = preempt_victim(p, tctx->deadline, here);
 		}
-		if (victim >= 0 && victim == here && !scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE)) {
+		if (victim >= 0 && victim == here && !scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE) &&
+		    (c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, here)) && !c->live_direct) {
 			/* Nothing due earlier waits: straight onto its own CPU, which stops what it runs. */
 			baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags | SCX_ENQ_PREEMPT);
+			c->live_direct = p->pid;
 			stat_inc(BATON_STAT_DISPATCH_LIVE);
 			return;
 		}
@@ -1225,6 +1233,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 #endif
 	if (!c)
 		return;
+	c->live_direct = 0; /* the kernel asks only once the local queue is empty */
 	/* The guard waits for the next dispatch rather than take a CPU kicked for a LIVE task. */
 	if (c->kicked)
 		c->kicked = false;
@@ -1327,6 +1336,8 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 	tctx->exec_at_run = tctx->cm_charged_at = p->se.sum_exec_runtime;
 	cls = tctx->class;
 	if (c) {
+		if (c->live_direct == p->pid)
+			c->live_direct = 0;
 		c->running_key = cls == BATON_CLASS_LIVE ? tctx->deadline : NONLIVE_KEY(cls);
 		if (c->guarded) {
 			/* The window is the class's share: no waking deadline is earlier than key 0. */
