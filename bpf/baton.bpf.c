@@ -1288,17 +1288,42 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 }
 
 /*
- * A LIVE task that overruns mid-run while other LIVE tasks wait: its slice ends at this tick, so
- * that dispatch weighs its overrun key against theirs (prev_goes_first()) instead of letting it
- * run out its slice first, and each later wakeup sees that key on its CPU. Once a burst (until it
- * next sleeps); a task with no LIVE task waiting keeps its slice. Only ops.stopping and a kept
- * prev's dispatch settled an overrun before: a LIVE task with a 200 ms slice running 80 ms bursts
- * due in 10 ms kept a frame loop due in 25 ms waiting for whole bursts, 63 of its 107 frames late
- * (57 ms at most; SchedulerIT's scenario); with the tick none of 426 in 20 s, woken within 12 ms.
+ * Whether a LIVE task that may run on this CPU waits in the LIVE DSQ with a deadline before key.
+ */
+static bool live_waits_before(u64 key)
+{
+	struct task_struct *p;
+	s32 cpu = bpf_get_smp_processor_id();
+
+	bpf_for_each(scx_dsq, p, BATON_CLASS_LIVE, 0) {
+		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			return p->scx.dsq_vtime < key;
+	}
+	return false;
+}
+
+/*
+ * While LIVE tasks wait, the running task's slice ends at this tick, so that dispatch puts the
+ * earliest deadline first, when
+ * - it is a LIVE task that overran mid-run: dispatch weighs its overrun key against theirs
+ *   (prev_goes_first()) instead of letting it run out its slice first, and each later wakeup sees
+ *   that key on its CPU. Once a burst (until it next sleeps). Only ops.stopping and a kept prev's
+ *   dispatch settled an overrun before: a LIVE task with a 200 ms slice running 80 ms bursts due
+ *   in 10 ms kept a frame loop due in 25 ms waiting for whole bursts, 63 of its 107 frames late
+ *   (57 ms at most; SchedulerIT's scenario); with the tick none of 426 in 20 s, woken within 12 ms;
+ * - or one of them that may run here is due before what runs here (a non-LIVE task is due after
+ *   every deadline; a guard window's task, before). A waking LIVE task preempts at once, but it
+ *   judges each CPU by the key it holds, and a task put back without ops.enqueue (a higher
+ *   scheduling class took its CPU for a moment, and it went back to the head of the local queue
+ *   with its slice) takes its new key only as it runs again: a frame that woke meanwhile found
+ *   the burst's on-time deadline, went into the DSQ, and waited out the burst's overrun (63 ms,
+ *   once in 30 rounds of the scenario). The same holds a LIVE task queued without waking (moved
+ *   to another CPU, its slice out behind an earlier deadline) behind a CPU's NORMAL slice.
  */
 void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 {
 	struct task_ctx *tctx = NULL;
+	struct cpu_ctx *c;
 
 	/*
 	 * A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). Its
@@ -1318,6 +1343,8 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 	if (!tctx)
 		tctx = task_ctx(p);
 	if (tctx && tctx->class == BATON_CLASS_LIVE && !tctx->overrun && overrunning(p, tctx))
+		baton_task_set_slice(p, 0);
+	else if ((c = this_cpu_ctx()) && live_waits_before(c->running_key))
 		baton_task_set_slice(p, 0);
 }
 
