@@ -61,11 +61,11 @@
  * When that CPU is the task's own and no LIVE task waits, the task goes straight onto the CPU's
  * local queue with SCX_ENQ_PREEMPT: the CPU switches to it without calling ops.dispatch, the
  * costliest callback, and nothing migrates (measured in the hard farm scenario: live tasks waited
- * 16-22% less from wakeup to running). Not when a LIVE task put there that way has not run yet: a
- * task in a local queue is out of sight of dispatch and of the tick, and one put at its head
- * ahead of it kept it waiting its whole run (a frame due in 25 ms and an 80 ms burst due in 10 ms
- * woken by the same timer interrupt: the frame waited out the burst, in half of SchedulerIT's
- * 5 s mid-run rounds on 7.2). Otherwise it joins the LIVE DSQ and the CPU is kicked, and
+ * 16-22% less from wakeup to running). Not while a LIVE task put there (so, or by select_cpu)
+ * has not run yet: a task in a local queue is out of sight of dispatch and of the tick, and one
+ * put at the head ahead of it kept it waiting its whole run (a frame due in 25 ms and an 80 ms
+ * burst due in 10 ms woken by the same timer interrupt: the frame waited out the burst, in half
+ * of SchedulerIT's 5 s mid-run rounds on 7.2). Otherwise it joins the LIVE DSQ and the CPU is kicked, and
  * whichever CPU dispatches first takes the earliest deadline. A task sent onto another CPU's local
  * queue is bound to it and waits for it even when another CPU frees first: tried, it gave VOD 7%
  * more throughput but missed 60 fps frames in every run of a 6-round A/B, where this missed none
@@ -986,9 +986,10 @@ static u32 became_runnable(struct task_struct *p, struct task_ctx *tctx, bool wa
 s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
 	struct task_ctx *tctx;
+	struct cpu_ctx *c;
 	bool is_idle = false;
 	s32 cpu = prev_cpu;
-	u32 cls;
+	u32 cls, zero = 0;
 
 	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && scx_bpf_test_and_clear_cpu_idle(prev_cpu))
 		is_idle = true;
@@ -1005,6 +1006,9 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
 	if (tctx)
 		tctx->direct = true;
+	/* A LIVE wakeup for that CPU before it runs p must not go before p (baton_enqueue()). */
+	if (cls == BATON_CLASS_LIVE && (c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu)))
+		c->live_direct = p->pid;
 	stat_inc(BATON_STAT_DIRECT);
 	return cpu;
 }
