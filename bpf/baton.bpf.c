@@ -1057,9 +1057,9 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	/*
 	 * The CPU's last task, its slice out and nothing else to run (SCX_OPS_ENQ_LAST): it goes on.
-	 * The CPU has already chosen to idle, so it must be kicked to see it: without the kick the
-	 * task waited in the local queue until the next wakeup there, and a LIVE frame sent to the
-	 * idle-looking CPU queued behind it (on 7.2, two frames a run waited out an 80 ms burst).
+	 * The CPU has already chosen to idle, so it must be kicked to see it (as SCX_ENQ_LAST's
+	 * documentation asks): otherwise the task would wait in the local queue for the next event
+	 * there.
 	 */
 	if (enq_flags & SCX_ENQ_LAST) {
 		baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
