@@ -139,8 +139,7 @@ abstract class SchedulerScenarios {
   /**
    * A cgroup's cpu.max holds while Baton runs: the kernel's own bandwidth control only holds
    * tasks of its fair class, which then has none. Measured on 7.3: 19.5% of a CPU for a cgroup
-   * limited to 20% with two hogs against two others, 30% for one running alone in a cgroup
-   * limited to 50% whose parent is limited to 30%.
+   * limited to 20% with two hogs against two others, 30% for one limited to 30% running alone.
    */
   @Test
   void aCgroupsCpuMaxHolds() {
@@ -151,9 +150,7 @@ abstract class SchedulerScenarios {
     // Set back to max, its hogs get their share at once: one CPU of two (measured 0.92-1.02 in
     // 2 s windows on 7.2, 0.96 on 7.3; a busy host's guest, 0.67), twice what the limit allowed.
     assertThat(share("cpumax_lifted")).as(all).isGreaterThan(0.5);
-    // Alone on its CPU, nothing but the limits hold it back: its own cgroup's 50% and, tighter,
-    // the 30% of that cgroup's parent (counting only its own cgroup's, it would get 0.5; with
-    // the budgets on scx_bpf_now()'s clock, whose reading in a timer lagged, it got 0.15-0.19).
+    // Alone on its CPU, nothing but the limit holds it back.
     assertThat(share("cpumax_lone")).as(all).isBetween(0.2, 0.4);
     assertThat(stats().get("cpu_max_throttles")).as(all).isPositive();
   }
