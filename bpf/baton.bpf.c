@@ -1187,6 +1187,20 @@ static void mark_overrun(struct task_ctx *tctx)
 	tctx->overrun = true;
 }
 
+/* The key of the first task in a class's DSQ that may run on cpu, if there is one. */
+static bool queued_head(u32 cls, s32 cpu, u64 *key)
+{
+	struct task_struct *p;
+
+	bpf_for_each(scx_dsq, p, cls, 0) {
+		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+			*key = p->scx.dsq_vtime;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Whether prev, whose slice ran out but which still wants to run, goes before the first task of
  * its class's DSQ that may run on this CPU; *key is prev's key as it stands (its deadline, or its
@@ -1197,8 +1211,7 @@ static void mark_overrun(struct task_ctx *tctx)
  */
 static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32 cls, s32 cpu, u64 *keyp)
 {
-	struct task_struct *p;
-	u64 key;
+	u64 key, head;
 
 	if (cls == BATON_CLASS_LIVE) {
 		key = tctx->deadline;
@@ -1211,11 +1224,7 @@ static bool prev_goes_first(struct task_struct *prev, struct task_ctx *tctx, u32
 				    tctx->vtime + (prev->se.sum_exec_runtime - tctx->exec_at_run) *
 							  BATON_WEIGHT_DEFAULT / vtime_weight(prev, tctx));
 	*keyp = key;
-	bpf_for_each(scx_dsq, p, cls, 0) {
-		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
-			return (s64)(key - p->scx.dsq_vtime) <= 0;
-	}
-	return true;
+	return !queued_head(cls, cpu, &head) || (s64)(key - head) <= 0;
 }
 
 void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
@@ -1277,11 +1286,9 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * kernel's default (20 ms), and judged by waking LIVE tasks by its key as it stands (an
 	 * overrunning task's, not the deadline it ran with). Only here: a task put back with slice
 	 * left goes to the head of its CPU's local queue, past ops.enqueue and every class.
-	 */
-	/*
-	 * Nothing was dispatched though something was to go before prev (another CPU took it
-	 * meanwhile): prev keeps the CPU all the same. Left without a slice, it would reach
-	 * ops.enqueue as the CPU's last task (SCX_OPS_ENQ_LAST) after the CPU chose to idle.
+	 * Also when nothing was dispatched though something was to go before prev (another CPU took
+	 * it meanwhile): left without a slice, prev would reach ops.enqueue as the CPU's last task
+	 * (SCX_OPS_ENQ_LAST) after the CPU chose to idle.
 	 */
 	if (kept < 0)
 		kept = may_keep;
@@ -1289,21 +1296,6 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 		baton_task_set_slice(prev, task_slice(tctx, kept));
 		c->running_key = kept == BATON_CLASS_LIVE ? key : NONLIVE_KEY(kept);
 	}
-}
-
-/*
- * Whether a LIVE task that may run on this CPU waits in the LIVE DSQ with a deadline before key.
- */
-static bool live_waits_before(u64 key)
-{
-	struct task_struct *p;
-	s32 cpu = bpf_get_smp_processor_id();
-
-	bpf_for_each(scx_dsq, p, BATON_CLASS_LIVE, 0) {
-		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
-			return p->scx.dsq_vtime < key;
-	}
-	return false;
 }
 
 /*
@@ -1328,6 +1320,7 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 {
 	struct task_ctx *tctx = NULL;
 	struct cpu_ctx *c;
+	u64 head;
 
 	/*
 	 * A task whose cgroup has spent its cpu.max quota stops here (see "cgroup cpu.max"). Its
@@ -1348,7 +1341,8 @@ void BPF_STRUCT_OPS(baton_tick, struct task_struct *p)
 		tctx = task_ctx(p);
 	if (tctx && tctx->class == BATON_CLASS_LIVE && !tctx->overrun && overrunning(p, tctx))
 		baton_task_set_slice(p, 0);
-	else if ((c = this_cpu_ctx()) && live_waits_before(c->running_key))
+	else if ((c = this_cpu_ctx()) && queued_head(BATON_CLASS_LIVE, bpf_get_smp_processor_id(), &head) &&
+		 head < c->running_key)
 		baton_task_set_slice(p, 0);
 }
 
