@@ -425,7 +425,7 @@ static u64 clamp_slice(u64 ns)
 struct cm_budget {
 	struct bpf_spin_lock lock;
 	s64 left_ns;          /* runtime left in this period; below 0: overdrawn */
-	u64 period_end;       /* on baton_now()'s clock */
+	u64 period_end;       /* on cm_now()'s clock */
 	u64 period_ns;
 	u64 quota_ns;         /* 0: unlimited now (its waiting tasks are being let go) */
 	u64 cap_ns;           /* quota + burst: the most a period can start with */
@@ -443,6 +443,18 @@ struct {
 static u64 cpu_max_gen;
 /* How many cgroups have a limit: at 0, nothing below costs anything. */
 static s64 cpu_max_limited;
+
+/*
+ * The budgets' clock: CLOCK_MONOTONIC, the release timers' own. Not baton_now(): in a timer
+ * callback on an idle CPU, scx_bpf_now() falls back to sched_clock_cpu(), which, once the kernel
+ * has found the TSC unstable, stays near the last tick the idle CPU took: a release found its
+ * period tens of ms from over and waited again, ~25 times a hold, and a lone task under a 30%
+ * limit got 13-19% of its CPU (SchedulerIT's sequence, where a loaded host's guest loses its TSC).
+ */
+static __always_inline u64 cm_now(void)
+{
+	return bpf_ktime_get_ns();
+}
 
 /* Starts a new period if this one is over (the lock held). */
 static void cm_refill(struct cm_budget *b, u64 now)
@@ -466,10 +478,10 @@ static void cm_refill(struct cm_budget *b, u64 now)
  * Charges ns of CPU to the task's limited cgroups; returns the id of the first that is out of
  * budget, else 0. With ns 0: only asks.
  */
-static u64 cm_charge(struct task_ctx *tctx, u64 ns, u64 now)
+static u64 cm_charge(struct task_ctx *tctx, u64 ns)
 {
 	struct cm_budget *b;
-	u64 id, out = 0;
+	u64 id, out = 0, now = cm_now();
 	u32 i, n = tctx->cm_n;
 
 	bpf_for(i, 0, CPU_MAX_LEVELS) {
@@ -494,9 +506,9 @@ static u64 cm_charge(struct task_ctx *tctx, u64 ns, u64 now)
 }
 
 /* The first of the task's limited cgroups that is out of budget, else 0 (no task ever is, without limits). */
-static u64 cm_spent(struct task_ctx *tctx, u64 now)
+static u64 cm_spent(struct task_ctx *tctx)
 {
-	return tctx->cm_n ? cm_charge(tctx, 0, now) : 0;
+	return tctx->cm_n ? cm_charge(tctx, 0) : 0;
 }
 
 /* Charges what the task ran since it was last charged; returns as cm_charge(). */
@@ -505,7 +517,7 @@ static u64 cm_charge_run(struct task_struct *p, struct task_ctx *tctx)
 	u64 exec = p->se.sum_exec_runtime, ns = exec - tctx->cm_charged_at;
 
 	tctx->cm_charged_at = exec;
-	return tctx->cm_n ? cm_charge(tctx, ns, baton_now()) : 0;
+	return tctx->cm_n ? cm_charge(tctx, ns) : 0;
 }
 
 /* Finds the task's limited cgroups, nearest first (probe reads: it runs once per move or change). */
@@ -548,7 +560,7 @@ static void cm_hold(struct task_struct *p, u64 id, u64 slice, u64 key, u64 enq_f
 	stat_inc(BATON_STAT_CPU_MAX_THROTTLES);
 	if (!b)
 		return;
-	wait = (s64)(b->period_end - baton_now());
+	wait = (s64)(b->period_end - cm_now());
 	bpf_timer_start(&b->timer, wait > (s64)CPU_MAX_HOLD_MIN_NS ? wait : CPU_MAX_HOLD_MIN_NS, 0);
 }
 
@@ -570,7 +582,7 @@ static int cm_release(void *map, u64 *key, struct cm_budget *b)
 {
 	struct task_struct *p;
 	struct task_ctx *tctx;
-	u64 now = baton_now(), end;
+	u64 now = cm_now(), end;
 	s64 left;
 	u32 cpu;
 
@@ -603,7 +615,7 @@ static int cm_release(void *map, u64 *key, struct cm_budget *b)
  */
 static void cm_set(struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_us)
 {
-	u64 id = cgrp->kn->id, now = baton_now();
+	u64 id = cgrp->kn->id, now = cm_now();
 	bool limited = quota_us != CPU_MAX_UNLIMITED && period_us;
 	struct cm_budget fresh = {}, *b;
 
@@ -1000,7 +1012,7 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 
 	tctx = task_ctx(p);
 	/* Out of cpu.max quota: ops.enqueue holds it back (the idle CPU finds nothing and idles on). */
-	if (tctx && cm_spent(tctx, baton_now()))
+	if (tctx && cm_spent(tctx))
 		return cpu;
 	cls = tctx ? became_runnable(p, tctx, wake_flags & SCX_WAKE_TTWU) : BATON_CLASS_NORMAL;
 	baton_dsq_insert(p, SCX_DSQ_LOCAL, tctx ? task_slice(tctx, cls) : SCX_SLICE_DFL, 0);
@@ -1049,7 +1061,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 		stat_inc(BATON_STAT_STALE_ENQUEUES);
 	slice = task_slice(tctx, cls);
 
-	if ((limited_by = cm_spent(tctx, baton_now()))) {
+	if ((limited_by = cm_spent(tctx))) {
 		if (cls != BATON_CLASS_LIVE)
 			tctx->vtime = vtime_bounded(p, cls, slice, tctx->vtime);
 		cm_hold(p, limited_by, slice, cls == BATON_CLASS_LIVE ? tctx->deadline : tctx->vtime, enq_flags);
@@ -1258,7 +1270,7 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 	 * running, with a fresh slice.
 	 */
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && (tctx = task_ctx(prev)) &&
-	    !cm_spent(tctx, now)) {
+	    !cm_spent(tctx)) {
 		last = class_index(tctx->class);
 		may_keep = last;
 		if (prev_goes_first(prev, tctx, last, cpu, &key)) {
