@@ -154,6 +154,12 @@ char _license[] SEC("license") = "GPL";
 #define CPU_MAX_UNLIMITED (~0ULL)
 /* A held task's release is never due sooner: the kernel queues it only after ops.enqueue returns. */
 #define CPU_MAX_HOLD_MIN_NS (1000 * 1000ULL)
+/*
+ * The deepest overdraft a limited cgroup carries: what its quota pays back in this many ns of
+ * periods (at least one period's quota). Deeper, the watchdog (3 s in tests) could see its tasks
+ * wait too long; shallower, late ticks gave it more than its limit (see "cgroup cpu.max").
+ */
+#define CPU_MAX_PAYBACK_NS (1000 * NSEC_PER_MSEC)
 
 /*
  * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
@@ -413,14 +419,19 @@ static u64 clamp_slice(u64 ns)
  * class order, until a timer at the end of the period moves every task there back to its class
  * (the heartbeat check also looks, so that a task that reached the DSQ after its timer ran, or
  * waits in one whose limit was lifted, is let go within half a second: cm_sweep()).
- * A budget overdrawn (by at most one tick per CPU running the cgroup's tasks) is paid back from
- * the next period's, down to one period's quota, so that over periods a cgroup gets its quota,
- * and a task waits at most two periods (cpu.max allows 1 s) for its turn: the watchdog's
- * timeout is longer. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel
- * ask ops.enqueue when its slice ends instead of keeping it running.
+ * A budget overdrawn (by a tick per CPU running the cgroup's tasks, or by as much as a tick came
+ * late) is paid back from the next periods', down to what they refill in CPU_MAX_PAYBACK_NS
+ * (one period's quota at least; CFS carries all of it, with no watchdog to mind): over periods
+ * a cgroup gets its quota, and a task waits at most that plus a period (cpu.max allows 1 s) for
+ * its turn. Ticks do come late: in a guest whose TSC the kernel had found unstable, the CPU of a
+ * lone task under a 30% limit took ~60 of its 250 ticks a second, and the task ran 70-120 ms
+ * before a tick saw it; with its overdraft forgiven beyond one quota (as it was) it got 42-64%
+ * of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel ask
+ * ops.enqueue when its slice ends instead of keeping it running.
  * Limits: one budget per cgroup shared by its CPUs (a lock per charge; CFS hands out per-CPU
- * slices of it instead); only tasks in a limited cgroup pay anything. Older kernels do not pass
- * the limits: live.cpu_max says whether this one does.
+ * slices of it instead); only tasks in a limited cgroup pay anything; a watchdog timeout_ms
+ * under 2 s plus a period can eject the scheduler while a cgroup pays back. Older kernels do not
+ * pass the limits: live.cpu_max says whether this one does.
  */
 struct cm_budget {
 	struct bpf_spin_lock lock;
@@ -429,6 +440,7 @@ struct cm_budget {
 	u64 period_ns;
 	u64 quota_ns;         /* 0: unlimited now (its waiting tasks are being let go) */
 	u64 cap_ns;           /* quota + burst: the most a period can start with */
+	u64 debt_ns;          /* the deepest overdraft carried (CPU_MAX_PAYBACK_NS) */
 	struct bpf_timer timer;
 };
 
@@ -466,7 +478,7 @@ static void cm_refill(struct cm_budget *b, u64 now)
 	periods = (now - b->period_end) / b->period_ns + 1;
 	b->period_end += periods * b->period_ns;
 	/* Enough periods to fill it from the deepest overdraft, counted without a multiply that could wrap. */
-	if (!b->quota_ns || periods > b->cap_ns / b->quota_ns + 1)
+	if (!b->quota_ns || periods > (b->cap_ns + b->debt_ns) / b->quota_ns + 1)
 		b->left_ns = b->cap_ns;
 	else
 		b->left_ns += periods * b->quota_ns;
@@ -495,8 +507,8 @@ static u64 cm_charge(struct task_ctx *tctx, u64 ns)
 		if (b->quota_ns) {
 			cm_refill(b, now);
 			b->left_ns -= ns;
-			if (b->left_ns < -(s64)b->quota_ns)
-				b->left_ns = -(s64)b->quota_ns;
+			if (b->left_ns < -(s64)b->debt_ns)
+				b->left_ns = -(s64)b->debt_ns;
 			if (b->left_ns <= 0 && !out)
 				out = id;
 		}
@@ -527,6 +539,9 @@ static void cm_resolve(struct task_struct *p, struct task_ctx *tctx)
 	u32 i, n = 0;
 	u64 id;
 
+	/* What it ran under no limit is nobody's to pay (a lump of 0.24-0.39 s was, at a limit set). */
+	if (!tctx->cm_n)
+		tctx->cm_charged_at = p->se.sum_exec_runtime;
 	tctx->cm_gen = cpu_max_gen;
 	tctx->cm_n = 0;
 	if (cpu_max_limited <= 0)
@@ -640,6 +655,8 @@ static void cm_set(struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_u
 	b->quota_ns = limited ? quota_us * NSEC_PER_USEC : 0;
 	b->period_ns = limited ? period_us * NSEC_PER_USEC : 0;
 	b->cap_ns = limited ? (quota_us + burst_us) * NSEC_PER_USEC : 0;
+	b->debt_ns = limited && CPU_MAX_PAYBACK_NS > b->period_ns ?
+		     CPU_MAX_PAYBACK_NS / b->period_ns * b->quota_ns : b->quota_ns;
 	b->left_ns = b->quota_ns;
 	b->period_end = now + b->period_ns;
 	bpf_spin_unlock(&b->lock);
