@@ -312,9 +312,9 @@ kill $hogs $batch $pinned $idle 2>/dev/null
 wait $hogs $batch $pinned $idle 2>/dev/null
 
 # --- cpu.max: a cgroup limited to 25% of a CPU runs two hogs against two unlimited ones on the
-# two CPUs; then its limit goes back to max; then one hog of it runs alone on a CPU and is
-# limited to 30% while it runs, so that nothing but the limit keeps it off its CPU. The cpu
-# controller is on for this phase only.
+# two CPUs; then its limit goes back to max; then one hog runs alone on a CPU in a child cgroup
+# limited to 50%, and the parent is limited to 30% while it runs, so that nothing but the
+# tighter limit, an ancestor's, keeps it off its CPU. The cpu controller is on for this phase only.
 cg_usage() { awk '$1 == "usage_usec" {print $2}' /sys/fs/cgroup/$1/cpu.stat; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 # cg_window NAME SECONDS: the capped cgroup's CPU time and the wall time over SECONDS, as facts.
@@ -344,7 +344,10 @@ sleep 0.5
 cg_window lifted 3
 kill $chogs 2>/dev/null
 wait $chogs 2>/dev/null
-sh -c "$into_capped" sh $P hog --cpu 1 --duration-ms 60000 >/dev/null &
+echo +cpu >/sys/fs/cgroup/capped/cgroup.subtree_control # once capped holds no task of its own
+mkdir -p /sys/fs/cgroup/capped/inner
+echo "50000 100000" >/sys/fs/cgroup/capped/inner/cpu.max
+sh -c 'echo $$ >/sys/fs/cgroup/capped/inner/cgroup.procs && exec "$@"' sh $P hog --cpu 1 --duration-ms 60000 >/dev/null &
 lone=$!
 sleep 0.5 # running, and kept running: no ops.enqueue tells BPF of the limit set now
 echo "30000 100000" >/sys/fs/cgroup/capped/cpu.max
@@ -354,7 +357,8 @@ kill $lone 2>/dev/null
 wait $lone 2>/dev/null
 fact cpumax_state "$(state)"
 i=0 # its last task may still be on its way out
-until rmdir /sys/fs/cgroup/capped 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+until rmdir /sys/fs/cgroup/capped/inner 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+rmdir /sys/fs/cgroup/capped
 echo -cpu >/sys/fs/cgroup/cgroup.subtree_control
 
 # --- Handover: the agent exits 9 leaving the scheduler attached, its last heartbeat set
