@@ -160,6 +160,7 @@ char _license[] SEC("license") = "GPL";
  * wait too long; shallower, late ticks gave it more than its limit (see "cgroup cpu.max").
  */
 #define CPU_MAX_PAYBACK_NS (1000 * NSEC_PER_MSEC)
+#define CPU_MAX_DEBT_MAX_NS (1ULL << 62)
 
 /*
  * Everything the agent tunes while the scheduler runs, read where it is used: a reload writes it
@@ -423,10 +424,10 @@ static u64 clamp_slice(u64 ns)
  * late) is paid back from the next periods', down to what they refill in CPU_MAX_PAYBACK_NS
  * (one period's quota at least; CFS carries all of it, with no watchdog to mind): over periods
  * a cgroup gets its quota, and a task waits at most that plus a period (cpu.max allows 1 s) for
- * its turn. Ticks do come late: in a guest whose TSC the kernel had found unstable, the CPU of a
- * lone task under a 30% limit took ~60 of its 250 ticks a second, and the task ran 70-120 ms
- * before a tick saw it; with its overdraft forgiven beyond one quota (as it was) it got 42-64%
- * of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel ask
+ * its turn. Ticks do come late: in a guest whose TSC the kernel had found unstable, a lone
+ * task under a 30% limit saw ~15 ticks a second of running instead of 250 and ran 70-120 ms
+ * (once 0.42 s) before a tick charged it; with its overdraft forgiven beyond one quota (as it
+ * was) it got 42-64% of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel ask
  * ops.enqueue when its slice ends instead of keeping it running.
  * Limits: one budget per cgroup shared by its CPUs (a lock per charge; CFS hands out per-CPU
  * slices of it instead); only tasks in a limited cgroup pay anything; a watchdog timeout_ms
@@ -654,7 +655,7 @@ static int cm_release(void *map, u64 *key, struct cm_budget *b)
  */
 static void cm_set(struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_us)
 {
-	u64 id = cgrp->kn->id, now = cm_now();
+	u64 id = cgrp->kn->id, now = cm_now(), periods;
 	bool limited = quota_us != CPU_MAX_UNLIMITED && period_us;
 	struct cm_budget fresh = {}, *b;
 
@@ -679,8 +680,9 @@ static void cm_set(struct cgroup *cgrp, u64 period_us, u64 quota_us, u64 burst_u
 	b->quota_ns = limited ? quota_us * NSEC_PER_USEC : 0;
 	b->period_ns = limited ? period_us * NSEC_PER_USEC : 0;
 	b->cap_ns = limited ? (quota_us + burst_us) * NSEC_PER_USEC : 0;
-	b->debt_ns = limited && CPU_MAX_PAYBACK_NS > b->period_ns ?
-		     CPU_MAX_PAYBACK_NS / b->period_ns * b->quota_ns : b->quota_ns;
+	periods = limited && b->period_ns < CPU_MAX_PAYBACK_NS ? CPU_MAX_PAYBACK_NS / b->period_ns : 1;
+	/* The kernel takes quotas of up to ~200 days a period: the product must stay an s64. */
+	b->debt_ns = b->quota_ns < CPU_MAX_DEBT_MAX_NS / periods ? periods * b->quota_ns : CPU_MAX_DEBT_MAX_NS;
 	b->left_ns = b->quota_ns;
 	b->period_end = now + b->period_ns;
 	bpf_spin_unlock(&b->lock);
