@@ -427,8 +427,8 @@ static u64 clamp_slice(u64 ns)
  * its turn. Ticks do come late: in a guest whose TSC the kernel had found unstable, a lone
  * task under a 30% limit saw ~15 ticks a second of running instead of 250 and ran 70-120 ms
  * (once 0.42 s) before a tick charged it; with its overdraft forgiven beyond one quota (as it
- * was) it got 42-64% of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST makes the kernel ask
- * ops.enqueue when its slice ends instead of keeping it running.
+ * was) it got 42-64% of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST
+ * makes the kernel ask ops.enqueue when its slice ends instead of keeping it running.
  * Limits: one budget per cgroup shared by its CPUs (a lock per charge; CFS hands out per-CPU
  * slices of it instead); only tasks in a limited cgroup pay anything; a watchdog timeout_ms
  * under 2 s plus a period can eject the scheduler while a cgroup pays back. Older kernels do not
