@@ -76,6 +76,8 @@ public final class Main {
           + """
         vm [--cpus N] [--kernel V] [--timeout-s S] -- CMD...
                                    run CMD in a sched_ext test VM (bin/baton only)
+        aot-cache                  make the JVM's AOT cache the launcher starts from (bin/baton
+                                   only; the build runs it, deploy/install.sh makes its own)
         help                       this text
       --api, wherever it is taken, names what the agent's --listen did: HOST:PORT or unix:PATH.
       """;

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
@@ -113,6 +114,41 @@ class DeployTest {
           .doesNotContain("needs a heap")
           .containsAnyOf("baton: cannot run:", "missing/policy.yaml");
     }
+  }
+
+  /**
+   * The build (bin/baton aot-cache) and the installer each make an AOT cache, and each launcher
+   * maps the agent's classes from it, but not once a jar is newer than the cache: the JVM itself
+   * would go on serving the classes it cached from the jar before.
+   */
+  @Test
+  void bothLaunchersStartFromTheAotCacheOnlyWhileItIsNewerThanEveryJar() throws Exception {
+    Map<Path, Path> caches =
+        Map.of(
+            ROOT.resolve("bin/baton"), ROOT.resolve("agent/target/baton.aot"),
+            stage.resolve("opt/baton/bin/baton"), stage.resolve("opt/baton/lib/baton.aot"));
+    for (var e : caches.entrySet()) {
+      String baton = e.getKey().toString();
+      Path cache = e.getValue();
+      assertThat(cache).as(baton).isRegularFile();
+      assertThat(mainSource(baton)).as(baton).isEqualTo("shared objects file");
+      FileTime made = Files.getLastModifiedTime(cache);
+      try {
+        Files.setLastModifiedTime(cache, FileTime.fromMillis(0)); // older than the jars
+        assertThat(mainSource(baton)).as(baton).startsWith("file:").endsWith("baton-agent.jar");
+      } finally {
+        Files.setLastModifiedTime(cache, made);
+      }
+    }
+  }
+
+  /** Where the launcher's JVM loaded the agent's main class from, as -Xlog:class+load says. */
+  private static String mainSource(String baton) throws Exception {
+    Run help = run(ROOT, Map.of("BATON_JAVA_OPTS", "-Xlog:class+load=info"), baton, "help");
+    assertThat(help.exit()).as(help.output()).isZero();
+    Matcher m = Pattern.compile("\\] dev\\.baton\\.agent\\.Main source: (.*)").matcher(help.output());
+    assertThat(m.find()).as(help.output().lines().limit(5).toList().toString()).isTrue();
+    return m.group(1).strip();
   }
 
   @Test
