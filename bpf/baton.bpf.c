@@ -430,9 +430,9 @@ static u64 clamp_slice(u64 ns)
  * was) it got 42-64% of the CPU. The lone task on a CPU is held back too: SCX_OPS_ENQ_LAST
  * makes the kernel ask ops.enqueue when its slice ends instead of keeping it running.
  * Limits: one budget per cgroup shared by its CPUs (a lock per charge; CFS hands out per-CPU
- * slices of it instead); only tasks in a limited cgroup pay anything; a watchdog timeout_ms
- * under 2 s plus a period can eject the scheduler while a cgroup pays back. Older kernels do not
- * pass the limits: live.cpu_max says whether this one does.
+ * slices of it instead); only tasks in a limited cgroup pay anything; a task may wait 2 s here
+ * (a 1 s period and 1 s of payback), so the agent refuses a watchdog timeout_ms under twice that.
+ * Older kernels do not pass the limits: live.cpu_max says whether this one does.
  */
 struct cm_budget {
 	struct bpf_spin_lock lock;

@@ -393,7 +393,7 @@ fact state_detached "$(state)"
 # --- The guard is what prevents ejection: without it, the same kind of load (NORMAL hogs on
 # every CPU and an IDLE task) ends in the watchdog's ejection.
 if [ $mode = full ]; then
-  start_agent "$out/agent2.log" --starve-ms 0 --timeout-ms 3000 --restart-max 0
+  start_agent "$out/agent2.log" --starve-ms 0 --timeout-ms 4000 --restart-max 0
   fact noguard_attached "$(state)"
   hogs=""
   for k in 1 2 3; do

@@ -10,7 +10,7 @@ enum Tunable {
   MAX_TASKS(65_536, 16, 4_194_304, "live tasks the agent tracks (and recent exits it remembers)"),
   STALE_MS(2_000, 100, 60_000, "agent heartbeat age after which the BPF side ignores hints, milliseconds"),
   STARVE_MS(100, 10, 10_000, "off", "a class below live served nowhere for this long (by a CPU that alone can serve it: 4 times as long) gets the next CPU to dispatch for starve_ms / 10, milliseconds; 0: off (lower classes may starve into a watchdog ejection); 7 x starve_ms at most half of timeout_ms"),
-  TIMEOUT_MS(0, 500, 30_000, "the kernel's default", "sched_ext watchdog: longest a runnable task may wait before the kernel ejects the scheduler, milliseconds; 0: the kernel's default (30000)"),
+  TIMEOUT_MS(0, 4_000, 30_000, "the kernel's default", "sched_ext watchdog: longest a runnable task may wait before the kernel ejects the scheduler, milliseconds; 0: the kernel's default (30000); at least 4000, twice the longest a cgroup's cpu.max may hold a task (its period, up to 1 s, and up to 1 s of overdraft paid back)"),
   SAMPLE_MS(100, 10, 10_000, "a task's runtime sample (CPU, waiting, wakeups) covers at least this long, milliseconds"),
   RESTART_MAX(5, 0, 100, "restarts after the kernel ejects the scheduler before the agent gives up"),
   RESTART_BACKOFF_MS(1_000, 10, 600_000, "wait before a restart, doubled for each further ejection in a row, milliseconds"),

@@ -171,7 +171,7 @@ class AgentConfigTest {
         .isEqualTo(
             "baton: "
                 + f
-                + ":2:13: timeout_ms must be 0 (the kernel's default) or between 500 and 30000, not 99999999\n");
+                + ":2:13: timeout_ms must be 0 (the kernel's default) or between 4000 and 30000, not 99999999\n");
   }
 
   private static String readString(Path p) {

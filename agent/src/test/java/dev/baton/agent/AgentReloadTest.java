@@ -57,22 +57,22 @@ class AgentReloadTest {
   @Test
   void aStarveMsThatDoesNotFitTheRunningWatchdogIsRefused() throws Exception {
     Path f = dir.resolve("baton.yaml");
-    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 1000\nstarve_ms: 50\n");
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 5000\nstarve_ms: 300\n");
     Agent agent = agent(List.of("--config", f.toString()));
     ApiServer api = routes(agent);
     RunOptions before = agent.liveOptions();
 
-    // Fine with the file's new timeout_ms, but that one takes a restart: the watchdog stays at 1 s.
-    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 30000\nstarve_ms: 100\nslice_us: 5000\n");
+    // Fine with the file's new timeout_ms, but that one takes a restart: the watchdog stays at 5 s.
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 30000\nstarve_ms: 400\nslice_us: 5000\n");
     Response r = reload(api);
     assertThat(r.status()).isEqualTo(400);
     assertThat(new String(r.body(), StandardCharsets.UTF_8))
-        .contains("starve_ms 100 does not fit the watchdog's timeout_ms 1000", "(timeout_ms takes a restart)");
+        .contains("starve_ms 400 does not fit the watchdog's timeout_ms 5000", "(timeout_ms takes a restart)");
     assertThat(agent.liveOptions()).as("nothing applied, not even slice_us").isSameAs(before);
 
-    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 1000\nstarve_ms: 70\n");
+    Files.writeString(f, "listen: 127.0.0.1:0\ntimeout_ms: 5000\nstarve_ms: 350\n");
     assertThat(reload(api).status()).isEqualTo(200);
-    assertThat(agent.liveOptions().starveMs()).isEqualTo(70);
+    assertThat(agent.liveOptions().starveMs()).isEqualTo(350);
   }
 
   @Test

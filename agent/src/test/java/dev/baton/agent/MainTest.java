@@ -85,13 +85,16 @@ class MainTest {
   @Test
   void tunablesAreValidatedWithTheirUnits() {
     assertThat(RunOptions.parse(List.of("--starve-ms", "0")).starveMs()).isZero();
-    assertThat(RunOptions.parse(List.of("--timeout-ms", "3000")).timeoutMs()).isEqualTo(3000);
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "5000")).timeoutMs()).isEqualTo(5000);
     assertThatThrownBy(() -> RunOptions.parse(List.of("--stale-ms", "50")))
         .hasMessageContaining("--stale-ms must be between 100 and 60000, not 50");
     assertThatThrownBy(() -> RunOptions.parse(List.of("--starve-ms", "5")))
         .hasMessageContaining("--starve-ms must be 0 (off) or between 10 and 10000, not 5");
     assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "40000")))
-        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 500 and 30000");
+        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 4000 and 30000");
+    // A task held by a cgroup's cpu.max may wait 2 s (a 1 s period, 1 s of payback): half of 4000.
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "3999", "--starve-ms", "0")))
+        .hasMessageContaining("--timeout-ms must be 0 (the kernel's default) or between 4000 and 30000, not 3999");
   }
 
   @Test
@@ -104,12 +107,12 @@ class MainTest {
         .isInstanceOf(UsageException.class)
         .hasMessageContaining("starve_ms 2143 does not fit the watchdog's timeout_ms 30000")
         .hasMessageContaining("lower starve_ms to 2142 or less, or raise timeout_ms");
-    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "1000")))
-        .as("the default starve_ms (100) against a short watchdog")
-        .hasMessageContaining("starve_ms 100 does not fit the watchdog's timeout_ms 1000")
-        .hasMessageContaining("lower starve_ms to 71 or less");
-    assertThat(RunOptions.parse(List.of("--timeout-ms", "500", "--starve-ms", "0")).timeoutMs()).isEqualTo(500);
-    assertThat(RunOptions.parse(List.of("--timeout-ms", "1400", "--starve-ms", "100")).timeoutMs()).isEqualTo(1400);
+    assertThatThrownBy(() -> RunOptions.parse(List.of("--timeout-ms", "5000", "--starve-ms", "400")))
+        .as("a starve_ms that fits the kernel's default against a shorter watchdog")
+        .hasMessageContaining("starve_ms 400 does not fit the watchdog's timeout_ms 5000")
+        .hasMessageContaining("lower starve_ms to 357 or less");
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "4000", "--starve-ms", "0")).timeoutMs()).isEqualTo(4000);
+    assertThat(RunOptions.parse(List.of("--timeout-ms", "5000", "--starve-ms", "357")).timeoutMs()).isEqualTo(5000);
   }
 
   @Test
