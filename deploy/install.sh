@@ -41,11 +41,12 @@ cat >"$prefix/bin/baton" <<'LAUNCHER'
 # larger max_tasks: `systemctl edit baton`, then Environment=BATON_JAVA_OPTS=-Xmx2g.
 # lib/baton.aot, made by the installer, holds the agent's classes loaded and linked (the JVM's
 # AOT cache): used only while no jar is newer, since the JVM would not notice a replaced one.
+# Options that do not fit it (a heap past 32 GB) make the JVM skip it, quietly (-Xlog:aot=off).
 here=$(dirname "$(readlink -f "$0")")/..
 cache=""
 [ -f "$here/lib/baton.aot" ] && [ -z "$(find "$here/lib" -name '*.jar' -newer "$here/lib/baton.aot")" ] &&
   cache=-XX:AOTCache=$here/lib/baton.aot
-exec "$here/runtime/bin/java" @"$here/lib/jvm.args" ${cache:+"$cache"} ${BATON_JAVA_OPTS:-} -cp "$here/lib/*" \
+exec "$here/runtime/bin/java" @"$here/lib/jvm.args" ${cache:+"$cache" -Xlog:aot=off} ${BATON_JAVA_OPTS:-} -cp "$here/lib/*" \
   dev.baton.agent.Main "$@"
 LAUNCHER
 chmod 755 "$prefix/bin/baton"
