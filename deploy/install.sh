@@ -52,15 +52,7 @@ LAUNCHER
 chmod 755 "$prefix/bin/baton"
 # The AOT cache, trained by the installed runtime on the installed jars (it is specific to both):
 # the agent starts faster after every restart. Nothing of this host is changed by the training.
-log=$(mktemp)
-if "$prefix/runtime/bin/java" @"$prefix/lib/jvm.args" -XX:AOTCacheOutput="$prefix/lib/baton.aot" \
-  -cp "$prefix/lib/*" dev.baton.agent.AotTraining >"$log" 2>&1 && [ -f "$prefix/lib/baton.aot" ]; then
-  rm -f "$log"
-else
-  cat "$log" >&2
-  rm -f "$log" "$prefix/lib/baton.aot"
-  die "the AOT cache's training run failed"
-fi
+make_aot_cache "$prefix/runtime/bin/java" "$prefix/lib/jvm.args" "$prefix/lib/*" "$prefix/lib/baton.aot"
 cp "$root/README.md" "$prefix/README.md"
 
 mkdir -p "$destdir/etc/baton" "$destdir/etc/systemd/system"

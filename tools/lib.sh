@@ -14,6 +14,22 @@ note() {
   printf 'baton: %s\n' "$*" >&2
 }
 
+# Makes the JVM's AOT cache OUT: JAVA (a JDK 25+ launcher) runs dev.baton.agent.AotTraining
+# with the agent's JVM_ARGS file and CLASSPATH, which the cache then fits, and nothing else. The
+# training's own output is shown only if it fails.
+make_aot_cache() { # JAVA JVM_ARGS CLASSPATH OUT
+  local log
+  rm -f "$4"
+  log=$(mktemp)
+  if "$1" @"$2" -XX:AOTCacheOutput="$4" -cp "$3" dev.baton.agent.AotTraining >"$log" 2>&1 && [ -f "$4" ]; then
+    rm -f "$log"
+  else
+    cat "$log" >&2
+    rm -f "$log" "$4"
+    die "the AOT cache's training run failed"
+  fi
+}
+
 # The feature release of a JDK, from its release file (starting a JVM per candidate is slow in
 # an emulated guest).
 jdk_release() {
