@@ -156,10 +156,28 @@ for boot in $(seq 1 $boots); do
 done
 
 # A kernel oops or panic fails the run whatever the command returned.
-if grep -qE 'Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at' "$work/console.log"; then
+oops_re='Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at'
+if grep -qE "$oops_re" "$work/console.log"; then
   echo "baton vm: the guest kernel oopsed or panicked (kernel $kernel); console:" >&2
-  grep -E -B2 -A40 'Oops:|Kernel panic - not syncing|BUG: |general protection fault|kernel BUG at' \
-    "$work/console.log" | head -80 >&2
+  grep -E -B2 -A40 "$oops_re" "$work/console.log" | head -80 >&2
+  # One oops is named for what it is: a CPU stopped at a breakpoint in the kernel's own text that
+  # no code patching claimed. Static keys (flipped by every sched_ext enable and disable, and by
+  # CPU hotplug) are patched by planting int3, syncing every CPU, writing the new bytes, syncing
+  # again; a CPU that executes the int3 after that ran code the patching CPU had already replaced.
+  # qemu's multi-threaded TCG does that now and then (QEMU 7.2: 2 of 27 boots, in
+  # enqueue_task_fair before any scheduler was loaded; 10.0.2: seen once in this project's CI,
+  # in __schedule during FaultIT's hotplug and restarts; the agent's JVM died the same way on C1's
+  # patched entries, see BATON_JAVA_OPTS above). A BPF program writes no kernel text, and its
+  # own code (bpf_prog_*, trampolines) is left out of this verdict.
+  first=$(grep -m1 -E "$oops_re" "$work/console.log")
+  rip=$(sed -n '/Oops: int3/,$p' "$work/console.log" | grep -m1 -oE 'RIP: 0010:[^ ]+' || true)
+  rip=${rip#RIP: 0010:}
+  case $first:$rip in
+  *'Oops: int3'*:bpf_* | *'Oops: int3'*:0x*) ;;
+  *'Oops: int3'*:[a-z_]*+0x*)
+    echo "baton vm: the oops is a stale code-patching breakpoint in kernel text ($rip)," \
+      "an emulator failure (qemu's multi-threaded TCG), not the guest's" >&2 ;;
+  esac
   exit 123
 fi
 if [ ! -f "$work/ctl/status" ]; then

@@ -50,6 +50,9 @@ final class Vm {
   /** What run.sh says when qemu itself died while the guest's command ran. */
   static final String QEMU_CRASHED_MID_RUN = "after the command started: an emulator failure";
 
+  /** What run.sh adds when the guest kernel's oops was qemu running code already patched. */
+  static final String STALE_PATCH_BREAKPOINT = "stale code-patching breakpoint in kernel text";
+
   /** Runs {@code bin/baton vm [vmArgs] -- cmd...} from the project root. */
   static Result guest(List<String> vmArgs, Duration timeout, String... cmd) {
     return guest(Map.of(), vmArgs, timeout, cmd);
@@ -76,11 +79,12 @@ final class Vm {
   }
 
   /**
-   * Runs the guest command, and once more if qemu itself crashed while it ran (run.sh boots again
-   * by itself only when the command had not started). An emulator failure says nothing of
-   * Baton, and every test's guest command starts from a fresh guest and writes only its own
-   * output, so a second run is safe; its result is the one returned, the first run's output stays
-   * in the log. A second crash is the result.
+   * Runs the guest command, and once more if the emulator failed while it ran: qemu itself
+   * crashed (run.sh boots again by itself only when the command had not started), or the guest
+   * kernel oopsed on a breakpoint its code patching had already removed (run.sh names it). An
+   * emulator failure says nothing of Baton, and every test's guest command starts from a fresh
+   * guest and writes only its own output, so a second run is safe; its result is the one
+   * returned, the first run's output stays in the log. A second failure is the result.
    */
   private static Result rerunIfQemuCrashed(
       Map<String, String> env, Duration timeout, List<String> launcher, List<String> vmArgs, String... cmd) {
@@ -91,8 +95,11 @@ final class Vm {
     argv.add("--");
     argv.addAll(List.of(cmd));
     Result r = host(env, timeout.plusSeconds(60), argv.toArray(String[]::new));
-    if (r.exitCode() == 125 && r.output().contains(QEMU_CRASHED_MID_RUN)) {
-      System.out.println("vm: qemu crashed while the guest command ran (above); running it once more");
+    boolean emulatorFailed =
+        r.exitCode() == 125 && r.output().contains(QEMU_CRASHED_MID_RUN)
+            || r.exitCode() == 123 && r.output().contains(STALE_PATCH_BREAKPOINT);
+    if (emulatorFailed) {
+      System.out.println("vm: the emulator failed while the guest command ran (above); running it once more");
       r = host(env, timeout.plusSeconds(60), argv.toArray(String[]::new));
     }
     return r;

@@ -112,13 +112,34 @@ class VmHarnessIT {
     assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("2");
   }
 
+  @Test
+  void theTestsRunAGuestCommandOnceMoreWhenItsKernelHitAStaleCodePatchingBreakpoint(@TempDir Path dir)
+      throws IOException {
+    Vm.Result r = Vm.guest(crashingQemu(dir, "int3"), List.of(), BOOT, "sh", "-c", "echo ran-in-the-guest; sleep 60");
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(123);
+    assertThat(r.output())
+        .contains("the guest kernel oopsed or panicked")
+        .contains("the oops is a stale code-patching breakpoint in kernel text (__schedule+0x643/0x1080), an emulator failure");
+    assertThat(Files.readString(dir.resolve("boots")).strip()).as("run once more, and no more").isEqualTo("2");
+  }
+
+  @Test
+  void aBreakpointOopsInBpfCodeIsTheGuestsAndNotRunAgain(@TempDir Path dir) throws IOException {
+    Vm.Result r = Vm.guest(crashingQemu(dir, "int3-bpf"), List.of(), BOOT, "sh", "-c", "echo ran-in-the-guest; sleep 60");
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(123);
+    assertThat(r.output()).contains("the guest kernel oopsed or panicked").doesNotContain(Vm.STALE_PATCH_BREAKPOINT);
+    assertThat(Files.readString(dir.resolve("boots")).strip()).isEqualTo("1");
+  }
+
   /**
    * Runs a guest command through a stand-in for qemu-system-x86_64, first on PATH, that dies of
    * SIGABRT as qemu's failed assertions do: on the first boot only ("first"), on every boot
    * ("always"), or once the guest has marked the command started, the real qemu running until
    * then ("after-start"; "after-start-first" on the first boot only). Every other boot is the
    * real qemu's; or hangs without a word, as qemu once did at boot: on the first boot only
-   * ("hang-first") or on every boot ("hang"). It counts boots in dir/boots.
+   * ("hang-first") or on every boot ("hang"); or, once the command started, stops the real qemu
+   * and leaves the console a guest's breakpoint oops would, in kernel text ("int3") or in a BPF
+   * program ("int3-bpf"). It counts boots in dir/boots.
    */
   private static Vm.Result withCrashingQemu(Path dir, String mode, String command, String... options)
       throws IOException {
@@ -154,6 +175,18 @@ class VmHarnessIT {
           sleep 2
           kill -KILL $!
           crash ;;
+        int3 | int3-bpf)
+          for a; do case $a in local,id=ctl,path=*) ctl=${a#local,id=ctl,path=}; ctl=${ctl%%,*} ;; file:*) con=${a#file:} ;; esac; done
+          qemu-system-x86_64 "$@" &
+          while [ ! -e "$ctl/started" ]; do sleep 0.2; done
+          sleep 2
+          kill -KILL $!
+          wait $!
+          rip=__schedule+0x643/0x1080
+          [ $FAKE_MODE = int3 ] || rip=bpf_prog_6e0bd2a1d5a8c3f0_baton_dispatch+0x4d/0x1c0
+          printf '[   78.534280] Oops: int3: 0000 [#1] SMP NOPTI\n[   78.543991] RIP: 0010:%s\n' $rip >>"$con"
+          echo '[   78.574679] Kernel panic - not syncing: Fatal exception in interrupt' >>"$con"
+          exit 0 ;;
         esac
         exec qemu-system-x86_64 "$@"
         """);
