@@ -79,6 +79,7 @@ enum baton_stat {
 	                                   and went after the LIVE tasks on time until they slept */
 	BATON_STAT_CPU_MAX_THROTTLES = 17, /* tasks held back until a cgroup of theirs that had used its
 	                                      cpu.max quota got more */
+	BATON_STAT_WAKE_PREEMPTS = 18,  /* CPUs preempted for a waking task of a class below LIVE */
 	BATON_NR_STATS,
 };
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,

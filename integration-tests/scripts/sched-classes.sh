@@ -1,9 +1,9 @@
 #!/bin/sh
-# Runs inside a sched_ext guest (bin/baton vm --cpus 2): Baton's classes, deadlines, weights,
-# starvation guard, stale-heartbeat fallback and pid-reuse safety, each measured with
-# integration-tests/target/scenarios/schedprobe while Baton runs, hints written through the agent
-# (the baton hint CLI once, its HTTP API otherwise). Prints key=value facts for SchedulerIT;
-# raw logs follow prefixed with "agent|", "agent2|" and "dmesg|".
+# Runs inside a sched_ext guest (bin/baton vm --cpus 2): Baton's classes, deadlines, wakeup
+# preemption, weights, starvation guard, stale-heartbeat fallback and pid-reuse safety, each
+# measured with integration-tests/target/scenarios/schedprobe while Baton runs, hints written
+# through the agent (the baton hint CLI once, its HTTP API otherwise). Prints key=value facts for
+# SchedulerIT; raw logs follow prefixed with "agent|", "agent2|" and "dmesg|".
 #
 # Timing in an emulated guest on a shared host is noisy, so the deadline scenarios run the
 # policies side by side in the same seconds (a SCHED_FIFO copy of the task is the noise floor)
@@ -112,11 +112,14 @@ fact default_hog "$(api_get /v1/hints/$(echo $hogs | cut -d' ' -f1))"
 [ -z "$kh_was" ] || echo "$kh_was" >$kh_sleep
 
 # --- LIVE vs NORMAL under hogs: three copies of one frame loop run together, released 66 ms
-# apart: one hinted LIVE, one left NORMAL, one SCHED_FIFO (what the host's noise allows).
+# apart: one hinted LIVE, one left NORMAL, one SCHED_FIFO (what the host's noise allows). Each
+# needs half a CPU, more than a NORMAL task's share here (LIVE and FIFO take one CPU; the other
+# goes to three NORMAL tasks): a lighter loop wakes in time as NORMAL too (it preempts the hogs),
+# and what a LIVE hint adds is CPU beyond the share, which vtime gives no task.
 : >"$out/live.txt"
 for round in 1 2 3; do
   rm -f "$out/go"
-  opts="--period-us 200000 --work-us 15000 --deadline-us 50000 --duration-ms 8000 --go $out/go"
+  opts="--period-us 200000 --work-us 100000 --deadline-us 200000 --duration-ms 8000 --go $out/go"
   $P periodic $opts --name live >>"$out/live.txt" &
   live=$!
   $P periodic $opts --offset-us 66000 --name normal >>"$out/live.txt" &
@@ -125,11 +128,11 @@ for round in 1 2 3; do
   fifo=$!
   if [ $round = 1 ] && [ $mode = full ]; then
     # The operator's path, end to end: CLI -> agent API -> HintWriter -> BPF map -> scheduling.
-    in_cgroup operator bin/baton hint $live --class live --deadline-us 50000 >"$out/cli.txt" 2>&1
+    in_cgroup operator bin/baton hint $live --class live --deadline-us 200000 >"$out/cli.txt" 2>&1
     fact cli_hint_exit $?
     fact cli_hint_out "$(cat "$out/cli.txt")"
   else
-    api PUT /v1/hints/$live '{"class":"live","deadline_us":50000}' >/dev/null
+    api PUT /v1/hints/$live '{"class":"live","deadline_us":200000}' >/dev/null
   fi
   touch "$out/go"
   wait $live $normal $fifo
@@ -216,6 +219,27 @@ live_frames midrun 47000 5000
 kill $mburst 2>/dev/null
 wait $mburst 2>/dev/null
 fact midrun_state "$(state)"
+
+# --- Wakeup preemption: a NORMAL frame loop (200 us of work every 1 ms) on CPU 1 beside two
+# NORMAL hogs there, whose slices are 100 ms: it takes the CPU from a hog as it wakes, rather than
+# when the hog's slice ends. A SCHED_FIFO copy released 500 us apart is the noise floor.
+$P hog --cpu 1 --duration-ms 6000 >/dev/null &
+wake_h1=$!
+$P hog --cpu 1 --duration-ms 6000 >/dev/null &
+wake_h2=$!
+sleep 1
+rm -f "$out/go"
+opts="--cpu 1 --period-us 1000 --work-us 200 --deadline-us 1000 --duration-ms 3000 --go $out/go"
+$P periodic $opts --name wake >"$out/wake.txt" &
+wake_normal=$!
+$P periodic $opts --offset-us 500 --fifo 10 --name wake_fifo >>"$out/wake.txt" &
+wake_fifo=$!
+touch "$out/go"
+wait $wake_normal $wake_fifo
+kill $wake_h1 $wake_h2 2>/dev/null
+wait $wake_h1 $wake_h2 2>/dev/null
+sum_results "$out/wake.txt" wake wake
+sum_results "$out/wake.txt" wake_fifo wake_fifo
 
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
 $P hog --cpu 1 --duration-ms 60000 >/dev/null &

@@ -22,7 +22,7 @@ class SchedulerIT extends SchedulerScenarios {
   @Test
   void hintsFromTheCliReachTheScheduler() {
     assertThat(facts.get("cli_hint_exit")).as(facts.get("cli_hint_out")).isEqualTo("0");
-    assertThat(facts.get("cli_hint_out")).contains(": live, deadline 50000 us");
+    assertThat(facts.get("cli_hint_out")).contains(": live, deadline 200000 us");
     assertThat(facts.get("cli_list_exit")).as(String.join("\n", run.section("list"))).isEqualTo("0");
     // PID TGID CLASS WEIGHT SLICE DEADLINE SCHEDULED BY COMM: the BPF side schedules it as
     // BATCH, and the hint is the operator's.

@@ -60,6 +60,13 @@ public final class BpfStatCatalog {
               "BATON_STAT_KICKS",
               count("baton.bpf.kicks.cpus", "cpus", "CPUs preempted for a waking live task")),
           Map.entry(
+              "BATON_STAT_WAKE_PREEMPTS",
+              count(
+                  "baton.bpf.wake.preempts.cpus",
+                  "cpus",
+                  "CPUs preempted for a waking task of a class below live: the CPU ran a lower"
+                      + " class, or its own class further along in virtual time")),
+          Map.entry(
               "BATON_STAT_STALE_ENQUEUES",
               count(
                   "baton.bpf.stale.enqueues",
