@@ -26,6 +26,7 @@ bench: build
 	@bash integration-tests/bench/policy-tick.sh
 	@bash integration-tests/bench/event-path-vm.sh
 	@bash integration-tests/bench/bpf-hotpath.sh
+	@bash integration-tests/bench/general-workloads.sh
 
 clean:
 	$(MVN) -q clean
