@@ -75,14 +75,15 @@
  * along in vtime and has run WAKE_PREEMPT_GRAN_NS since it last woke; it then takes the CPU
  * through its DSQ, in the order a dispatch keeps. Without this it waited for the running task's
  * slice to end: beside two hogs on two vCPUs, a 1 ms frame loop doing 200 us of work woke 9 ms
- * late at the median and missed 95% of its frames, as under the minimal FIFO scheduler, where
- * EEVDF missed 26%; with it, 0.25 ms and 11%. The granule keeps tasks that pass messages (pipes,
- * message queues), each running microseconds between them, from taking each other off the CPU
- * at every message: a 1 ms margin of vtime instead halved stress-ng's pipe and message-queue
- * throughput. It counts the run since the task last woke, not since it got the CPU: a hog that
- * got the CPU 800 us ago, when the frame loop slept, has run for seconds (counting the time on
- * the CPU, the frame loop missed 94% again). One CPU is looked at, not all: this runs on every
- * such wakeup (integration-tests/bench/general-workloads.sh measures it).
+ * late at the median and missed 95% of its frames, as under the minimal FIFO scheduler (EEVDF:
+ * 0.3 ms, 19% in that boot); with it, 0.25 ms and 10% (EEVDF: 26% in that boot). The granule
+ * keeps tasks that pass messages (pipes, message queues), each running microseconds between
+ * them, from taking each other off the CPU at every message: a 1 ms margin of vtime instead
+ * halved stress-ng's pipe and message-queue throughput. It counts the run since the task last
+ * woke, not since it got the CPU: a hog that got the CPU 800 us ago, when the frame loop slept,
+ * has run for seconds (counting the time on the CPU, the frame loop missed 94% again). One CPU
+ * is looked at, not all: this runs on every such wakeup (docs/DEMO.md; measured by
+ * integration-tests/bench/general-workloads.sh).
  * Only wakeups preempt: a kick lands on whatever the CPU runs next, so kicking on slice expiry, or
  * judging a CPU by a task it is switching away from, preempts the scheduler's own choices in a
  * loop. A preempted CPU is marked with the waking deadline at once, so the next wakeup picks
