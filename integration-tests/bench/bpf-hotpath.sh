@@ -7,12 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-out=${BATON_BENCH_OUT:-target/bench}
-mkdir -p "$out"
-make -s -C bpf >/dev/null
-make -s -C integration-tests/scenarios >/dev/null
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+. integration-tests/bench/lib.sh
+bench_vm_prepare
 bin/baton vm --cpus 2 --timeout-s 900 -- sh integration-tests/bench/bpf-hotpath-guest.sh | tee "$log" >&2
 grep -q '^fifo_state=enabled' "$log" || { echo "bpf-hotpath: the FIFO scheduler did not run" >&2; exit 1; }
 grep -q '^baton_state=enabled' "$log" || { echo "bpf-hotpath: Baton did not run" >&2; exit 1; }

@@ -18,12 +18,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $secs$rounds in *[!0-9]*) echo "general-workloads: --seconds and --rounds take whole numbers" >&2; exit 2 ;; esac
-out=${BATON_BENCH_OUT:-target/bench}
-mkdir -p "$out"
-make -s -C bpf >/dev/null
-make -s -C integration-tests/scenarios >/dev/null
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+. integration-tests/bench/lib.sh
+bench_vm_prepare
 bin/baton vm --cpus 2 --timeout-s $((300 + secs * rounds * 3 * 12)) -- \
   bash integration-tests/bench/general-workloads-guest.sh "$secs" "$rounds" | tee "$log" >&2
 for s in minimal baton; do
