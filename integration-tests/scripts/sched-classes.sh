@@ -225,7 +225,11 @@ fact midrun_state "$(state)"
 # when the hog's slice ends. A SCHED_FIFO copy on CPU 0 is the noise floor. Not on CPU 1: a task
 # that a higher scheduling class preempts goes back to the head of its CPU's local queue with the
 # rest of its slice, out of dispatch's sight, and there the loop waited for that slice (242 ms
-# at the median, 88% missed; Baton has no ops.cpu_release yet).
+# at the median, 88% missed; Baton has no ops.cpu_release yet). The background hogs are stopped
+# meanwhile: unpinned, they ran on CPU 1 too, and a task that may run only there keeps its vtime
+# on that CPU's clock, not comparable with theirs (with them running, the loop on 7.2 once waited
+# 158 ms and missed 16%).
+kill -STOP $hogs
 $P hog --cpu 1 --duration-ms 6000 >/dev/null &
 wake_h1=$!
 $P hog --cpu 1 --duration-ms 6000 >/dev/null &
@@ -242,6 +246,7 @@ touch "$out/go"
 wait $wake_normal $wake_fifo
 kill $wake_h1 $wake_h2 2>/dev/null
 wait $wake_h1 $wake_h2 2>/dev/null
+kill -CONT $hogs
 sum_results "$out/wake.txt" wake wake
 sum_results "$out/wake.txt" wake_fifo wake_fifo
 
