@@ -984,10 +984,8 @@ static void announce(struct task_struct *p, struct task_ctx *tctx)
 		tctx->announced_gen = gen;
 }
 
-static void sample_running(struct task_ctx *tctx)
+static void sample_running(struct task_ctx *tctx, u64 now)
 {
-	u64 now = baton_now();
-
 	if (tctx->queued_at && (s64)(now - tctx->queued_at) > 0)
 		tctx->wait_ns += now - tctx->queued_at;
 	tctx->queued_at = 0;
@@ -1093,6 +1091,16 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	return cpu;
 }
 
+/* Marks cpu as running a task of vtime class cls at vtime, awake (running) since awake_since. */
+static void mark_running(struct cpu_ctx *c, u32 cls, u64 vtime, u64 now, u64 awake_since, u32 weight)
+{
+	c->running_key = NONLIVE_KEY(cls);
+	c->running_vtime = vtime;
+	c->running_at = now;
+	c->awake_since = awake_since;
+	c->running_weight = weight;
+}
+
 /*
  * A waking task of a vtime class that found no idle CPU preempts the CPU it was placed on when
  * that CPU runs a lower class (not in a guard window, whose key is 0), or a task of its class
@@ -1103,13 +1111,14 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 static void wake_preempt(struct task_struct *p, struct task_ctx *tctx, u32 cls)
 {
 	s32 cpu = scx_bpf_task_cpu(p);
-	u64 key = NONLIVE_KEY(cls), now = baton_now(), vtime;
+	u64 key = NONLIVE_KEY(cls), now, vtime;
 	struct cpu_ctx *c;
 	u32 zero = 0;
 
 	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
 	if (!c || c->offline || c->running_key < key)
 		return;
+	now = baton_now();
 	if (c->running_key == key) {
 		if (!c->running_weight || (s64)(now - c->awake_since) < (s64)WAKE_PREEMPT_GRAN_NS)
 			return;
@@ -1117,10 +1126,7 @@ static void wake_preempt(struct task_struct *p, struct task_ctx *tctx, u32 cls)
 		if ((s64)(tctx->vtime - vtime) >= 0)
 			return;
 	}
-	c->running_key = key;
-	c->running_vtime = tctx->vtime;
-	c->running_at = c->awake_since = now;
-	c->running_weight = vtime_weight(p, tctx);
+	mark_running(c, cls, tctx->vtime, now, now, vtime_weight(p, tctx));
 	stat_inc(BATON_STAT_WAKE_PREEMPTS);
 	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 }
@@ -1408,15 +1414,11 @@ void BPF_STRUCT_OPS(baton_dispatch, s32 cpu, struct task_struct *prev)
 		kept = may_keep;
 	if (kept >= 0 && tctx) {
 		baton_task_set_slice(prev, task_slice(tctx, kept));
-		if (kept == BATON_CLASS_LIVE) {
+		if (kept == BATON_CLASS_LIVE)
 			c->running_key = key;
-		} else {
-			c->running_key = NONLIVE_KEY(kept);
-			c->running_vtime = key;
-			c->running_at = now;
-			c->awake_since = now - (prev->se.sum_exec_runtime - tctx->exec_at_wake);
-			c->running_weight = vtime_weight(prev, tctx);
-		}
+		else
+			mark_running(c, kept, key, now, now - (prev->se.sum_exec_runtime - tctx->exec_at_wake),
+				     vtime_weight(prev, tctx));
 	}
 }
 
@@ -1472,33 +1474,30 @@ void BPF_STRUCT_OPS(baton_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 	struct cpu_ctx *c = this_cpu_ctx();
-	u64 *clock;
+	u64 *clock, now;
 	s64 left;
 	u32 cls;
 
 	if (!tctx)
 		return;
 	announce(p, tctx);
-	sample_running(tctx);
+	now = baton_now();
+	sample_running(tctx, now);
 	tctx->exec_at_run = tctx->cm_charged_at = p->se.sum_exec_runtime;
 	cls = tctx->class;
 	if (c) {
 		if (c->live_direct == p->pid)
 			c->live_direct = 0;
-		if (cls == BATON_CLASS_LIVE) {
+		if (cls == BATON_CLASS_LIVE)
 			c->running_key = tctx->deadline;
-		} else {
-			c->running_key = NONLIVE_KEY(cls);
-			c->running_vtime = tctx->vtime;
-			c->running_at = baton_now();
-			c->awake_since = c->running_at - (p->se.sum_exec_runtime - tctx->exec_at_wake);
-			c->running_weight = vtime_weight(p, tctx);
-		}
+		else
+			mark_running(c, cls, tctx->vtime, now, now - (p->se.sum_exec_runtime - tctx->exec_at_wake),
+				     vtime_weight(p, tctx));
 		if (c->guarded) {
 			/* The window is the class's share: no waking deadline is earlier than key 0. */
 			c->guarded = false;
 			c->running_key = 0;
-			left = (s64)(c->guard_end - baton_now());
+			left = (s64)(c->guard_end - now);
 			if (left < SLICE_MIN_NS)
 				left = SLICE_MIN_NS;
 			if (p->scx.slice > (u64)left)
