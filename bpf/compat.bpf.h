@@ -9,6 +9,8 @@
 #ifndef BATON_COMPAT_BPF_H
 #define BATON_COMPAT_BPF_H
 
+#include <bpf/bpf_core_read.h>
+
 s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
 void scx_bpf_destroy_dsq(u64 dsq_id) __ksym;
 s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym;
@@ -60,6 +62,21 @@ static __always_inline void baton_task_set_slice(struct task_struct *p, u64 slic
 		p->scx.slice = slice;
 }
 
+/*
+ * 7.1: a task put on a local queue with SCX_ENQ_IMMED must run there at once; one that cannot, or
+ * that a higher scheduling class preempts while it runs, comes back to ops.enqueue with
+ * SCX_ENQ_REENQ instead of waiting at the head of that queue. 0 (no such promise) before.
+ */
+static __always_inline u64 baton_enq_immed(void)
+{
+	if (bpf_core_enum_value_exists(enum scx_enq_flags, SCX_ENQ_IMMED))
+		return bpf_core_enum_value(enum scx_enq_flags, SCX_ENQ_IMMED);
+	return 0;
+}
+
+/* A CPU of the mask that was idle, claimed (no longer idle), or negative. */
+s32 scx_bpf_pick_idle_cpu(const struct cpumask *cpus_allowed, u64 flags) __ksym;
+
 /* Lines of the kernel's debug dump, which it writes when it ejects the scheduler. */
 void scx_bpf_dump_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksym __weak;
 
@@ -104,7 +121,7 @@ static __always_inline void baton_dsq_insert_vtime(struct task_struct *p, u64 ds
 static __always_inline bool baton_dsq_move_to_local(u64 dsq_id)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local___v2___baton))
-		return scx_bpf_dsq_move_to_local___v2___baton(dsq_id, 0);
+		return scx_bpf_dsq_move_to_local___v2___baton(dsq_id, baton_enq_immed());
 	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local))
 		return scx_bpf_dsq_move_to_local(dsq_id);
 	return scx_bpf_consume(dsq_id);

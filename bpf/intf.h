@@ -80,6 +80,8 @@ enum baton_stat {
 	BATON_STAT_CPU_MAX_THROTTLES = 17, /* tasks held back until a cgroup of theirs that had used its
 	                                      cpu.max quota got more */
 	BATON_STAT_WAKE_PREEMPTS = 18,  /* CPUs preempted for a waking task of a class below LIVE */
+	BATON_STAT_REENQUEUES = 19,     /* tasks handed back from a local queue (7.1+): preempted by a
+	                                   higher scheduling class, or not runnable there at once */
 	BATON_NR_STATS,
 };
 _Static_assert(BATON_STAT_DISPATCH_IDLE - BATON_STAT_DISPATCH_LIVE == BATON_CLASS_IDLE - BATON_CLASS_LIVE,

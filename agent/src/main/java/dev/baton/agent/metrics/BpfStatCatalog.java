@@ -67,6 +67,14 @@ public final class BpfStatCatalog {
                   "CPUs preempted for a waking task of a class below live: the CPU ran a lower"
                       + " class, or its own class further along in virtual time")),
           Map.entry(
+              "BATON_STAT_REENQUEUES",
+              count(
+                  "baton.bpf.reenqueued.tasks",
+                  "tasks",
+                  "Tasks handed back to their queues from a CPU's local queue (kernels 7.1+): a"
+                      + " higher scheduling class (RT, deadline) preempted them there, or the CPU"
+                      + " could not run them at once")),
+          Map.entry(
               "BATON_STAT_STALE_ENQUEUES",
               count(
                   "baton.bpf.stale.enqueues",
