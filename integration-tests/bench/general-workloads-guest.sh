@@ -12,11 +12,18 @@ P=integration-tests/target/scenarios/schedprobe
 # stress-ng's scheduler-heavy stressors, two instances each: bogo ops per second of wall time.
 stressors="switch pipe mq futex fork yield cpu"
 
-# probe SETUP ROUND NAME HOGS PERIOD_US WORK_US: a frame loop (work_us of CPU every period_us,
-# due by the next release) next to HOGS CPU hogs; its share of missed frames and its wakeup delay.
+# probe SETUP ROUND NAME HOGS PERIOD_US WORK_US [RT_WORK_US]: a frame loop (work_us of CPU every
+# period_us, due by the next release) next to HOGS CPU hogs and, with RT_WORK_US, a SCHED_FIFO
+# loop doing that much every period_us (an RT neighbour: what it preempts must not then wait out
+# a slice); the frame loop's share of missed frames and its wakeup delay.
 probe() {
   local hogs="" i line
   for i in $(seq "$4"); do $P hog --duration-ms $((secs * 1000)) >/dev/null & hogs="$hogs $!"; done
+  if [ -n "${7:-}" ]; then
+    $P periodic --fifo 10 --period-us "$5" --work-us "$7" --deadline-us "$5" --duration-ms $((secs * 1000)) \
+      --name rt >/dev/null &
+    hogs="$hogs $!"
+  fi
   line=$($P periodic --period-us "$5" --work-us "$6" --deadline-us "$5" --duration-ms $((secs * 1000)) --name x)
   wait $hogs
   echo "$line" | awk -v p="general|$1|$2|$3_" '{
@@ -34,6 +41,7 @@ measure() { # SETUP
     done
     probe "$1" "$r" probe2 2 1000 200
     probe "$1" "$r" probe8 8 10000 2000
+    probe "$1" "$r" probert 2 2000 300 300
   done
 }
 

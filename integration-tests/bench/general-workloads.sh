@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what a host's other work sees under Baton. stress-ng's scheduler-heavy
-# stressors (bogo ops/s) and two frame loops beside CPU hogs (share of frames missed, wakeup
-# delay), under EEVDF, the minimal FIFO scheduler and Baton (default policy, no jobs), in one VM
-# boot. Writes ${BATON_BENCH_OUT:-target/bench}/general-workloads.json with each setup's mean over
+# stressors (bogo ops/s) and three frame loops beside CPU hogs, one with a SCHED_FIFO neighbour
+# (share of frames missed, wakeup delay), under EEVDF, the minimal FIFO scheduler and Baton
+# (default policy, no jobs), in one VM boot. Writes ${BATON_BENCH_OUT:-target/bench}/general-workloads.json with each setup's mean over
 # the rounds and its ratio to EEVDF's. Run from the repository root after make build.
 #
-# Usage: general-workloads.sh [--seconds S] [--rounds N]   (defaults 8 and 2: about 12 minutes)
+# Usage: general-workloads.sh [--seconds S] [--rounds N]   (defaults 8 and 2: about 13 minutes)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
