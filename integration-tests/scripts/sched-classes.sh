@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs inside a sched_ext guest (bin/baton vm --cpus 2): Baton's classes, deadlines, wakeup
-# preemption, weights, starvation guard, stale-heartbeat fallback and pid-reuse safety, each
-# measured with integration-tests/target/scenarios/schedprobe while Baton runs, hints written
-# through the agent (the baton hint CLI once, its HTTP API otherwise). Prints key=value facts for
-# SchedulerIT; raw logs follow prefixed with "agent|", "agent2|" and "dmesg|".
+# preemption, the handback of what an RT task preempts, weights, starvation guard, stale-heartbeat
+# fallback and pid-reuse safety, each measured with integration-tests/target/scenarios/schedprobe
+# while Baton runs, hints written through the agent (the baton hint CLI once, its HTTP API
+# otherwise). Prints key=value facts for SchedulerIT; raw logs follow prefixed with "agent|",
+# "agent2|" and "dmesg|".
 #
 # Timing in an emulated guest on a shared host is noisy, so the deadline scenarios run the
 # policies side by side in the same seconds (a SCHED_FIFO copy of the task is the noise floor)
@@ -220,6 +221,30 @@ kill $mburst 2>/dev/null
 wait $mburst 2>/dev/null
 fact midrun_state "$(state)"
 
+# beside_hogs NAME FIFO_CPU: the NORMAL frame loop NAME on CPU 1 beside two NORMAL hogs there,
+# and a SCHED_FIFO copy of it, NAME_fifo, on FIFO_CPU, both from the same moment; their sums as
+# NAME_* and NAME_fifo_* facts.
+beside_hogs() {
+  $P hog --cpu 1 --duration-ms 9000 >/dev/null &
+  bh1=$!
+  $P hog --cpu 1 --duration-ms 9000 >/dev/null &
+  bh2=$!
+  sleep 1
+  rm -f "$out/go"
+  : >"$out/$1.txt"
+  opts="--period-us 1000 --work-us 200 --deadline-us 1000 --duration-ms 3000 --go $out/go"
+  $P periodic --cpu 1 $opts --name "$1" >>"$out/$1.txt" &
+  bn=$!
+  $P periodic --cpu "$2" $opts --fifo 10 --name "$1_fifo" >>"$out/$1.txt" &
+  bf=$!
+  touch "$out/go"
+  wait $bn $bf
+  kill $bh1 $bh2 2>/dev/null
+  wait $bh1 $bh2 2>/dev/null
+  sum_results "$out/$1.txt" "$1" "$1"
+  sum_results "$out/$1.txt" "$1_fifo" "$1_fifo"
+}
+
 # --- Wakeup preemption: a NORMAL frame loop (200 us of work every 1 ms) on CPU 1 beside two
 # NORMAL hogs there, whose slices are 100 ms: it takes the CPU from a hog as it wakes, rather than
 # when the hog's slice ends. A SCHED_FIFO copy on CPU 0 is the noise floor. The background hogs
@@ -227,24 +252,7 @@ fact midrun_state "$(state)"
 # task that may run only there keeps its vtime on that CPU's clock, not comparable with theirs
 # (with them running, the loop on 7.2 once waited 158 ms and missed 16%).
 kill -STOP $hogs
-$P hog --cpu 1 --duration-ms 6000 >/dev/null &
-wake_h1=$!
-$P hog --cpu 1 --duration-ms 6000 >/dev/null &
-wake_h2=$!
-sleep 1
-rm -f "$out/go"
-: >"$out/wake.txt"
-opts="--period-us 1000 --work-us 200 --deadline-us 1000 --duration-ms 3000 --go $out/go"
-$P periodic --cpu 1 $opts --name wake >>"$out/wake.txt" &
-wake_normal=$!
-$P periodic --cpu 0 $opts --fifo 10 --name wake_fifo >>"$out/wake.txt" &
-wake_fifo=$!
-touch "$out/go"
-wait $wake_normal $wake_fifo
-kill $wake_h1 $wake_h2 2>/dev/null
-wait $wake_h1 $wake_h2 2>/dev/null
-sum_results "$out/wake.txt" wake wake
-sum_results "$out/wake.txt" wake_fifo wake_fifo
+beside_hogs wake 0
 
 # --- A higher scheduling class: the same loop and hogs on CPU 1, and the SCHED_FIFO copy there
 # too. What the FIFO loop preempts is handed back to its DSQ (7.1+: SCX_ENQ_IMMED), not left at
@@ -252,28 +260,12 @@ sum_results "$out/wake.txt" wake_fifo wake_fifo
 # for it. The loop's own deadlines are not the measure here: with the FIFO loop's 20% and the
 # emulated context switches, CPU 1 is nearly full, and EEVDF too missed 85% of them.
 reenqueued() { api_get /metrics | awk '/^baton_bpf_reenqueued_tasks_total/ { print int($2) }'; }
-$P hog --cpu 1 --duration-ms 9000 >/dev/null &
-rt_h1=$!
-$P hog --cpu 1 --duration-ms 9000 >/dev/null &
-rt_h2=$!
-sleep 1
-rm -f "$out/go"
-: >"$out/rt.txt"
-$P periodic --cpu 1 $opts --name rt >>"$out/rt.txt" &
-rt_normal=$!
-$P periodic --cpu 1 $opts --fifo 10 --name rt_fifo >>"$out/rt.txt" &
-rt_fifo=$!
 r0=$(reenqueued)
-touch "$out/go"
-wait $rt_normal $rt_fifo
+beside_hogs rt 1
 sleep 1 # the agent reads the counters once per loop turn
 r1=$(reenqueued)
 fact rt_reenqueued $((${r1:-0} - ${r0:-0}))
-kill $rt_h1 $rt_h2 2>/dev/null
-wait $rt_h1 $rt_h2 2>/dev/null
 kill -CONT $hogs
-sum_results "$out/rt.txt" rt rt
-sum_results "$out/rt.txt" rt_fifo rt_fifo
 
 # --- Weights: two NORMAL hogs on CPU 1 with weights 200 and 100 (and 20 ms slices).
 $P hog --cpu 1 --duration-ms 60000 >/dev/null &

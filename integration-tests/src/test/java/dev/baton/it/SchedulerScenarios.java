@@ -13,10 +13,11 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Baton's scheduling behaviour on a real sched_ext kernel, measured in one guest boot per kernel
  * (integration-tests/scripts/sched-classes.sh): classes and preemption, EDF, wakeup preemption
- * below LIVE, weights, the starvation guard, the stale-heartbeat fallback and pid-reuse safety,
- * with hints written through the agent's API. Timing in an emulated guest on a shared host is
- * noisy: every assertion compares two policies measured in the same seconds (or with a SCHED_FIFO
- * noise floor), never absolute times.
+ * below LIVE, tasks a higher scheduling class preempted handed back, weights, the starvation
+ * guard, the stale-heartbeat fallback and pid-reuse safety, with hints written through the
+ * agent's API. Timing in an emulated guest on a shared host is noisy: every assertion compares
+ * two policies measured in the same seconds (or with a SCHED_FIFO noise floor), never absolute
+ * times.
  * Subclasses choose the kernel.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -203,6 +204,8 @@ abstract class SchedulerScenarios {
   void aTaskPreemptedByAHigherClassIsHandedBackToItsQueue() {
     String all = deadlineFacts("rt") + " stats=" + stats();
     assertThat(num("rt_rounds")).isEqualTo(1);
+    assertThat(num("rt_fifo_rounds")).isEqualTo(1);
+    assertThat(num("rt_fifo_jobs")).as(all).isPositive();
     // Each of the FIFO loop's jobs preempts a hog or the NORMAL loop on CPU 1, whose tasks are
     // then handed back (measured: 2755 for 3000 jobs). Left at the head of the local queue, none.
     assertThat(num("rt_reenqueued")).as(all).isGreaterThanOrEqualTo(num("rt_fifo_jobs") / 10);
