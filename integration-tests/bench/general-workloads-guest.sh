@@ -17,15 +17,15 @@ stressors="switch pipe mq futex fork yield cpu"
 # loop doing that much every period_us (an RT neighbour: what it preempts must not then wait out
 # a slice); the frame loop's share of missed frames and its wakeup delay.
 probe() {
-  local hogs="" i line
-  for i in $(seq "$4"); do $P hog --duration-ms $((secs * 1000)) >/dev/null & hogs="$hogs $!"; done
+  local load="" i line # the hogs and the RT neighbour
+  for i in $(seq "$4"); do $P hog --duration-ms $((secs * 1000)) >/dev/null & load="$load $!"; done
   if [ -n "${7:-}" ]; then
     $P periodic --fifo 10 --period-us "$5" --work-us "$7" --deadline-us "$5" --duration-ms $((secs * 1000)) \
       --name rt >/dev/null &
-    hogs="$hogs $!"
+    load="$load $!"
   fi
   line=$($P periodic --period-us "$5" --work-us "$6" --deadline-us "$5" --duration-ms $((secs * 1000)) --name x)
-  wait $hogs
+  wait $load
   echo "$line" | awk -v p="general|$1|$2|$3_" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     printf "%smissed_pct|%.2f\n", p, v["jobs"] ? 100 * v["misses"] / v["jobs"] : 0
