@@ -375,6 +375,14 @@ static struct cpu_ctx *this_cpu_ctx(void)
 	return bpf_map_lookup_elem(&cpu_ctxs, &zero);
 }
 
+/* Another CPU's (or this one's, by number). */
+static struct cpu_ctx *cpu_ctx_of(s32 cpu)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+}
+
 /*
  * A class as an index into a per-class array. Bounded on a 64-bit copy behind a compiler barrier:
  * otherwise clang may test one register and index with a re-extended other, which the verifier
@@ -404,10 +412,9 @@ static struct task_ctx *task_ctx(struct task_struct *p)
 static u64 *clock_of(s32 cpu, u32 cls)
 {
 	struct cpu_ctx *c;
-	u32 zero = 0;
 
 	if (cpu >= 0) {
-		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+		c = cpu_ctx_of(cpu);
 		if (c)
 			return &c->clock[class_index(cls)];
 	}
@@ -876,13 +883,12 @@ static s32 preempt_victim(struct task_struct *p, u64 deadline, s32 here)
 	u64 latest = deadline;
 	s32 victim = -1;
 	struct cpu_ctx *c;
-	u32 zero = 0;
 	u32 cpu;
 
 	bpf_for(cpu, 0, nr_cpu_ids) {
 		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 			continue;
-		c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+		c = cpu_ctx_of(cpu);
 		if (!c || c->offline)
 			continue;
 		if (c->running_key > latest || (c->running_key == latest && victim >= 0 && cpu == here)) {
@@ -892,7 +898,7 @@ static s32 preempt_victim(struct task_struct *p, u64 deadline, s32 here)
 	}
 	if (victim < 0)
 		return -1;
-	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, victim);
+	c = cpu_ctx_of(victim);
 	if (c)
 		c->running_key = deadline;
 	stat_inc(BATON_STAT_KICKS);
@@ -906,9 +912,8 @@ static s32 preempt_victim(struct task_struct *p, u64 deadline, s32 here)
 static void kick_for_live(s32 victim)
 {
 	struct cpu_ctx *c;
-	u32 zero = 0;
 
-	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, victim);
+	c = cpu_ctx_of(victim);
 	if (c)
 		c->kicked = true;
 	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
@@ -1082,7 +1087,7 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	struct cpu_ctx *c;
 	bool is_idle = false;
 	s32 cpu = prev_cpu;
-	u32 cls, zero = 0;
+	u32 cls;
 
 	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && scx_bpf_test_and_clear_cpu_idle(prev_cpu))
 		is_idle = true;
@@ -1100,7 +1105,7 @@ s32 BPF_STRUCT_OPS(baton_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	if (tctx)
 		tctx->direct = true;
 	/* A LIVE wakeup for that CPU before it runs p must not go before p (baton_enqueue()). */
-	if (cls == BATON_CLASS_LIVE && (c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu)))
+	if (cls == BATON_CLASS_LIVE && (c = cpu_ctx_of(cpu)))
 		c->live_direct = p->pid;
 	stat_inc(BATON_STAT_DIRECT);
 	return cpu;
@@ -1128,9 +1133,8 @@ static void wake_preempt(struct task_struct *p, struct task_ctx *tctx, u32 cls)
 	s32 cpu = scx_bpf_task_cpu(p);
 	u64 key = NONLIVE_KEY(cls), now, vtime;
 	struct cpu_ctx *c;
-	u32 zero = 0;
 
-	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+	c = cpu_ctx_of(cpu);
 	if (!c || c->offline || c->running_key < key)
 		return;
 	now = baton_now();
@@ -1184,11 +1188,10 @@ static void handed_back(struct task_struct *p, struct task_ctx *tctx)
 {
 	struct cpu_ctx *c;
 	s32 cpu = scx_bpf_task_cpu(p);
-	u32 zero = 0;
 
 	stat_inc(BATON_STAT_REENQUEUES);
 	tctx->direct = false; /* select_cpu's insert, if it was that, did not hold */
-	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+	c = cpu_ctx_of(cpu);
 	if (c)
 		c->running_key = 0;
 }
@@ -1200,7 +1203,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 	s32 here = -1, victim = -1;
 	u64 slice, limited_by;
 	struct cpu_ctx *c;
-	u32 cls, zero = 0;
+	u32 cls;
 
 	stat_inc(BATON_STAT_ENQUEUES);
 	if (!tctx) { /* cannot happen once init_task succeeded; schedule it plainly */
@@ -1237,7 +1240,7 @@ void BPF_STRUCT_OPS(baton_enqueue, struct task_struct *p, u64 enq_flags)
 			victim = preempt_victim(p, tctx->deadline, here);
 		}
 		if (victim >= 0 && victim == here && !scx_bpf_dsq_nr_queued(BATON_CLASS_LIVE) &&
-		    (c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, here)) && !c->live_direct) {
+		    (c = cpu_ctx_of(here)) && !c->live_direct) {
 			/* Nothing due earlier waits: straight onto its own CPU, which stops what it runs. */
 			baton_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags | SCX_ENQ_PREEMPT);
 			c->live_direct = p->pid;
@@ -1730,9 +1733,9 @@ static void cpu_hotplug(s32 cpu, bool online)
 {
 	struct cpu_ctx *c;
 	u64 now = baton_now();
-	u32 zero = 0, cls;
+	u32 cls;
 
-	c = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+	c = cpu_ctx_of(cpu);
 	if (c) {
 		c->offline = !online;
 		c->kicked = false;
